@@ -1,0 +1,1 @@
+"""ssvm-operator: keeps CloudStack SSVMs as declared in Kubernetes."""

@@ -1,0 +1,1 @@
+"""A Kubernetes API emulator on kmock, faithful enough for kopf and kubectl."""
