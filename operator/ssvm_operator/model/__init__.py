@@ -1,0 +1,1 @@
+"""Typed data the operator reasons about: what users declare (spec) and what CloudStack shows (snapshot)."""

@@ -1,0 +1,159 @@
+"""The observed state of one CloudStack endpoint, as one inventory refresh saw it.
+
+Field names follow CloudStack's responses (cloudstack-api.md §2.3, §2.4, §2.6); parsing tolerates missing
+fields because older releases omit some (e.g. `agentstate` before 4.13.1, `serviceofferingid` before 4.19).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Health(StrEnum):
+    HEALTHY = "Healthy"
+    CONVERGING = "Converging"
+    UNHEALTHY = "Unhealthy"
+
+
+# VirtualMachine.State values that are on their way somewhere (api/.../vm/VirtualMachine.java).
+TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating", "Expunging", "Restoring"})
+FAILED_VM_STATES = frozenset({"Stopped", "Error", "Unknown", "Shutdown", "Destroyed"})
+# Host Status values for which Status.lostConnection() is true (api/.../host/Status.java).
+LOST_AGENT_STATES = frozenset({"Down", "Disconnected", "Alert", "Removed", "Error"})
+
+
+@dataclass(frozen=True)
+class SystemVm:
+    id: str
+    name: str
+    zone_id: str
+    state: str
+    agent_state: str | None = None
+    hypervisor_host: str | None = None
+    public_ip: str | None = None
+    private_ip: str | None = None
+    link_local_ip: str | None = None
+    offering_id: str | None = None
+    offering_name: str | None = None
+    created: datetime | None = None
+    pending_job_id: str | None = None
+    """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
+
+    @property
+    def health(self) -> Health:
+        """Health as cloudstack-api.md §3.3 defines it, before any grace period is applied."""
+        if self.state in TRANSITIONAL_VM_STATES:
+            return Health.CONVERGING
+        if self.state in FAILED_VM_STATES:
+            return Health.UNHEALTHY
+        if self.state != "Running":
+            return Health.UNHEALTHY
+        if self.agent_state is None or self.agent_state in ("Connecting", "Creating", "Rebalancing"):
+            return Health.CONVERGING
+        if self.agent_state == "Up":
+            return Health.HEALTHY
+        return Health.UNHEALTHY
+
+    @classmethod
+    def from_api(cls, vm: Mapping[str, Any], agent_state: str | None = None) -> SystemVm:
+        return cls(
+            id=str(vm["id"]),
+            name=str(vm.get("name", vm["id"])),
+            zone_id=str(vm.get("zoneid", "")),
+            state=str(vm.get("state", "Unknown")),
+            agent_state=agent_state if agent_state is not None else vm.get("agentstate"),
+            hypervisor_host=vm.get("hostname"),
+            public_ip=vm.get("publicip"),
+            private_ip=vm.get("privateip"),
+            link_local_ip=vm.get("linklocalip"),
+            offering_id=vm.get("serviceofferingid"),
+            offering_name=vm.get("serviceofferingname"),
+            created=parse_cloudstack_time(vm.get("created")),
+            pending_job_id=vm.get("jobid"),
+        )
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    allocation_state: str = "Enabled"
+    zone_type: str = "Core"
+    ssvm_enabled: bool = True
+    """The zone detail `enable.secstorage.vm`; false stops CloudStack creating SSVMs there."""
+    internal_dns: tuple[str, ...] = ()
+
+    @property
+    def scanned_by_cloudstack(self) -> bool:
+        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-api.md §9.1)."""
+        return self.allocation_state == "Enabled" and self.zone_type != "Edge" and self.ssvm_enabled
+
+    @classmethod
+    def from_api(cls, zone: Mapping[str, Any]) -> Zone:
+        details = zone.get("resourcedetails") or {}
+        dns = tuple(str(zone[k]) for k in ("internaldns1", "internaldns2") if zone.get(k))
+        return cls(
+            id=str(zone["id"]),
+            name=str(zone.get("name", zone["id"])),
+            allocation_state=str(zone.get("allocationstate", "Enabled")),
+            zone_type=str(zone.get("type", "Core")),
+            ssvm_enabled=str(details.get("enable.secstorage.vm", "true")).lower() != "false",
+            internal_dns=dns,
+        )
+
+
+@dataclass(frozen=True)
+class Offering:
+    id: str
+    name: str
+    is_system: bool
+    system_vm_type: str | None
+
+    @property
+    def fits_ssvm(self) -> bool:
+        return self.is_system and self.system_vm_type == "secondarystoragevm"
+
+    @classmethod
+    def from_api(cls, offering: Mapping[str, Any]) -> Offering:
+        return cls(
+            id=str(offering["id"]),
+            name=str(offering.get("name", offering["id"])),
+            is_system=bool(offering.get("issystem", False)),
+            system_vm_type=offering.get("systemvmtype"),
+        )
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Everything one poll learned about an endpoint; shared by every pool of that endpoint."""
+
+    observed_at: datetime
+    zones: tuple[Zone, ...] = ()
+    ssvms: tuple[SystemVm, ...] = ()
+    offerings: tuple[Offering, ...] = ()
+    standby_replicas: int = 1
+    """SSVMs per zone that CloudStack itself keeps, from the standby settings in force (§1.4)."""
+
+    def zone_named(self, name: str) -> Zone | None:
+        return next((z for z in self.zones if z.name == name), None)
+
+    def ssvms_in(self, zone_id: str) -> tuple[SystemVm, ...]:
+        return tuple(vm for vm in self.ssvms if vm.zone_id == zone_id)
+
+    def offering_named(self, name: str) -> Offering | None:
+        matches = [o for o in self.offerings if o.name == name or o.id == name]
+        return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
+
+
+def parse_cloudstack_time(value: Any) -> datetime | None:
+    """CloudStack dates look like 2025-10-30T12:00:00+0000 (Gson, yyyy-MM-dd'T'HH:mm:ssZ)."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None

@@ -1,0 +1,1 @@
+"""Pure planning: (spec, snapshot, now, in-flight, memory) -> actions with reasons. Nothing here does I/O."""

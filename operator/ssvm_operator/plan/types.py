@@ -1,0 +1,138 @@
+"""What the planner reads and what it returns. Plain frozen data, so plans are easy to test and to show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
+from ssvm_operator.model.spec import PoolSpec
+
+
+class ActionKind(StrEnum):
+    START = "Start"
+    """startSystemVm: the SSVM is Stopped and CloudStack's scanner has not restarted it within one scan."""
+    REBOOT = "Reboot"
+    """rebootSystemVm: the VM runs but its agent lost the management server."""
+    RECREATE = "Recreate"
+    """destroySystemVm: CloudStack's scanner creates the replacement (there is no API to create an SSVM)."""
+    CHANGE_OFFERING = "ChangeOffering"
+    """changeServiceForSystemVm, then stop and start: the offering applies only at the next start."""
+    DISABLE_ZONE = "DisableZone"
+    """updateZone enable.secstorage.vm=false, so CloudStack stops keeping SSVMs in the zone (replicas 0)."""
+    ENABLE_ZONE = "EnableZone"
+    """updateZone enable.secstorage.vm=true, so CloudStack keeps SSVMs in the zone again."""
+    DESTROY_SURPLUS = "DestroySurplus"
+    """destroySystemVm of an SSVM that CloudStack itself would not keep or recreate."""
+
+
+# Actions that take a serving SSVM (or one about to serve) out of service while they run.
+DISRUPTIVE_ACTIONS = frozenset(
+    {ActionKind.REBOOT, ActionKind.RECREATE, ActionKind.CHANGE_OFFERING, ActionKind.DESTROY_SURPLUS}
+)
+
+
+class Severity(StrEnum):
+    STALLED = "Stalled"
+    """The declaration cannot be realised until a user fixes something."""
+    DEGRADED = "Degraded"
+    """The zone works below what was declared."""
+    INFO = "Info"
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """An action the operator started and has not seen finish; persisted in status.inFlight."""
+
+    action: ActionKind
+    vm_id: str | None
+    vm_name: str | None
+    job_id: str | None
+    started_at: datetime
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class VmMemory:
+    """What the operator remembers about one SSVM between polls; persisted in its status.ssvms row."""
+
+    unhealthy_since: datetime | None = None
+    last_remediation: ActionKind | None = None
+    last_remediation_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PoolContext:
+    """Everything one planning decision for one pool depends on."""
+
+    spec: PoolSpec
+    inventory: Inventory
+    now: datetime
+    in_flight: tuple[InFlight, ...] = ()
+    memory: Mapping[str, VmMemory] = field(default_factory=dict)
+    """By SSVM id."""
+    scan_interval_seconds: float = 30.0
+    """secstorage.capacityscan.interval: how long CloudStack may take to restart or recreate an SSVM."""
+    backoff_until: datetime | None = None
+    """Persisted remediation backoff after failed actions."""
+    endpoint_tripped: bool = False
+    """The endpoint's circuit breaker is open: no remediation anywhere on it."""
+    pool_conflict: str | None = None
+    """Set when another pool already claims this zone; the message says which."""
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    kind: ActionKind
+    zone_id: str
+    reason: str
+    vm_id: str | None = None
+    vm_name: str | None = None
+    offering_id: str | None = None
+    """Target offering, for CHANGE_OFFERING."""
+    blocked: str | None = None
+    """Why the action is not executed now (budget, paused, Observe, converging, backoff); None = execute."""
+
+    @property
+    def disruptive(self) -> bool:
+        return self.kind in DISRUPTIVE_ACTIONS
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something a user should know, shown as a condition reason and message."""
+
+    severity: Severity
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class VmView:
+    """One SSVM as the pool's status shows it: observed state plus the operator's judgement."""
+
+    vm: SystemVm
+    health: Health
+    """After grace periods: an SSVM briefly Disconnected still counts as Converging."""
+    memory: VmMemory
+
+
+@dataclass(frozen=True)
+class Plan:
+    zone: Zone | None
+    actions: tuple[PlannedAction, ...] = ()
+    vms: tuple[VmView, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    desired_replicas: int = 0
+    ready_replicas: int = 0
+    converging: bool = False
+
+    @property
+    def runnable(self) -> tuple[PlannedAction, ...]:
+        return tuple(a for a in self.actions if a.blocked is None)
+
+    @property
+    def memory(self) -> dict[str, VmMemory]:
+        return {view.vm.id: view.memory for view in self.vms}
