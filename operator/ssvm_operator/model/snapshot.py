@@ -7,7 +7,7 @@ fields because older releases omit some (e.g. `agentstate` before 4.13.1, `servi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -137,6 +137,11 @@ class Inventory:
     offerings: tuple[Offering, ...] = ()
     standby_replicas: int = 1
     """SSVMs per zone that CloudStack itself keeps, from the standby settings in force (§1.4)."""
+    scan_interval_seconds: float = 30.0
+    """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
+    settings: Mapping[str, str | None] = field(default_factory=dict)
+    """Global values of the secstorage.* settings, by name."""
+    cloudstack_version: str | None = None
 
     def zone_named(self, name: str) -> Zone | None:
         return next((z for z in self.zones if z.name == name), None)

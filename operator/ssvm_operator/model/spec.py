@@ -132,7 +132,9 @@ class EndpointSpec:
     def parse(cls, spec: Mapping[str, Any]) -> EndpointSpec:
         url = _required_str(spec, "url", spec.get("url"))
         if not url.startswith(("http://", "https://")):
-            raise SpecError("url", f"{url!r} is not an http(s) URL, e.g. https://cloud.example.com/client/api")
+            raise SpecError(
+                "url", f"{url!r} is not an http(s) URL, e.g. https://cloud.example.com/client/api"
+            )
         creds = spec.get("credentialsSecretRef") or {}
         secret_name = _required_str(spec, "credentialsSecretRef.name", creds.get("name"))
         ca_spec = spec.get("caSecretRef") or None
@@ -152,7 +154,9 @@ class EndpointSpec:
             ca=ca,
             insecure_skip_tls_verify=bool(spec.get("insecureSkipTLSVerify", False)),
             timeout_seconds=float(_int(spec.get("timeoutSeconds", 30), "timeoutSeconds", minimum=1)),
-            job_timeout_seconds=float(_int(spec.get("jobTimeoutSeconds", 900), "jobTimeoutSeconds", minimum=1)),
+            job_timeout_seconds=float(
+                _int(spec.get("jobTimeoutSeconds", 900), "jobTimeoutSeconds", minimum=1)
+            ),
             poll_interval_seconds=float(
                 _int(spec.get("pollIntervalSeconds", 30), "pollIntervalSeconds", minimum=1)
             ),

@@ -1,0 +1,182 @@
+"""Executes planned actions: re-read the target, submit one CloudStack job, record it, follow it.
+
+The job id is written to status.inFlight (through `record`) before the job is ever polled, so an operator
+restarted at any point polls the recorded job instead of submitting a second one. CloudStack also marks a
+VM with a pending job (`jobid` in listSystemVms), which the planner treats as converging: a second line of
+defence if a status write was lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.cloud import systemvm
+from ssvm_operator.cloud.client import CloudClient, JobState
+from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.model.snapshot import Health
+from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
+
+RecordInFlight = Callable[[tuple[InFlight, ...]], Awaitable[None]]
+
+STEP_STOP = "stop"
+STEP_START = "start"
+
+
+class Actor:
+    def __init__(
+        self,
+        client: CloudClient,
+        in_flight: tuple[InFlight, ...],
+        record: RecordInFlight,
+        now: Callable[[], datetime],
+        job_timeout_seconds: float,
+    ) -> None:
+        self._client = client
+        self._record = record
+        self._now = now
+        self._job_timeout = timedelta(seconds=job_timeout_seconds)
+        self.in_flight: list[InFlight] = list(in_flight)
+
+    async def follow_jobs(self) -> list[Outcome]:
+        """Poll every recorded job once; finish, advance or give up on each."""
+        outcomes: list[Outcome] = []
+        for entry in list(self.in_flight):
+            if entry.job_id is None:
+                self.in_flight.remove(entry)
+                continue
+            try:
+                job = await self._client.job(entry.job_id)
+            except CloudError as error:
+                if self._now() - entry.started_at > self._job_timeout:
+                    outcomes.append(await self._drop(entry, Result.FAILED, f"job unreadable: {error}"))
+                continue  # the job is still ours; ask again next poll
+            if job.state is JobState.PENDING:
+                if self._now() - entry.started_at > self._job_timeout:
+                    message = (
+                        f"job {entry.job_id} still running after {int(self._job_timeout.total_seconds())}s "
+                        "(jobTimeoutSeconds); CloudStack may still finish it"
+                    )
+                    outcomes.append(await self._drop(entry, Result.FAILED, message))
+                continue
+            if job.state is JobState.FAILED:
+                message = (
+                    f"{_verb(entry)} failed in CloudStack job {job.id}: {job.error_text} ({job.error_code})"
+                )
+                outcomes.append(await self._drop(entry, Result.FAILED, message))
+                continue
+            if entry.action is ActionKind.CHANGE_OFFERING and entry.step == STEP_STOP:
+                outcomes.append(await self._start_after_stop(entry))
+                continue
+            outcomes.append(
+                await self._drop(entry, Result.SUCCEEDED, f"{_verb(entry)} finished (job {job.id})")
+            )
+        return outcomes
+
+    async def execute(self, action: PlannedAction) -> Outcome:
+        try:
+            return await self._execute(action)
+        except CloudError as error:
+            return self._outcome(action, Result.FAILED, str(error), retryable=error.retryable)
+
+    async def _execute(self, action: PlannedAction) -> Outcome:
+        kind = action.kind
+        if kind in (ActionKind.DISABLE_ZONE, ActionKind.ENABLE_ZONE):
+            enabled = kind is ActionKind.ENABLE_ZONE
+            await systemvm.set_zone_ssvms_enabled(self._client, action.zone_id, enabled)
+            state = "true" if enabled else "false"
+            return self._outcome(action, Result.SUCCEEDED, f"set zone detail enable.secstorage.vm={state}")
+        assert action.vm_id is not None, f"{kind} needs an SSVM"
+        current = await systemvm.find_ssvm(self._client, action.vm_id)
+        if current is None:
+            # "Not found" on destroy is success: CloudStack (or someone) already removed it.
+            result = (
+                Result.SUCCEEDED
+                if kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS)
+                else Result.SKIPPED
+            )
+            return self._outcome(action, result, "the SSVM no longer exists in CloudStack")
+        if current.pending_job_id:
+            return self._outcome(
+                action, Result.SKIPPED, f"CloudStack is running job {current.pending_job_id} on it"
+            )
+        stale = _no_longer_needed(
+            kind, current.state, current.health, current.offering_id, action.offering_id
+        )
+        if stale:
+            return self._outcome(action, Result.SKIPPED, stale)
+        if kind is ActionKind.START:
+            job_id = await systemvm.start(self._client, action.vm_id)
+        elif kind is ActionKind.REBOOT:
+            job_id = await systemvm.reboot(self._client, action.vm_id)
+        elif kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS):
+            job_id = await systemvm.destroy(self._client, action.vm_id)
+        elif kind is ActionKind.CHANGE_OFFERING:
+            assert action.offering_id is not None
+            await systemvm.change_offering(self._client, action.vm_id, action.offering_id)
+            job_id = await systemvm.stop(self._client, action.vm_id)
+        else:  # pragma: no cover - every kind is handled above
+            raise AssertionError(kind)
+        step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
+        await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
+        return self._outcome(
+            action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}", job_id=job_id
+        )
+
+    async def _start_after_stop(self, entry: InFlight) -> Outcome:
+        assert entry.vm_id is not None
+        try:
+            job_id = await systemvm.start(self._client, entry.vm_id)
+        except CloudError as error:
+            return await self._drop(entry, Result.FAILED, f"start after the offering change failed: {error}")
+        self.in_flight.remove(entry)
+        await self._add(InFlight(entry.action, entry.vm_id, entry.vm_name, job_id, self._now(), STEP_START))
+        return Outcome(
+            entry.action,
+            Result.STARTED,
+            f"stopped; starting on the new offering, CloudStack job {job_id}",
+            self._now(),
+            entry.vm_id,
+            entry.vm_name,
+            job_id,
+        )
+
+    async def _add(self, entry: InFlight) -> None:
+        self.in_flight.append(entry)
+        await self._record(tuple(self.in_flight))
+
+    async def _drop(self, entry: InFlight, result: Result, message: str) -> Outcome:
+        self.in_flight.remove(entry)
+        await self._record(tuple(self.in_flight))
+        return Outcome(entry.action, result, message, self._now(), entry.vm_id, entry.vm_name, entry.job_id)
+
+    def _outcome(
+        self,
+        action: PlannedAction,
+        result: Result,
+        message: str,
+        *,
+        job_id: str | None = None,
+        retryable: bool = True,
+    ) -> Outcome:
+        return Outcome(
+            action.kind, result, message, self._now(), action.vm_id, action.vm_name, job_id, retryable
+        )
+
+
+def _no_longer_needed(
+    kind: ActionKind, state: str, health: Health, offering_id: str | None, target_offering: str | None
+) -> str | None:
+    """Why the re-read SSVM no longer needs the action, or None if it still does."""
+    if kind is ActionKind.START and state != "Stopped":
+        return f"it is {state} now"
+    if kind in (ActionKind.REBOOT, ActionKind.RECREATE) and health is Health.HEALTHY:
+        return "it is healthy again"
+    if kind is ActionKind.CHANGE_OFFERING and offering_id == target_offering:
+        return "it already runs on the declared offering"
+    return None
+
+
+def _verb(entry: InFlight) -> str:
+    return f"{entry.action} of {entry.vm_name or entry.vm_id}"

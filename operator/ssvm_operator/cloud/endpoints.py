@@ -1,0 +1,98 @@
+"""Live connections to CloudStack endpoints, one per CloudStackEndpoint object.
+
+Pools of the same endpoint share its client (one HTTP session, one rate limit), its inventory cache and its
+circuit breaker. A connection is rebuilt when the endpoint's spec or its credentials change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ssvm_operator.cloud.breaker import CircuitBreaker
+from ssvm_operator.cloud.client import CallObserver, CloudClient, ConnectionSettings, Credentials
+from ssvm_operator.cloud.inventory import InventoryCache
+from ssvm_operator.model.spec import EndpointSpec
+
+
+@dataclass
+class EndpointConnection:
+    key: str
+    spec: EndpointSpec
+    client: CloudClient
+    credentials_fingerprint: int
+    ca_pem: str | None = None
+    inventory: InventoryCache = field(default_factory=InventoryCache)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    cloudstack_version: str | None = None
+    ca_file: Path | None = None
+
+
+class EndpointRegistry:
+    def __init__(self, observer: CallObserver | None = None) -> None:
+        self._connections: dict[str, EndpointConnection] = {}
+        self._lock = asyncio.Lock()
+        self._observer = observer
+
+    def get(self, key: str) -> EndpointConnection | None:
+        return self._connections.get(key)
+
+    async def connect(
+        self, key: str, spec: EndpointSpec, credentials: Credentials, ca_pem: str | None = None
+    ) -> EndpointConnection:
+        """The live connection for this endpoint, rebuilt if its spec, keys or CA changed."""
+        async with self._lock:
+            current = self._connections.get(key)
+            fingerprint = credentials.fingerprint()
+            if (
+                current is not None
+                and current.spec == spec
+                and current.credentials_fingerprint == fingerprint
+                and current.ca_pem == ca_pem
+            ):
+                return current
+            ca_file = _write_ca(ca_pem) if ca_pem else None
+            verify: bool | str = str(ca_file) if ca_file else not spec.insecure_skip_tls_verify
+            settings = ConnectionSettings(
+                url=spec.url,
+                timeout_seconds=spec.timeout_seconds,
+                job_timeout_seconds=spec.job_timeout_seconds,
+                requests_per_second=spec.requests_per_second,
+                verify=verify,
+                job_poll_seconds=min(2.0, spec.poll_interval_seconds / 4),
+            )
+            client = await CloudClient(settings, credentials, observer=self._observer).__aenter__()
+            connection = EndpointConnection(key, spec, client, fingerprint, ca_pem=ca_pem, ca_file=ca_file)
+            if current is not None:
+                # Keep what was learned about the endpoint's health across a credential rotation.
+                connection.breaker = current.breaker
+                await _close(current)
+            self._connections[key] = connection
+            return connection
+
+    async def disconnect(self, key: str) -> None:
+        async with self._lock:
+            connection = self._connections.pop(key, None)
+            if connection is not None:
+                await _close(connection)
+
+    async def close_all(self) -> None:
+        for key in list(self._connections):
+            await self.disconnect(key)
+
+
+def _write_ca(pem: str) -> Path:
+    # cs (like requests) takes a CA bundle path; /tmp stays writable under a read-only root filesystem.
+    with tempfile.NamedTemporaryFile("w", prefix="ssvm-operator-ca-", suffix=".pem", delete=False) as f:
+        f.write(pem)
+        return Path(f.name)
+
+
+async def _close(connection: EndpointConnection) -> None:
+    await connection.client.close()
+    if connection.ca_file is not None:
+        with contextlib.suppress(OSError):
+            connection.ca_file.unlink()

@@ -1,0 +1,103 @@
+"""One inventory refresh per endpoint per poll, shared by every pool of that endpoint.
+
+Five list calls whatever the number of pools or zones, so CloudStack's load does not grow with the number
+of SSVMPool objects (measured in `make bench`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+
+SSVM_TYPE = "secondarystoragevm"
+# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java, cloudstack-api.md §4.1).
+DEFAULT_SESSION_MAX = 50
+DEFAULT_CAPACITY_STANDBY = 10
+DEFAULT_SCAN_INTERVAL_MS = 30000
+
+
+async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | None = None) -> Inventory:
+    zones, vms, hosts, offerings, configs = await asyncio.gather(
+        client.list("listZones", showcapacities=False),
+        client.list("listSystemVms", systemvmtype=SSVM_TYPE),
+        client.list("listHosts", type="SecondaryStorageVM"),
+        client.list("listServiceOfferings", issystem=True, systemvmtype=SSVM_TYPE),
+        client.list("listConfigurations", name="secstorage."),
+    )
+    # The SSVM's agent is the host row named like the VM (and, since 4.21, with virtualmachineid = vm id).
+    agent_by_vm: dict[str, str] = {}
+    for host in hosts:
+        state = host.get("state")
+        if state is None:
+            continue
+        if host.get("virtualmachineid"):
+            agent_by_vm[str(host["virtualmachineid"])] = str(state)
+        if host.get("name"):
+            agent_by_vm.setdefault(str(host["name"]), str(state))
+    ssvms = tuple(
+        SystemVm.from_api(vm, agent_by_vm.get(str(vm.get("id"))) or agent_by_vm.get(str(vm.get("name"))))
+        for vm in vms
+    )
+    settings = {str(c["name"]): c.get("value") for c in configs if "name" in c}
+    return Inventory(
+        observed_at=(now or _utcnow)(),
+        zones=tuple(Zone.from_api(z) for z in zones),
+        ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
+        offerings=tuple(Offering.from_api(o) for o in offerings),
+        standby_replicas=standby_replicas(settings),
+        scan_interval_seconds=_int_setting(
+            settings, "secstorage.capacityscan.interval", DEFAULT_SCAN_INTERVAL_MS
+        )
+        / 1000.0,
+        settings=settings,
+    )
+
+
+def standby_replicas(settings: Mapping[str, str | None]) -> int:
+    """Steady-state SSVMs per zone: the smallest R >= 1 with R * session.max >= capacity.standby (§1.4).
+
+    Assumes no command-execution load (KVM/XenServer without data migration).
+    """
+    session_max = max(1, _int_setting(settings, "secstorage.session.max", DEFAULT_SESSION_MAX))
+    standby = max(0, _int_setting(settings, "secstorage.capacity.standby", DEFAULT_CAPACITY_STANDBY))
+    return max(1, math.ceil(standby / session_max))
+
+
+def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:
+    try:
+        return int(str(settings.get(name)))
+    except ValueError:
+        return default
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InventoryCache:
+    """Shares one inventory between all pools of an endpoint for up to `max_age` seconds.
+
+    Concurrent callers wait for the one refresh in progress instead of starting their own.
+    """
+
+    def __init__(self) -> None:
+        self._inventory: Inventory | None = None
+        self._fetched_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """After the operator changed something, the next reader sees CloudStack afresh."""
+        self._fetched_at = -math.inf
+
+    async def get(self, client: CloudClient, max_age: float) -> Inventory:
+        async with self._lock:
+            if self._inventory is None or time.monotonic() - self._fetched_at >= max_age:
+                self._inventory = await fetch_inventory(client)
+                self._fetched_at = time.monotonic()
+            return self._inventory

@@ -1,0 +1,104 @@
+"""Reconciles a CloudStackEndpoint: can we reach and authenticate to CloudStack, and what do we see there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+import structlog
+
+from ssvm_operator.cloud.breaker import CircuitBreaker
+from ssvm_operator.cloud.errors import AuthError, CloudError
+from ssvm_operator.kube import conditions
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+
+log = structlog.get_logger("ssvm_operator.endpoints")
+
+
+async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.Patch) -> None:
+    namespace = str(body.metadata.namespace)
+    name = str(body.metadata.name)
+    generation = body.metadata.get("generation")
+    status: dict[str, Any] = dict(body.get("status") or {})
+    now = ctx.clock()
+
+    def report(*conds: Condition) -> None:
+        patch.status["observedGeneration"] = generation
+        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+
+    def warn_once(reason: str, message: str) -> None:
+        before = conditions.find(status.get("conditions"), "Ready")
+        if before is None or before.get("reason") != reason:
+            kopf.warn(body, reason=reason, message=message)
+
+    try:
+        connection = await ctx.connect(namespace, name, body.get("spec") or {})
+    except EndpointUnavailable as error:
+        warn_once(error.reason, str(error))
+        report(
+            Condition("Ready", False, error.reason, str(error)),
+            Condition("Stalled", True, error.reason, str(error)),
+            Condition("Reconciling", False, error.reason, "waiting for the problem to be fixed"),
+        )
+        return
+
+    try:
+        if connection.cloudstack_version is None:
+            capabilities = await connection.client.call("listCapabilities")
+            version = (capabilities.get("capability") or {}).get("cloudstackversion")
+            connection.cloudstack_version = str(version) if version else "unknown"
+        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+    except CloudError as error:
+        opened = connection.breaker.record_failure(now)
+        patch.status["circuitBreaker"] = _breaker(connection.breaker)
+        if isinstance(error, AuthError):
+            message = f"CloudStack refused the API keys ({error.detail}); check spec.credentialsSecretRef"
+            warn_once("Unauthorized", message)
+            report(
+                Condition("Ready", False, "Unauthorized", message),
+                Condition("Stalled", True, "Unauthorized", message),
+                Condition("Reconciling", False, "Unauthorized", "waiting for valid API keys"),
+            )
+        else:
+            message = f"{error}; retrying every {int(connection.spec.poll_interval_seconds)}s"
+            warn_once("Unreachable", message)
+            if opened:
+                kopf.warn(
+                    body,
+                    reason="CircuitOpen",
+                    message=f"{connection.breaker.failures} failures in a row: no remediation on this endpoint "
+                    "until CloudStack answers again",
+                )
+            report(
+                Condition("Ready", False, "Unreachable", message),
+                Condition("Stalled", False, "Retrying", "the failure may be temporary"),
+                Condition("Reconciling", True, "Unreachable", message),
+            )
+        log.warning("endpoint.unreachable", endpoint=f"{namespace}/{name}", error=str(error))
+        return
+
+    was_open = connection.breaker.tripped
+    connection.breaker.record_success()
+    if was_open:
+        kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
+    patch.status["cloudstackVersion"] = connection.cloudstack_version
+    patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
+    patch.status["lastSuccessfulContact"] = conditions.timestamp(inventory.observed_at)
+    patch.status["circuitBreaker"] = _breaker(connection.breaker)
+    message = (
+        f"CloudStack {connection.cloudstack_version} at {connection.spec.url}: "
+        f"{len(inventory.zones)} zones, {len(inventory.ssvms)} SSVMs"
+    )
+    report(
+        Condition("Ready", True, "Connected", message),
+        Condition("Stalled", False, "Connected", "nothing blocks the connection"),
+        Condition("Reconciling", False, "Connected", "connected"),
+    )
+
+
+def _breaker(breaker: CircuitBreaker) -> dict[str, Any]:
+    out: dict[str, Any] = {"state": str(breaker.state), "failures": breaker.failures}
+    if breaker.opened_at is not None:
+        out["openedAt"] = conditions.timestamp(breaker.opened_at)
+    return out

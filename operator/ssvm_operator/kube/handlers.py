@@ -1,0 +1,118 @@
+"""kopf registration: which events reach which reconcile function, with our settings.
+
+Every CloudStack-facing handler is a level-based reconcile: the same idempotent function for create,
+update, resume and a periodic timer, because CloudStack's state changes without Kubernetes knowing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from ssvm_operator.kube import kubeapi
+from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.endpoints import reconcile_endpoint
+from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, VERSION
+from ssvm_operator.kube.pools import reconcile_pool
+
+# How often each object is looked at. CloudStack itself is asked at most once per endpoint's
+# pollIntervalSeconds: between polls a tick reuses the endpoint's cached inventory.
+TICK_SECONDS = float(os.environ.get("SSVM_OPERATOR_TICK_SECONDS", "10"))
+
+_locks: dict[str, asyncio.Lock] = {}
+
+
+def _lock(uid: str) -> asyncio.Lock:
+    # Timers and change handlers run in separate tasks; one object is reconciled by one at a time.
+    return _locks.setdefault(uid, asyncio.Lock())
+
+
+def _jitter(**_: Any) -> float:
+    return random.uniform(0, TICK_SECONDS)
+
+
+def _context(memo: Any) -> OperatorContext:
+    ctx = getattr(memo, "ctx", None)
+    if ctx is None:
+        ctx = OperatorContext.create()
+        memo.ctx = ctx
+    assert isinstance(ctx, OperatorContext)
+    return ctx
+
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.posting.level = logging.INFO
+    # Belt and braces against silent watches behind load balancers (operator-practices.md §1.6).
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 310
+    settings.watching.connect_timeout = 60
+    kubeapi.load_config()
+
+
+@kopf.on.cleanup()
+async def close_connections(memo: Any, **_: Any) -> None:
+    await _context(memo).registry.close_all()
+
+
+@kopf.index(GROUP, VERSION, ENDPOINTS)
+def endpoint_specs(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str], Any]:
+    return {(namespace, name): dict(spec)}
+
+
+@kopf.index(GROUP, VERSION, POOLS)
+def zone_claims(
+    namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str, str], tuple[str, str]]:
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    created = str(meta.get("creationTimestamp") or "")
+    return {(namespace, endpoint, str(spec.get("zone", ""))): (created, name)}
+
+
+def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
+    return {key: next(iter(store)) for key, store in index.items() if store}
+
+
+@kopf.on.resume(GROUP, VERSION, ENDPOINTS)
+@kopf.on.create(GROUP, VERSION, ENDPOINTS)
+@kopf.on.update(GROUP, VERSION, ENDPOINTS)
+@kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
+async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+    async with _lock(str(body.metadata.uid)):
+        await reconcile_endpoint(_context(memo), body, patch)
+
+
+@kopf.on.delete(GROUP, VERSION, ENDPOINTS, optional=True)
+async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
+    await _context(memo).registry.disconnect(f"{body.metadata.namespace}/{body.metadata.name}")
+
+
+@kopf.on.resume(GROUP, VERSION, POOLS)
+@kopf.on.create(GROUP, VERSION, POOLS)
+@kopf.on.update(GROUP, VERSION, POOLS)
+@kopf.timer(GROUP, VERSION, POOLS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
+async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
+    # kopf passes each index by its function's name.
+    endpoints, claims = kwargs["endpoint_specs"], kwargs["zone_claims"]
+    async with _lock(str(body.metadata.uid)):
+        zone_owners = {key: sorted(store) for key, store in claims.items()}
+        await reconcile_pool(_context(memo), body, patch, _first(endpoints), zone_owners)
+
+
+@kopf.on.delete(GROUP, VERSION, POOLS, optional=True)
+async def pool_deleted(body: kopf.Body, **_: Any) -> None:
+    # Deleting a pool stops management; it never destroys SSVMs or changes the zone.
+    _locks.pop(str(body.metadata.uid), None)

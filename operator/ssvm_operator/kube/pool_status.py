@@ -1,0 +1,240 @@
+"""Renders an SSVMPool's status from a plan and what the actor did: what `kubectl describe` shows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
+from ssvm_operator.kube.names import RECENT_ACTIONS_KEPT
+from ssvm_operator.model.snapshot import Health
+from ssvm_operator.model.spec import PoolSpec
+from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PlannedAction, Severity, VmMemory, VmView
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Persisted remediation backoff (status.remediation), reset when the spec changes."""
+
+    failures: int = 0
+    last_failure: datetime | None = None
+    next_attempt_after: datetime | None = None
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> Backoff:
+        raw = status.get("remediation") or {}
+        return cls(
+            failures=int(raw.get("failures") or 0),
+            last_failure=parse_timestamp(raw.get("lastFailureTime")),
+            next_attempt_after=parse_timestamp(raw.get("nextAttemptAfter")),
+        )
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"failures": self.failures}
+        if self.last_failure:
+            out["lastFailureTime"] = timestamp(self.last_failure)
+        if self.next_attempt_after:
+            out["nextAttemptAfter"] = timestamp(self.next_attempt_after)
+        return out
+
+
+def memory_from_status(status: Mapping[str, Any]) -> dict[str, VmMemory]:
+    memory = {}
+    for row in status.get("ssvms") or ():
+        if not row.get("id"):
+            continue
+        last = row.get("lastRemediation")
+        memory[str(row["id"])] = VmMemory(
+            unhealthy_since=parse_timestamp(row.get("unhealthySince")),
+            last_remediation=ActionKind(last) if last in ActionKind.__members__.values() else None,
+            last_remediation_at=parse_timestamp(row.get("lastRemediationTime")),
+        )
+    return memory
+
+
+def in_flight_from_status(status: Mapping[str, Any]) -> tuple[InFlight, ...]:
+    entries = []
+    for row in status.get("inFlight") or ():
+        try:
+            action = ActionKind(row["action"])
+        except (KeyError, ValueError):
+            continue
+        started = parse_timestamp(row.get("startedAt"))
+        if started is None:
+            continue
+        entries.append(
+            InFlight(action, row.get("vmId"), row.get("vmName"), row.get("jobId"), started, row.get("step"))
+        )
+    return tuple(entries)
+
+
+def render_in_flight(entries: Iterable[InFlight]) -> list[dict[str, Any]]:
+    return [
+        _compact(
+            {
+                "action": str(e.action),
+                "vmId": e.vm_id,
+                "vmName": e.vm_name,
+                "jobId": e.job_id,
+                "startedAt": timestamp(e.started_at),
+                "step": e.step,
+            }
+        )
+        for e in entries
+    ]
+
+
+def render_ssvms(views: Sequence[VmView], memory_updates: Mapping[str, VmMemory]) -> list[dict[str, Any]]:
+    rows = []
+    for view in views:
+        vm = view.vm
+        memory = memory_updates.get(vm.id, view.memory)
+        rows.append(
+            _compact(
+                {
+                    "name": vm.name,
+                    "id": vm.id,
+                    "state": vm.state,
+                    "agentState": vm.agent_state,
+                    "healthy": view.health is Health.HEALTHY,
+                    "host": vm.hypervisor_host,
+                    "publicIp": vm.public_ip,
+                    "privateIp": vm.private_ip,
+                    "linkLocalIp": vm.link_local_ip,
+                    "offering": vm.offering_name or vm.offering_id,
+                    "created": timestamp(vm.created) if vm.created else None,
+                    "unhealthySince": timestamp(memory.unhealthy_since) if memory.unhealthy_since else None,
+                    "lastRemediation": str(memory.last_remediation) if memory.last_remediation else None,
+                    "lastRemediationTime": (
+                        timestamp(memory.last_remediation_at) if memory.last_remediation_at else None
+                    ),
+                }
+            )
+        )
+    return rows
+
+
+def render_planned(actions: Iterable[PlannedAction]) -> list[dict[str, Any]]:
+    return [
+        _compact(
+            {
+                "action": str(a.kind),
+                "vmId": a.vm_id,
+                "vmName": a.vm_name,
+                "reason": a.reason,
+                "blocked": a.blocked,
+            }
+        )
+        for a in actions
+    ]
+
+
+def render_recent(previous: Sequence[Mapping[str, Any]], outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in previous]
+    for o in outcomes:
+        rows.append(
+            _compact(
+                {
+                    "time": timestamp(o.at),
+                    "action": str(o.action),
+                    "vmName": o.vm_name or o.vm_id,
+                    "result": str(o.result),
+                    "message": o.message,
+                }
+            )
+        )
+    return rows[-RECENT_ACTIONS_KEPT:]
+
+
+def pool_conditions(
+    spec: PoolSpec,
+    plan: Plan,
+    in_flight: Sequence[InFlight],
+    outcomes: Sequence[Outcome],
+    backoff: Backoff,
+) -> list[Condition]:
+    stalled = [f for f in plan.findings if f.severity is Severity.STALLED]
+    permanent = [o for o in outcomes if o.result is Result.FAILED and not o.retryable]
+    degraded = [f for f in plan.findings if f.severity is Severity.DEGRADED]
+    unhealthy = [v for v in plan.vms if v.health is Health.UNHEALTHY]
+    started = [o for o in outcomes if o.result is Result.STARTED]
+    working = bool(in_flight or started or plan.converging)
+
+    conditions = []
+    if stalled:
+        conditions.append(Condition("Stalled", True, stalled[0].reason, _join(f.message for f in stalled)))
+    elif permanent:
+        conditions.append(Condition("Stalled", True, "ActionRejected", _join(o.message for o in permanent)))
+    else:
+        conditions.append(Condition("Stalled", False, "Progressing", "nothing blocks the declared state"))
+
+    if in_flight or started:
+        names = ", ".join(sorted({f"{e.action} {e.vm_name or e.vm_id}" for e in in_flight}))
+        conditions.append(
+            Condition("Reconciling", True, "ActionInProgress", f"waiting for CloudStack: {names}")
+        )
+    elif plan.converging:
+        conditions.append(
+            Condition(
+                "Reconciling", True, "WaitingForCloudStack", "SSVMs of the zone are starting or reconnecting"
+            )
+        )
+    else:
+        conditions.append(Condition("Reconciling", False, "Idle", "no action in progress"))
+
+    if spec.paused:
+        conditions.append(Condition("Paused", True, "Paused", "spec.paused or the paused annotation is set"))
+    else:
+        conditions.append(Condition("Paused", False, "Active", "the operator acts on this pool"))
+
+    if degraded or unhealthy:
+        messages = [f.message for f in degraded]
+        messages += [
+            f"{v.vm.name} is {v.vm.state} with agent {v.vm.agent_state or 'unknown'}" for v in unhealthy
+        ]
+        reason = degraded[0].reason if degraded else "SSVMUnhealthy"
+        conditions.append(Condition("Degraded", True, reason, _join(messages)))
+    else:
+        conditions.append(Condition("Degraded", False, "AsDeclared", "the zone runs as declared"))
+
+    conditions.append(_ready(spec, plan, stalled or permanent, working, unhealthy, backoff))
+    return conditions
+
+
+def _ready(
+    spec: PoolSpec,
+    plan: Plan,
+    stalled: Sequence[object],
+    working: bool,
+    unhealthy: Sequence[VmView],
+    backoff: Backoff,
+) -> Condition:
+    total = len(plan.vms)
+    summary = f"{plan.ready_replicas} of {spec.replicas} SSVMs ready ({total} in the zone)"
+    if stalled:
+        return Condition("Ready", False, "Stalled", "see the Stalled condition; " + summary)
+    if working:
+        return Condition("Ready", False, "Reconciling", summary)
+    if unhealthy:
+        hint = ""
+        if backoff.next_attempt_after:
+            hint = f"; next remediation attempt after {timestamp(backoff.next_attempt_after)}"
+        return Condition("Ready", False, "SSVMUnhealthy", summary + hint)
+    if spec.replicas == 0:
+        if total == 0:
+            return Condition("Ready", True, "SSVMsDisabled", "the zone keeps no SSVM, as declared")
+        return Condition("Ready", False, "SurplusSSVMs", summary)
+    if plan.ready_replicas < spec.replicas:
+        return Condition("Ready", False, "TooFewSSVMs", summary)
+    return Condition("Ready", True, "SSVMsReady", summary)
+
+
+def _join(messages: Iterable[str]) -> str:
+    return "; ".join(dict.fromkeys(messages))
+
+
+def _compact(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if v is not None}

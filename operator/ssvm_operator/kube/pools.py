@@ -1,0 +1,240 @@
+"""Reconciles one SSVMPool: observe the zone, follow running jobs, plan, act within the budget, report.
+
+One idempotent function serves create, update, resume and the periodic timer; the endpoint's shared
+inventory cache keeps CloudStack calls per poll constant however many pools there are.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import kopf
+import structlog
+
+from ssvm_operator.act.actor import Actor
+from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.cloud.errors import AuthError, CloudError
+from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.names import POOLS
+from ssvm_operator.kube.pool_status import (
+    Backoff,
+    in_flight_from_status,
+    memory_from_status,
+    pool_conditions,
+    render_in_flight,
+    render_planned,
+    render_recent,
+    render_ssvms,
+)
+from ssvm_operator.model.spec import PoolSpec, SpecError
+from ssvm_operator.plan.pool import plan_pool
+from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction, PoolContext, VmMemory
+
+log = structlog.get_logger("ssvm_operator.pools")
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+async def reconcile_pool(
+    ctx: OperatorContext,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
+    zone_claims: Mapping[tuple[str, str, str], Sequence[tuple[str, str]]],
+) -> None:
+    namespace = str(body.metadata.namespace)
+    name = str(body.metadata.name)
+    generation = body.metadata.get("generation")
+    status: Mapping[str, Any] = body.get("status") or {}
+    now = ctx.clock()
+
+    def report(*conds: Condition) -> None:
+        patch.status["observedGeneration"] = generation
+        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+
+    try:
+        spec = PoolSpec.parse(body.get("spec") or {}, body.metadata.annotations)
+    except SpecError as error:
+        _stalled_once(body, status, "InvalidSpec", f"spec.{error.field}: {error.message}")
+        report(*_stalled("InvalidSpec", f"spec.{error.field}: {error.message}"))
+        return
+
+    try:
+        connection = await ctx.connect(
+            namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
+        )
+    except EndpointUnavailable as error:
+        _stalled_once(body, status, error.reason, str(error))
+        report(*_stalled(error.reason, str(error)))
+        return
+
+    try:
+        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+    except CloudError as error:
+        connection.breaker.record_failure(now)
+        if isinstance(error, AuthError):
+            message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
+            _stalled_once(body, status, "Unauthorized", message)
+            report(*_stalled("Unauthorized", message))
+        else:
+            report(
+                Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
+                Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
+                Condition("Ready", False, "CloudStackUnreachable", str(error)),
+            )
+        log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
+        return
+    connection.breaker.record_success()
+
+    backoff = Backoff.from_status(status)
+    if status.get("observedGeneration") != generation:
+        backoff = Backoff()  # a spec change is a new attempt
+
+    async def record(entries: tuple[InFlight, ...]) -> None:
+        await kubeapi.patch_status(POOLS, namespace, name, {"inFlight": render_in_flight(entries)})
+
+    actor = Actor(
+        connection.client,
+        in_flight_from_status(status),
+        record,
+        ctx.clock,
+        connection.spec.job_timeout_seconds,
+    )
+    outcomes = await actor.follow_jobs()
+    memory = _remember(memory_from_status(status), outcomes)
+
+    claims = zone_claims.get((namespace, spec.endpoint, spec.zone), ())
+    owner = min(claims) if claims else None
+    conflict = None
+    if owner is not None and owner[1] != name:
+        conflict = (
+            f"SSVMPool {owner[1]} already manages zone {spec.zone} on this endpoint; delete one of them"
+        )
+
+    plan = plan_pool(
+        PoolContext(
+            spec=spec,
+            inventory=inventory,
+            now=now,
+            in_flight=tuple(actor.in_flight),
+            memory=memory,
+            scan_interval_seconds=inventory.scan_interval_seconds,
+            backoff_until=backoff.next_attempt_after,
+            endpoint_tripped=connection.breaker.tripped,
+            pool_conflict=conflict,
+        )
+    )
+    memory = plan.memory
+    for action in plan.runnable:
+        outcome = await actor.execute(action)
+        outcomes.append(outcome)
+        if outcome.result is Result.STARTED and action.kind in (ActionKind.START, ActionKind.REBOOT):
+            memory[action.vm_id or ""] = replace(
+                memory.get(action.vm_id or "", VmMemory()),
+                last_remediation=action.kind,
+                last_remediation_at=now,
+            )
+        if outcome.result is not Result.SKIPPED:
+            connection.inventory.invalidate()
+
+    backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
+    _announce(body, status, plan.actions, outcomes)
+
+    patch.status["zoneId"] = plan.zone.id if plan.zone else None
+    patch.status["desiredReplicas"] = spec.replicas
+    patch.status["replicas"] = len(plan.vms)
+    patch.status["readyReplicas"] = plan.ready_replicas
+    patch.status["ssvms"] = render_ssvms(plan.vms, memory)
+    patch.status["plannedActions"] = render_planned(plan.actions)
+    patch.status["inFlight"] = render_in_flight(actor.in_flight)
+    patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
+    patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)
+    patch.status["remediation"] = backoff.render()
+    report(*pool_conditions(spec, plan, actor.in_flight, outcomes, backoff))
+    log.info(
+        "pool.reconciled",
+        pool=f"{namespace}/{name}",
+        zone=spec.zone,
+        ready=plan.ready_replicas,
+        desired=spec.replicas,
+        actions=[str(a.kind) for a in plan.runnable],
+        in_flight=len(actor.in_flight),
+    )
+
+
+def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
+    """A finished start or reboot is the point from which the ladder waits before the next rung."""
+    for outcome in outcomes:
+        if outcome.vm_id and outcome.action in (ActionKind.START, ActionKind.REBOOT):
+            if outcome.result in (Result.SUCCEEDED, Result.FAILED):
+                memory[outcome.vm_id] = replace(
+                    memory.get(outcome.vm_id, VmMemory()),
+                    last_remediation=outcome.action,
+                    last_remediation_at=outcome.at,
+                )
+    return memory
+
+
+def _next_backoff(
+    backoff: Backoff, outcomes: Sequence[Outcome], now: datetime, base_seconds: float
+) -> Backoff:
+    failures = [o for o in outcomes if o.result is Result.FAILED]
+    successes = [o for o in outcomes if o.result is Result.SUCCEEDED]
+    if failures:
+        count = backoff.failures + 1
+        delay = min(timedelta(seconds=base_seconds * 2 ** (count - 1)), MAX_BACKOFF)
+        delay *= random.uniform(0.9, 1.1)  # jitter, so many pools do not retry in step
+        return Backoff(count, now, now + delay)
+    if successes:
+        return Backoff()
+    return backoff
+
+
+def _stalled(reason: str, message: str) -> tuple[Condition, ...]:
+    return (
+        Condition("Stalled", True, reason, message),
+        Condition("Reconciling", False, reason, "waiting for the problem to be fixed"),
+        Condition("Ready", False, reason, message),
+    )
+
+
+def _stalled_once(body: kopf.Body, status: Mapping[str, Any], reason: str, message: str) -> None:
+    """One Warning event when a pool becomes stalled for a reason, not one per poll."""
+    before = conditions.find(status.get("conditions"), "Stalled")
+    if before is None or before.get("status") != "True" or before.get("reason") != reason:
+        kopf.warn(body, reason=reason, message=message)
+
+
+def _announce(
+    body: kopf.Body, status: Mapping[str, Any], actions: Sequence[PlannedAction], outcomes: Sequence[Outcome]
+) -> None:
+    """An Event for every action taken, refused or failed; a refusal only when it is new."""
+    for outcome in outcomes:
+        target = outcome.vm_name or outcome.vm_id or "zone"
+        reason = f"{outcome.action}{outcome.result}"
+        message = f"{outcome.action} {target}: {outcome.message}"
+        if outcome.result is Result.FAILED:
+            kopf.warn(body, reason=reason, message=message)
+        else:
+            kopf.info(body, reason=reason, message=message)
+    previous = {
+        (p.get("action"), p.get("vmId"), p.get("blocked")) for p in status.get("plannedActions") or ()
+    }
+    for action in actions:
+        if action.blocked and (str(action.kind), action.vm_id, action.blocked) not in previous:
+            target = action.vm_name or action.vm_id or "zone"
+            kopf.info(
+                body,
+                reason=f"{action.kind}Refused",
+                message=f"{action.kind} {target} not executed: {action.blocked} (wanted because {action.reason})",
+            )
+
+
+def startup_jitter(interval: float) -> float:
+    return random.uniform(0, interval)
