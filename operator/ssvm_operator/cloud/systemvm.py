@@ -51,7 +51,7 @@ async def change_offering(client: CloudClient, vm_id: str, offering_id: str) -> 
 
 
 async def set_zone_ssvms_enabled(client: CloudClient, zone_id: str, enabled: bool) -> None:
-    """The zone detail enable.secstorage.vm is read by CloudStack's scanner on every scan (ZoneConfig.java)."""
+    """CloudStack's scanner reads the zone detail enable.secstorage.vm on every scan (ZoneConfig.java)."""
     await client.call(
         "updateZone",
         id=zone_id,

@@ -67,8 +67,8 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
                 kopf.warn(
                     body,
                     reason="CircuitOpen",
-                    message=f"{connection.breaker.failures} failures in a row: no remediation on this endpoint "
-                    "until CloudStack answers again",
+                    message=f"{connection.breaker.failures} failures in a row: no remediation on this "
+                    "endpoint until CloudStack answers again",
                 )
             report(
                 Condition("Ready", False, "Unreachable", message),

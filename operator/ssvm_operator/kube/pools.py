@@ -171,13 +171,13 @@ async def reconcile_pool(
 def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
     """A finished start or reboot is the point from which the ladder waits before the next rung."""
     for outcome in outcomes:
-        if outcome.vm_id and outcome.action in (ActionKind.START, ActionKind.REBOOT):
-            if outcome.result in (Result.SUCCEEDED, Result.FAILED):
-                memory[outcome.vm_id] = replace(
-                    memory.get(outcome.vm_id, VmMemory()),
-                    last_remediation=outcome.action,
-                    last_remediation_at=outcome.at,
-                )
+        ladder_step = outcome.action in (ActionKind.START, ActionKind.REBOOT)
+        if outcome.vm_id and ladder_step and outcome.result in (Result.SUCCEEDED, Result.FAILED):
+            memory[outcome.vm_id] = replace(
+                memory.get(outcome.vm_id, VmMemory()),
+                last_remediation=outcome.action,
+                last_remediation_at=outcome.at,
+            )
     return memory
 
 
@@ -232,7 +232,7 @@ def _announce(
             kopf.info(
                 body,
                 reason=f"{action.kind}Refused",
-                message=f"{action.kind} {target} not executed: {action.blocked} (wanted because {action.reason})",
+                message=f"{action.kind} {target} not executed: {action.blocked} (wanted: {action.reason})",
             )
 
 
