@@ -1,0 +1,56 @@
+"""The findings a plan can carry: their reasons (condition reasons in status) and how they are built.
+
+A reason is a stable CamelCase word that users, alerts and docs can key on; the message is the sentence a
+CloudStack admin reads, with the resource names and numbers needed to act.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ssvm_operator.plan.types import Finding, Severity
+
+
+class Reason(StrEnum):
+    ZONE_NOT_FOUND = "ZoneNotFound"
+    """Stalled: spec.zone names no zone of the endpoint."""
+    DUPLICATE_POOL = "DuplicatePool"
+    """Stalled: another SSVMPool already manages the zone."""
+    ZONE_NOT_SCANNED = "ZoneNotScanned"
+    """CloudStack's SSVM scanner skips the zone (allocation Disabled, or an Edge zone)."""
+    OFFERING_NOT_FOUND = "OfferingNotFound"
+    """Stalled: spec.serviceOffering names no offering of the endpoint."""
+    OFFERING_NOT_FOR_SSVM = "OfferingNotForSSVM"
+    """Stalled: the offering exists but is not a system offering for secondary storage VMs."""
+    OFFERING_NOT_REPORTED = "OfferingNotReported"
+    """Info: CloudStack does not report an SSVM's offering (before 4.19), so it cannot be checked."""
+    STANDBY_CAPACITY_MISSING = "StandbyCapacityMissing"
+    """Degraded: replicas > 1 but the global standby settings in force keep fewer SSVMs per zone."""
+    STANDBY_ABOVE_REPLICAS = "StandbyAboveReplicas"
+    """Info: the global standby settings keep more SSVMs per zone than this pool asks for."""
+    WAITING_FOR_SCANNER = "WaitingForCloudStackScanner"
+    """Info: the zone has fewer SSVMs than CloudStack keeps; its scanner creates them (there is no API to)."""
+    SSVM_UNHEALTHY = "SSVMUnhealthy"
+    """Degraded: an SSVM stayed unhealthy past its grace period."""
+    CANNOT_RECREATE = "CannotRecreate"
+    """Degraded: only recreation would fix an SSVM, but CloudStack would not create its replacement."""
+
+
+def stalled(reason: Reason, message: str) -> Finding:
+    return Finding(Severity.STALLED, reason.value, message)
+
+
+def degraded(reason: Reason, message: str) -> Finding:
+    return Finding(Severity.DEGRADED, reason.value, message)
+
+
+def info(reason: Reason, message: str) -> Finding:
+    return Finding(Severity.INFO, reason.value, message)
+
+
+_SEVERITY_ORDER = {Severity.STALLED: 0, Severity.DEGRADED: 1, Severity.INFO: 2}
+
+
+def ordered(findings: list[Finding]) -> tuple[Finding, ...]:
+    """Most severe first, then by reason: the first finding of a severity is the one a condition shows."""
+    return tuple(sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.reason, f.message)))

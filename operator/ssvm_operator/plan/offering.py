@@ -1,0 +1,95 @@
+"""Offering stage: every serving SSVM of the zone runs the declared service offering, one SSVM at a time.
+
+changeServiceForSystemVm only writes the database; the offering applies at the next start
+(ManagementServerImpl.upgradeStoppedSystemVm), so each change is a stop and start: a voluntary disruption.
+SSVMs that CloudStack recreates come up with the global `secstorage.service.offering`, so the rollout
+re-applies to them on the polls after they appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ssvm_operator.model.snapshot import Health, Inventory, Offering, Zone
+from ssvm_operator.plan.assessment import Assessment
+from ssvm_operator.plan.candidate import Candidate, Purpose
+from ssvm_operator.plan.findings import Reason, info, stalled
+from ssvm_operator.plan.types import ActionKind, Finding, InFlight, PlannedAction
+
+
+def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, list[Finding]]:
+    """The offering `name` (a name or an id) means, or a Stalled finding saying what to fix."""
+    valid = ", ".join(sorted(o.name for o in inventory.offerings if o.fits_ssvm)) or "none"
+    offering = inventory.offering_named(name)
+    if offering is None:
+        return None, [
+            stalled(
+                Reason.OFFERING_NOT_FOUND,
+                f"service offering {name!r} does not exist on this CloudStack endpoint; "
+                f"system offerings for SSVMs: {valid}",
+            )
+        ]
+    if not offering.fits_ssvm:
+        kind = f"for {offering.system_vm_type}" if offering.is_system else "not a system offering"
+        return None, [
+            stalled(
+                Reason.OFFERING_NOT_FOR_SSVM,
+                f"service offering {offering.name!r} ({kind}) cannot run an SSVM; changeServiceForSystemVm "
+                f"needs a system offering for secondarystoragevm: {valid}",
+            )
+        ]
+    return offering, []
+
+
+def offering_candidates(
+    target: Offering,
+    assessed: Iterable[Assessment],
+    zone: Zone,
+    in_flight: Iterable[InFlight],
+    skip: frozenset[str],
+) -> tuple[list[Candidate], list[Finding]]:
+    """CHANGE_OFFERING for each serving SSVM on another offering; only the first may run, the rest wait."""
+    candidates: list[Candidate] = []
+    unreported: list[str] = []
+    rolling = next((f for f in in_flight if f.action is ActionKind.CHANGE_OFFERING), None)
+    first: str | None = None
+    for assessment in assessed:
+        vm = assessment.vm
+        if assessment.health is not Health.HEALTHY or vm.id in skip or assessment.in_flight is not None:
+            continue
+        if vm.offering_id is None:
+            unreported.append(vm.name)
+            continue
+        if vm.offering_id == target.id:
+            continue
+        current = vm.offering_name or vm.offering_id
+        action = PlannedAction(
+            kind=ActionKind.CHANGE_OFFERING,
+            zone_id=zone.id,
+            reason=(
+                f"runs offering {current!r}, the pool declares {target.name!r} (applied by a stop and start)"
+            ),
+            vm_id=vm.id,
+            vm_name=vm.name,
+            offering_id=target.id,
+        )
+        held: str | None = None
+        if rolling is not None:
+            held = (
+                f"offering changes go one SSVM at a time: {rolling.vm_name or rolling.vm_id} is changing now"
+            )
+        elif first is not None:
+            held = f"offering changes go one SSVM at a time: {first} goes first"
+        else:
+            first = vm.name
+        candidates.append(Candidate(action, Purpose.VOLUNTARY, held=held))
+    findings = []
+    if unreported:
+        findings.append(
+            info(
+                Reason.OFFERING_NOT_REPORTED,
+                f"CloudStack does not report the offering of {', '.join(unreported)} (serviceofferingid is "
+                f"missing before 4.19), so the operator cannot check it against {target.name!r}",
+            )
+        )
+    return candidates, findings

@@ -1,0 +1,158 @@
+"""plan_pool: one pool's decision, composed of small stages.
+
+    zone        which zone, may this pool manage it, does CloudStack scan it
+    assess      health with grace periods, memory, the ladder's verdict per SSVM
+    propose     zone toggle, surplus, remediation, offering: candidate actions with their holds
+    enforce     the safety contract decides what runs now and says why the rest waits
+    remember    remediations this plan starts are recorded in the SSVMs' memory
+
+Pure: the same context always gives the same plan, whatever order the inventory lists things in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ssvm_operator.model.snapshot import Health, Zone
+from ssvm_operator.plan.assessment import Assessment, assess
+from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
+from ssvm_operator.plan.candidate import Candidate
+from ssvm_operator.plan.findings import Reason, ordered
+from ssvm_operator.plan.health import REMEDIATIONS
+from ssvm_operator.plan.offering import offering_candidates, resolve_offering
+from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
+from ssvm_operator.plan.replicas import (
+    ZONE_ACTIONS,
+    kept_by_cloudstack,
+    standby_findings,
+    surplus_candidates,
+    waiting_for_scanner,
+    zone_toggle,
+)
+from ssvm_operator.plan.types import Finding, Plan, PlannedAction, PoolContext
+from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
+
+
+def plan_pool(ctx: PoolContext) -> Plan:
+    spec = ctx.spec
+    findings: list[Finding] = []
+    if ctx.pool_conflict is not None:
+        findings.append(duplicate_pool(ctx.pool_conflict))
+    zone = ctx.inventory.zone_named(spec.zone)
+    if zone is None:
+        findings.append(zone_not_found(spec.zone, ctx.inventory))
+        return Plan(zone=None, findings=ordered(findings), desired_replicas=spec.replicas)
+
+    assessed = assess(
+        ctx.inventory.ssvms_in(zone.id),
+        ctx.memory,
+        ctx.in_flight,
+        spec.health,
+        ctx.now,
+        ctx.scan_interval_seconds,
+    )
+    findings += zone_findings(ctx, zone, assessed)
+    candidates, stage_findings = propose(ctx, zone, assessed)
+    findings += stage_findings
+    if ctx.pool_conflict is not None:
+        candidates = []  # Two pools on one zone would fight: neither acts until one is removed.
+    actions = enforce(
+        candidates,
+        spec,
+        zone_load(ctx, zone, assessed),
+        halted=halt_reason(ctx.endpoint_tripped, ctx.backoff_until, ctx.now),
+    )
+    assessed = remember_started(assessed, actions, ctx)
+    views = tuple(a.view() for a in assessed)
+    waiting = any(f.reason == Reason.WAITING_FOR_SCANNER for f in findings)
+    return Plan(
+        zone=zone,
+        actions=actions,
+        vms=views,
+        findings=ordered(findings),
+        desired_replicas=spec.replicas,
+        ready_replicas=sum(1 for v in views if v.health is Health.HEALTHY),
+        converging=waiting or bool(ctx.in_flight) or any(v.health is Health.CONVERGING for v in views),
+    )
+
+
+def zone_findings(ctx: PoolContext, zone: Zone, assessed: Sequence[Assessment]) -> list[Finding]:
+    replicas, standby = ctx.spec.replicas, ctx.inventory.standby_replicas
+    return [
+        *scanner_findings(zone, replicas),
+        *standby_findings(zone, replicas, standby),
+        *waiting_for_scanner(assessed, zone, replicas, standby, ctx.scan_interval_seconds),
+        *unhealthy_findings(assessed),
+    ]
+
+
+def propose(
+    ctx: PoolContext, zone: Zone, assessed: Sequence[Assessment]
+) -> tuple[list[Candidate], list[Finding]]:
+    """Every action the pool's declaration calls for, in the order they take the budget.
+
+    Zone toggles first, then repairs, then surplus, then offering changes. An SSVM gets at most one:
+    a surplus SSVM is destroyed rather than repaired or changed.
+    """
+    spec = ctx.spec
+    replicas = spec.replicas
+    candidates: list[Candidate] = []
+    findings: list[Finding] = []
+    toggle = zone_toggle(zone, replicas, ctx.in_flight)
+    if toggle is not None:
+        candidates.append(toggle)
+    surplus = surplus_candidates(assessed, zone, replicas, ctx.inventory.standby_replicas)
+    taken = {c.action.vm_id for c in surplus if c.action.vm_id is not None}
+    if replicas >= 1:
+        # With replicas 0 every SSVM is on its way out: repairing one first would be wasted disruption.
+        repairs, repair_findings = remediation_candidates(
+            (a for a in assessed if a.vm.id not in taken), spec.health, zone, replicas
+        )
+        candidates += repairs
+        findings += repair_findings
+        taken |= {c.action.vm_id for c in repairs if c.action.vm_id is not None}
+    candidates += surplus
+    if spec.service_offering is not None:
+        target, offering_findings = resolve_offering(spec.service_offering, ctx.inventory)
+        findings += offering_findings
+        if target is not None and replicas >= 1:
+            changes, change_findings = offering_candidates(
+                target, assessed, zone, ctx.in_flight, frozenset(taken)
+            )
+            candidates += changes
+            findings += change_findings
+    return candidates, findings
+
+
+def zone_load(ctx: PoolContext, zone: Zone, assessed: Sequence[Assessment]) -> ZoneLoad:
+    """The zone as the disruption budget sees it before this plan acts."""
+    disrupted: dict[str, str] = {}
+    for index, flight in enumerate(ctx.in_flight):
+        if flight.action in ZONE_ACTIONS:
+            continue
+        key = flight.vm_id or f"in-flight #{index}"
+        disrupted.setdefault(
+            key, f"{flight.vm_name or flight.vm_id or 'an SSVM'} {flight.action.value} in flight"
+        )
+    unavailable = {
+        a.vm.id: f"{a.vm.name} {a.health.value.lower()}"
+        for a in assessed
+        if a.health is not Health.HEALTHY and a.vm.id not in disrupted
+    }
+    present = {a.vm.id for a in assessed}
+    gone = sum(1 for key in disrupted if key not in present)
+    expected = kept_by_cloudstack(zone, ctx.spec.replicas, ctx.inventory.standby_replicas)
+    return ZoneLoad(
+        in_motion=tuple(reason for a in assessed if (reason := a.in_motion) is not None),
+        disrupted=disrupted,
+        unavailable=unavailable,
+        missing=max(0, expected - len(assessed) - gone),
+    )
+
+
+def remember_started(
+    assessed: Sequence[Assessment], actions: Sequence[PlannedAction], ctx: PoolContext
+) -> tuple[Assessment, ...]:
+    """Record the remediations this plan runs, so the next poll knows which rung was taken and when."""
+    started = {a.vm_id: a.kind for a in actions if a.blocked is None and a.kind in REMEDIATIONS}
+    return tuple(a.remediated(started[a.vm.id], ctx.now) if a.vm.id in started else a for a in assessed)

@@ -1,0 +1,176 @@
+"""Pure decisions for SSVMSettings: validate, diff, standby capacity, pending restarts, rollout scope.
+
+Facts used (cloudstack-api.md §1.4, §4, §5): most secstorage.* keys are Global and non-dynamic, read when
+a management server starts, and reach an SSVM only when its agent connects after a (re)boot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
+from ssvm_operator.model.snapshot import SystemVm
+
+# Keys an SSVM picks up only at boot or agent connect, and the least disruptive way to make it do so
+# (SecondaryStorageManagerImpl: boot args in finalizeVirtualMachineProfile, setup command on connect).
+BOOT_TIME_KEYS: Mapping[str, str] = {
+    "secstorage.allowed.internal.sites": "Reboot",
+    "secstorage.vm.mtu.size": "Reboot",
+    "secstorage.nfs.version": "Reboot",
+    "secstorage.encrypt.copy": "Recreate",
+    "secstorage.service.offering": "Recreate",
+}
+
+
+@dataclass(frozen=True)
+class ConfigEntry:
+    """One row of listConfigurations."""
+
+    name: str
+    value: str | None
+    type: str | None = None
+    is_dynamic: bool = False
+    default: str | None = None
+
+    @classmethod
+    def from_api(cls, row: Mapping[str, object]) -> ConfigEntry:
+        value = row.get("value")
+        default = row.get("defaultvalue")
+        return cls(
+            name=str(row["name"]),
+            value=None if value is None else str(value),
+            type=str(row["type"]) if row.get("type") else None,
+            is_dynamic=bool(row.get("isdynamic", False)),
+            default=None if default is None else str(default),
+        )
+
+
+@dataclass(frozen=True)
+class DesiredSetting:
+    name: str
+    value: str | None
+    secret: bool = False
+    field: str = "settings"
+    """Where in the spec the value comes from, for error messages."""
+
+    @property
+    def shown(self) -> str | None:
+        """What status may show: the value, or a hash for secrets."""
+        return value_hash(self.value) if self.secret else self.value
+
+
+@dataclass(frozen=True)
+class Invalid:
+    field: str
+    message: str
+
+
+def value_hash(value: str | None) -> str:
+    return "sha256:" + hashlib.sha256((value or "").encode()).hexdigest()[:16]
+
+
+def validate(desired: Iterable[DesiredSetting], catalogue: Mapping[str, ConfigEntry]) -> list[Invalid]:
+    """Unknown keys and values of the wrong type, checked like updateConfiguration checks them."""
+    problems = []
+    for setting in desired:
+        entry = catalogue.get(setting.name)
+        if entry is None:
+            problems.append(
+                Invalid(setting.field, f"{setting.name} does not exist in this CloudStack (listConfigurations)")
+            )
+            continue
+        type_problem = _type_problem(entry.type, setting.value)
+        if type_problem:
+            shown = "<secret>" if setting.secret else repr(setting.value)
+            problems.append(Invalid(setting.field, f"{setting.name}: value {shown} {type_problem}"))
+    return problems
+
+
+def _type_problem(kind: str | None, value: str | None) -> str | None:
+    if value is None or kind is None:
+        return None
+    if kind in ("Number", "Integer", "Long", "Short"):
+        try:
+            int(value)
+        except ValueError:
+            return "is not a whole number"
+    elif kind in ("Decimal", "Float", "Double"):
+        try:
+            if math.isinf(float(value)):
+                return "is not a finite number"
+        except ValueError:
+            return "is not a number"
+    elif kind == "Boolean" and value.lower() not in ("true", "false"):
+        return "is not true or false"
+    return None
+
+
+def same_value(current: str | None, wanted: str | None) -> bool:
+    """CloudStack stores "" and "null" at Global scope as NULL (ConfigurationManagerImpl)."""
+    return _normal(current) == _normal(wanted)
+
+
+def _normal(value: str | None) -> str | None:
+    if value is None or value.strip() in ("", "null"):
+        return None
+    return value.strip()
+
+
+def changes(desired: Iterable[DesiredSetting], catalogue: Mapping[str, ConfigEntry]) -> list[DesiredSetting]:
+    return [s for s in desired if s.name in catalogue and not same_value(catalogue[s.name].value, s.value)]
+
+
+def standby_for(replicas: int, session_max: int, current_standby: int) -> int:
+    """The secstorage.capacity.standby that makes CloudStack keep `replicas` SSVMs per zone.
+
+    The steady state is the smallest R >= 1 with R * S >= B (§1.4, no command load); keep the current B
+    when it already gives `replicas`, else take the smallest B that does: (replicas - 1) * S + 1.
+    """
+    session_max = max(1, session_max)
+    replicas = max(1, replicas)
+    if max(1, math.ceil(current_standby / session_max)) == replicas:
+        return current_standby
+    return 0 if replicas == 1 and current_standby <= 0 else (replicas - 1) * session_max + (1 if replicas > 1 else 0)
+
+
+def standby_settings(
+    pool_replicas: Iterable[int], catalogue: Mapping[str, ConfigEntry]
+) -> tuple[DesiredSetting, int] | None:
+    """The standby setting every pool of the endpoint needs, or None when no pool asks for more than one."""
+    wanted = max((r for r in pool_replicas), default=1)
+    session_max = _int(catalogue.get(SESSION_MAX_KEY), 50)
+    current = _int(catalogue.get(CAPACITY_STANDBY_KEY), 10)
+    if wanted <= 1 and math.ceil(current / max(1, session_max)) <= 1:
+        return None
+    value = standby_for(wanted, session_max, current)
+    return DesiredSetting(CAPACITY_STANDBY_KEY, str(value), field="(computed from SSVMPool replicas)"), wanted
+
+
+def _int(entry: ConfigEntry | None, default: int) -> int:
+    try:
+        return int(entry.value) if entry and entry.value is not None else default
+    except ValueError:
+        return default
+
+
+def in_force_since(changed_at: datetime, server_starts: Sequence[datetime | None]) -> datetime | None:
+    """When a non-dynamic change made at `changed_at` is in force everywhere: once every management server
+    has started after it (each holds its own copy, read at its own start), at the latest of those starts."""
+    if not server_starts or any(start is None or start <= changed_at for start in server_starts):
+        return None
+    return max(start for start in server_starts if start is not None)
+
+
+def booted_at(vm: SystemVm, last_agent_connect: datetime | None) -> datetime | None:
+    """The last time the SSVM's agent connected and received the settings in force (creation or reboot)."""
+    candidates = [t for t in (vm.created, last_agent_connect) if t is not None]
+    return max(candidates) if candidates else None
+
+
+def needs_rollout(vm: SystemVm, since: datetime, last_agent_connect: datetime | None) -> bool:
+    booted = booted_at(vm, last_agent_connect)
+    return booted is None or booted < since
