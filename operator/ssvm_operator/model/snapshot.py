@@ -42,6 +42,8 @@ class SystemVm:
     created: datetime | None = None
     pending_job_id: str | None = None
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
+    last_disconnected: datetime | None = None
+    """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
 
     @property
     def health(self) -> Health:
@@ -74,6 +76,7 @@ class SystemVm:
             offering_name=vm.get("serviceofferingname"),
             created=parse_cloudstack_time(vm.get("created")),
             pending_job_id=vm.get("jobid"),
+            last_disconnected=parse_cloudstack_time(vm.get("disconnected")),
         )
 
 

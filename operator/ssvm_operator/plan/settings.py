@@ -134,7 +134,9 @@ def standby_for(replicas: int, session_max: int, current_standby: int) -> int:
     replicas = max(1, replicas)
     if max(1, math.ceil(current_standby / session_max)) == replicas:
         return current_standby
-    return 0 if replicas == 1 and current_standby <= 0 else (replicas - 1) * session_max + (1 if replicas > 1 else 0)
+    if replicas == 1:
+        return session_max
+    return (replicas - 1) * session_max + 1
 
 
 def standby_settings(
@@ -165,12 +167,13 @@ def in_force_since(changed_at: datetime, server_starts: Sequence[datetime | None
     return max(start for start in server_starts if start is not None)
 
 
-def booted_at(vm: SystemVm, last_agent_connect: datetime | None) -> datetime | None:
-    """The last time the SSVM's agent connected and received the settings in force (creation or reboot)."""
-    candidates = [t for t in (vm.created, last_agent_connect) if t is not None]
+def booted_at(vm: SystemVm) -> datetime | None:
+    """The last time the SSVM's agent (re)connected and received the settings in force: its creation, or
+    its last disconnect (a reboot disconnects the agent, and the reconnect sends the setup command)."""
+    candidates = [t for t in (vm.created, vm.last_disconnected) if t is not None]
     return max(candidates) if candidates else None
 
 
-def needs_rollout(vm: SystemVm, since: datetime, last_agent_connect: datetime | None) -> bool:
-    booted = booted_at(vm, last_agent_connect)
+def needs_rollout(vm: SystemVm, since: datetime) -> bool:
+    booted = booted_at(vm)
     return booted is None or booted < since
