@@ -1,4 +1,4 @@
-"""The SSVMSettings spec: global SSVM settings of one endpoint, parsed and checked like CloudStack checks them."""
+"""The SSVMSettings spec: global SSVM settings of one endpoint, checked like CloudStack checks them."""
 
 from __future__ import annotations
 

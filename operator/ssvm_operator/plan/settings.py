@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
 from ssvm_operator.model.snapshot import SystemVm
 
@@ -24,29 +25,6 @@ BOOT_TIME_KEYS: Mapping[str, str] = {
     "secstorage.encrypt.copy": "Recreate",
     "secstorage.service.offering": "Recreate",
 }
-
-
-@dataclass(frozen=True)
-class ConfigEntry:
-    """One row of listConfigurations."""
-
-    name: str
-    value: str | None
-    type: str | None = None
-    is_dynamic: bool = False
-    default: str | None = None
-
-    @classmethod
-    def from_api(cls, row: Mapping[str, object]) -> ConfigEntry:
-        value = row.get("value")
-        default = row.get("defaultvalue")
-        return cls(
-            name=str(row["name"]),
-            value=None if value is None else str(value),
-            type=str(row["type"]) if row.get("type") else None,
-            is_dynamic=bool(row.get("isdynamic", False)),
-            default=None if default is None else str(default),
-        )
 
 
 @dataclass(frozen=True)
@@ -80,7 +58,9 @@ def validate(desired: Iterable[DesiredSetting], catalogue: Mapping[str, ConfigEn
         entry = catalogue.get(setting.name)
         if entry is None:
             problems.append(
-                Invalid(setting.field, f"{setting.name} does not exist in this CloudStack (listConfigurations)")
+                Invalid(
+                    setting.field, f"{setting.name} does not exist in this CloudStack (listConfigurations)"
+                )
             )
             continue
         type_problem = _type_problem(entry.type, setting.value)

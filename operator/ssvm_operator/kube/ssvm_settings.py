@@ -1,0 +1,369 @@
+"""Reconciles an SSVMSettings object: apply declared global settings, say which need a management-server
+restart, and publish which SSVMs must reboot so a boot-time setting reaches them.
+
+The reboots themselves are done by each zone's SSVMPool, inside that zone's disruption budget, so one
+actor per zone ever touches an SSVM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import kopf
+import structlog
+
+from ssvm_operator import logs
+from ssvm_operator.cloud import config
+from ssvm_operator.cloud.endpoints import EndpointConnection
+from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
+from ssvm_operator.model.config import ConfigEntry, ManagementServer
+from ssvm_operator.model.settings import (
+    ALLOWED_SITES_KEY,
+    CAPACITY_STANDBY_KEY,
+    SERVICE_OFFERING_KEY,
+    DeletionPolicy,
+    RolloutStrategy,
+    SettingsSpec,
+)
+from ssvm_operator.model.snapshot import Inventory
+from ssvm_operator.model.spec import Mode, SpecError
+from ssvm_operator.plan.settings import (
+    BOOT_TIME_KEYS,
+    DesiredSetting,
+    changes,
+    in_force_since,
+    needs_rollout,
+    same_value,
+    standby_settings,
+    validate,
+)
+
+log = structlog.get_logger("ssvm_operator.settings")
+
+
+class SettingsProblem(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def reconcile_settings(
+    ctx: OperatorContext,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
+    owners: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
+    pool_replicas: Mapping[tuple[str, str], Sequence[int]],
+) -> None:
+    namespace = str(body.metadata.namespace)
+    name = str(body.metadata.name)
+    generation = body.metadata.get("generation")
+    status: Mapping[str, Any] = body.get("status") or {}
+    now = ctx.clock()
+
+    def report(*conds: Condition) -> None:
+        patch.status["observedGeneration"] = generation
+        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+
+    def stalled(reason: str, message: str) -> None:
+        before = conditions.find(status.get("conditions"), "Stalled")
+        if before is None or before.get("status") != "True" or before.get("reason") != reason:
+            kopf.warn(body, reason=reason, message=message)
+        report(
+            Condition("Stalled", True, reason, message),
+            Condition("Reconciling", False, reason, "nothing is applied until this is fixed"),
+            Condition("Ready", False, reason, message),
+        )
+
+    try:
+        spec = SettingsSpec.parse(body.get("spec") or {})
+    except SpecError as error:
+        stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
+        return
+    claim = sorted(owners.get((namespace, spec.endpoint), ()))
+    if claim and claim[0][1] != name:
+        stalled(
+            "Conflict",
+            f"SSVMSettings {claim[0][1]} already manages endpoint {spec.endpoint}; this one is not applied",
+        )
+        return
+    try:
+        connection = await ctx.connect(
+            namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
+        )
+        catalogue = await config.list_settings(connection.client)
+        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+        servers = await config.list_management_servers(connection.client)
+        desired = await _desired(
+            namespace, spec, inventory, catalogue, pool_replicas.get((namespace, spec.endpoint), ())
+        )
+    except EndpointUnavailable as error:
+        stalled(error.reason, str(error))
+        return
+    except SettingsProblem as problem:
+        stalled(problem.reason, str(problem))
+        return
+    except CloudError as error:
+        report(
+            Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
+            Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
+            Condition("Ready", False, "CloudStackUnreachable", str(error)),
+        )
+        return
+
+    invalid = validate(desired, catalogue)
+    if invalid:
+        stalled(
+            "InvalidSetting", "; ".join(f"spec.{p.field}: {p.message}" for p in invalid) + "; nothing applied"
+        )
+        return
+
+    applied = applied_from_status(status)
+    drifted = [
+        record.name
+        for record in applied.values()
+        if record.name in catalogue
+        and not record.holds(catalogue[record.name].value)
+        and any(d.name == record.name for d in desired)
+    ]
+    todo = changes(desired, catalogue)
+    if spec.mode is Mode.ENFORCE:
+        await _apply(connection, body, todo, catalogue, applied, drifted, now)
+    elif todo:
+        names = ", ".join(s.name for s in todo)
+        _event_once(body, status, "WouldApply", f"Observe mode: would set {names}")
+    for setting in desired:  # values already in place are recorded too, so drift is noticed later
+        if setting.name not in applied:
+            entry = catalogue[setting.name]
+            if same_value(entry.value, setting.value):
+                applied[setting.name] = AppliedRecord.of(setting, entry.value, None, entry.is_dynamic)
+
+    pending = [r for r in applied.values() if _pending_restart(r, servers)]
+    announce_restart(body, status, pending, servers)
+    rollout = _rollout(spec, applied, servers, inventory)
+
+    patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
+    patch.status["pendingManagementServerRestart"] = render_pending(pending)
+    patch.status["rollout"] = rollout
+    standby = next((d for d in desired if d.name == CAPACITY_STANDBY_KEY), None)
+    if standby is not None:
+        patch.status["standby"] = {
+            "capacityStandby": int(standby.value or 0),
+            "sessionMax": int(catalogue["secstorage.session.max"].value or 50),
+            "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
+        }
+    report(*_conditions(spec, drifted, pending, rollout, todo))
+
+
+async def _desired(
+    namespace: str,
+    spec: SettingsSpec,
+    inventory: Inventory,
+    catalogue: Mapping[str, ConfigEntry],
+    replicas: Sequence[int],
+) -> list[DesiredSetting]:
+    desired = []
+    if spec.allowed_internal_sites is not None:
+        desired.append(
+            DesiredSetting(
+                ALLOWED_SITES_KEY, ",".join(spec.allowed_internal_sites) or None, field="allowedInternalSites"
+            )
+        )
+    if spec.service_offering is not None:
+        offering = inventory.offering_named(spec.service_offering)
+        if offering is None:
+            names = ", ".join(sorted(o.name for o in inventory.offerings if o.fits_ssvm)) or "none"
+            raise SettingsProblem(
+                "OfferingNotFound",
+                f"spec.serviceOffering: no offering {spec.service_offering!r}; SSVM offerings: {names}",
+            )
+        if not offering.fits_ssvm:
+            raise SettingsProblem(
+                "OfferingNotForSSVM",
+                f"spec.serviceOffering: {offering.name} is not a system offering for secondarystoragevm",
+            )
+        desired.append(DesiredSetting(SERVICE_OFFERING_KEY, offering.id, field="serviceOffering"))
+    desired += [DesiredSetting(k, v, field=f"settings.{k}") for k, v in sorted(spec.settings.items())]
+    for key, ref in sorted(spec.secret_settings.items()):
+        try:
+            value = await kubeapi.read_secret_key(namespace, ref.name, ref.key)
+        except kubeapi.SecretError as error:
+            raise SettingsProblem("SecretMissing", f"spec.secretSettings.{key}: {error}") from None
+        logs.register_secret(value)
+        desired.append(DesiredSetting(key, value, secret=True, field=f"secretSettings.{key}"))
+    if CAPACITY_STANDBY_KEY not in spec.settings:
+        computed = standby_settings(replicas, catalogue)
+        if computed is not None:
+            desired.append(computed[0])
+    return desired
+
+
+async def _apply(
+    connection: EndpointConnection,
+    body: kopf.Body,
+    todo: Sequence[DesiredSetting],
+    catalogue: Mapping[str, ConfigEntry],
+    applied: dict[str, AppliedRecord],
+    drifted: Sequence[str],
+    now: datetime,
+) -> None:
+    for setting in todo:
+        entry = catalogue[setting.name]
+        before = applied.get(setting.name)
+        previous = before.previous_value if before is not None else entry.value
+        await config.update_setting(connection.client, setting.name, setting.value)
+        applied[setting.name] = AppliedRecord.of(setting, previous, now, entry.is_dynamic)
+        shown = "a new secret value" if setting.secret else repr(setting.value)
+        if setting.name in drifted:
+            kopf.warn(
+                body,
+                reason="Drifted",
+                message=f"{setting.name} was changed outside Git; put back to {shown}",
+            )
+        else:
+            kopf.info(body, reason="SettingApplied", message=f"{setting.name} set to {shown}")
+        log.info("setting.applied", setting=setting.name, secret=setting.secret)
+
+
+def _pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) -> bool:
+    if record.dynamic or record.applied_at is None:
+        return False
+    return in_force_since(record.applied_at, [s.last_start for s in servers]) is None
+
+
+def announce_restart(
+    body: kopf.Body,
+    status: Mapping[str, Any],
+    pending: Sequence[AppliedRecord],
+    servers: Sequence[ManagementServer],
+) -> None:
+    before = {p.get("name") for p in status.get("pendingManagementServerRestart") or ()}
+    new = sorted(r.name for r in pending if r.name not in before)
+    if new:
+        names = ", ".join(s.name for s in servers) or "every management server"
+        kopf.warn(
+            body,
+            reason="ManagementServerRestartRequired",
+            message=f"{', '.join(new)} take effect only after a restart of {names} "
+            "(systemctl restart cloudstack-management on each)",
+        )
+    if before and not pending:
+        kopf.info(
+            body, reason="ManagementServerRestarted", message="every management server read the new settings"
+        )
+
+
+def _rollout(
+    spec: SettingsSpec,
+    applied: Mapping[str, AppliedRecord],
+    servers: Sequence[ManagementServer],
+    inventory: Inventory,
+) -> dict[str, Any]:
+    keys = [r for r in applied.values() if r.name in BOOT_TIME_KEYS and r.applied_at is not None]
+    since_times = [
+        in_force_since(r.applied_at, [s.last_start for s in servers]) for r in keys if r.applied_at
+    ]
+    in_force = [t for t in since_times if t is not None]
+    if not keys or not in_force or spec.rollout.strategy is RolloutStrategy.NONE:
+        return {
+            "phase": "Idle"
+            if not keys or spec.rollout.strategy is RolloutStrategy.NONE
+            else "WaitingForRestart"
+        }
+    since = max(in_force)
+    stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
+    needs_recreate = any(BOOT_TIME_KEYS[r.name] == "Recreate" for r in keys)
+    strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
+    zone_names = {z.id: z.name for z in inventory.zones}
+    zones = sorted({zone_names.get(vm.zone_id, vm.zone_id) for vm in stale})
+    return {
+        "phase": "Rolling" if stale else "Done",
+        "strategy": str(strategy),
+        "maxUnavailable": spec.rollout.max_unavailable,
+        "startedAt": conditions.timestamp(since),
+        "total": len(inventory.ssvms),
+        "done": len(inventory.ssvms) - len(stale),
+        "pending": sorted(vm.name for vm in stale),
+        "activeZone": zones[0] if zones else None,
+        "settings": sorted(r.name for r in keys),
+    }
+
+
+def _conditions(
+    spec: SettingsSpec,
+    drifted: Sequence[str],
+    pending: Sequence[AppliedRecord],
+    rollout: Mapping[str, Any],
+    todo: Sequence[DesiredSetting],
+) -> list[Condition]:
+    conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
+    if pending:
+        names = ", ".join(r.name for r in pending)
+        message = f"restart every management server so that {names} take effect"
+        conds += [
+            Condition("Reconciling", True, "ManagementServerRestartRequired", message),
+            Condition("Ready", False, "ManagementServerRestartRequired", message),
+        ]
+    elif rollout.get("phase") == "Rolling":
+        message = (
+            f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; "
+            f"rolling zone {rollout['activeZone']}"
+        )
+        conds += [
+            Condition("Reconciling", True, "RollingSSVMs", message),
+            Condition("Ready", False, "RollingSSVMs", message),
+        ]
+    elif spec.mode is Mode.OBSERVE and (todo or drifted):
+        names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
+        conds += [
+            Condition("Reconciling", False, "Observing", f"Observe mode: not applied: {names}"),
+            Condition(
+                "Ready",
+                False,
+                "Drifted" if drifted else "NotApplied",
+                f"CloudStack differs from the declaration: {names}",
+            ),
+        ]
+    else:
+        reason = "Drifted" if drifted else "InSync"
+        message = (
+            f"put back after drift: {', '.join(drifted)}"
+            if drifted
+            else "CloudStack holds every declared setting"
+        )
+        conds += [Condition("Reconciling", False, reason, message), Condition("Ready", True, reason, message)]
+    return conds
+
+
+def _event_once(body: kopf.Body, status: Mapping[str, Any], reason: str, message: str) -> None:
+    before = conditions.find(status.get("conditions"), "Ready")
+    if before is None or before.get("message") != message:
+        kopf.info(body, reason=reason, message=message)
+
+
+async def restore_settings(
+    ctx: OperatorContext, body: kopf.Body, endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> None:
+    """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
+    values were never kept, go back to CloudStack's default."""
+    try:
+        spec = SettingsSpec.parse(body.get("spec") or {})
+    except SpecError:
+        return
+    if spec.deletion_policy is not DeletionPolicy.RESTORE or spec.mode is Mode.OBSERVE:
+        return
+    namespace = str(body.metadata.namespace)
+    connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
+    catalogue = await config.list_settings(connection.client)
+    for record in applied_from_status(body.get("status") or {}).values():
+        if record.applied_at is None or record.name not in catalogue:
+            continue  # the operator never changed it
+        value = catalogue[record.name].default if record.secret else record.previous_value
+        await config.update_setting(connection.client, record.name, value)
+        log.info("setting.restored", setting=record.name)
