@@ -15,11 +15,13 @@ from typing import Any
 
 import kopf
 
+from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import kubeapi
-from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.endpoints import reconcile_endpoint
-from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, VERSION
+from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, SETTINGS, VERSION
 from ssvm_operator.kube.pools import reconcile_pool
+from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_settings
 
 # How often each object is looked at. CloudStack itself is asked at most once per endpoint's
 # pollIntervalSeconds: between polls a tick reuses the endpoint's cached inventory.
@@ -82,6 +84,32 @@ def zone_claims(
     return {(namespace, endpoint, str(spec.get("zone", ""))): (created, name)}
 
 
+@kopf.index(GROUP, VERSION, POOLS)
+def pool_replicas(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tuple[str | None, str], int]:
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    return {(namespace, endpoint): int(spec.get("replicas", 1))}
+
+
+@kopf.index(GROUP, VERSION, SETTINGS)
+def settings_claims(
+    namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, str]]:
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    return {(namespace, endpoint): (str(meta.get("creationTimestamp") or ""), name)}
+
+
+@kopf.index(GROUP, VERSION, SETTINGS)
+def settings_rollouts(
+    namespace: str | None, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[tuple[str | None, str], dict[str, Any]]:
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    return {(namespace, endpoint): dict(status.get("rollout") or {})}
+
+
+def _all(index: kopf.Index[Any, Any]) -> dict[Any, list[Any]]:
+    return {key: sorted(store) for key, store in index.items()}
+
+
 def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
     return {key: next(iter(store)) for key, store in index.items() if store}
 
@@ -108,11 +136,42 @@ async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: 
     # kopf passes each index by its function's name.
     endpoints, claims = kwargs["endpoint_specs"], kwargs["zone_claims"]
     async with _lock(str(body.metadata.uid)):
-        zone_owners = {key: sorted(store) for key, store in claims.items()}
-        await reconcile_pool(_context(memo), body, patch, _first(endpoints), zone_owners)
+        await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims))
 
 
 @kopf.on.delete(GROUP, VERSION, POOLS, optional=True)
 async def pool_deleted(body: kopf.Body, **_: Any) -> None:
     # Deleting a pool stops management; it never destroys SSVMs or changes the zone.
     _locks.pop(str(body.metadata.uid), None)
+
+
+@kopf.on.resume(GROUP, VERSION, SETTINGS)
+@kopf.on.create(GROUP, VERSION, SETTINGS)
+@kopf.on.update(GROUP, VERSION, SETTINGS)
+@kopf.timer(GROUP, VERSION, SETTINGS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
+async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
+    async with _lock(str(body.metadata.uid)):
+        await reconcile_settings(
+            _context(memo),
+            body,
+            patch,
+            _first(kwargs["endpoint_specs"]),
+            _all(kwargs["settings_claims"]),
+            _all(kwargs["pool_replicas"]),
+        )
+
+
+@kopf.on.delete(GROUP, VERSION, SETTINGS, retries=10, backoff=TICK_SECONDS)
+async def settings_deleted(body: kopf.Body, memo: Any, **kwargs: Any) -> None:
+    # A deleted endpoint or bad keys must not hold the object forever: give up and say so.
+    try:
+        async with _lock(str(body.metadata.uid)):
+            await restore_settings(_context(memo), body, _first(kwargs["endpoint_specs"]))
+    except EndpointUnavailable as error:
+        raise kopf.PermanentError(f"settings not restored: {error}") from None
+    except CloudError as error:
+        if not error.retryable:
+            raise kopf.PermanentError(f"settings not restored: {error}") from None
+        raise kopf.TemporaryError(f"restoring settings: {error}", delay=TICK_SECONDS) from None
+    finally:
+        _locks.pop(str(body.metadata.uid), None)
