@@ -7,6 +7,7 @@ from typing import Any
 import kopf
 import structlog
 
+from ssvm_operator import metrics
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions
@@ -51,6 +52,9 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
     except CloudError as error:
         opened = connection.breaker.record_failure(now)
+        metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(
+            1 if connection.breaker.tripped else 0
+        )
         patch.status["circuitBreaker"] = _breaker(connection.breaker)
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys ({error.detail}); check spec.credentialsSecretRef"
@@ -86,6 +90,8 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
     patch.status["lastSuccessfulContact"] = conditions.timestamp(inventory.observed_at)
     patch.status["circuitBreaker"] = _breaker(connection.breaker)
+    metrics.LAST_CONTACT.labels(endpoint=f"{namespace}/{name}").set(inventory.observed_at.timestamp())
+    metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(0)
     message = (
         f"CloudStack {connection.cloudstack_version} at {connection.spec.url}: "
         f"{len(inventory.zones)} zones, {len(inventory.ssvms)} SSVMs"

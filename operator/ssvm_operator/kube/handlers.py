@@ -7,14 +7,17 @@ update, resume and a periodic timer, because CloudStack's state changes without 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import kopf
 
+from ssvm_operator import metrics
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import kubeapi
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
@@ -33,6 +36,20 @@ _locks: dict[str, asyncio.Lock] = {}
 def _lock(uid: str) -> asyncio.Lock:
     # Timers and change handlers run in separate tasks; one object is reconciled by one at a time.
     return _locks.setdefault(uid, asyncio.Lock())
+
+
+@contextlib.asynccontextmanager
+async def _reconciling(kind: str, uid: str) -> AsyncIterator[None]:
+    """One object at a time, measured: reconciles by result and their duration."""
+    started = time.monotonic()
+    result = "error"
+    try:
+        async with _lock(uid):
+            yield
+        result = "success"
+    finally:
+        metrics.RECONCILES.labels(kind=kind, result=result).inc()
+        metrics.RECONCILE_SECONDS.labels(kind=kind).observe(time.monotonic() - started)
 
 
 def _jitter(**_: Any) -> float:
@@ -119,7 +136,7 @@ def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
 @kopf.on.update(GROUP, VERSION, ENDPOINTS)
 @kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    async with _lock(str(body.metadata.uid)):
+    async with _reconciling("CloudStackEndpoint", str(body.metadata.uid)):
         await reconcile_endpoint(_context(memo), body, patch)
 
 
@@ -135,7 +152,7 @@ async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
 async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     # kopf passes each index by its function's name.
     endpoints, claims = kwargs["endpoint_specs"], kwargs["zone_claims"]
-    async with _lock(str(body.metadata.uid)):
+    async with _reconciling("SSVMPool", str(body.metadata.uid)):
         await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims))
 
 
@@ -150,7 +167,7 @@ async def pool_deleted(body: kopf.Body, **_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, SETTINGS)
 @kopf.timer(GROUP, VERSION, SETTINGS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
-    async with _lock(str(body.metadata.uid)):
+    async with _reconciling("SSVMSettings", str(body.metadata.uid)):
         await reconcile_settings(
             _context(memo),
             body,

@@ -7,6 +7,7 @@ inventory cache keeps CloudStack calls per poll constant however many pools ther
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import kopf
 import structlog
 
+from ssvm_operator import metrics
 from ssvm_operator.act.actor import Actor
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud.errors import AuthError, CloudError
@@ -34,11 +36,13 @@ from ssvm_operator.kube.pool_status import (
 )
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction, PoolContext, VmMemory
+from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PlannedAction, PoolContext, VmMemory
 
 log = structlog.get_logger("ssvm_operator.pools")
 
 MAX_BACKOFF = timedelta(hours=1)
+# Reported even at zero, so a dashboard shows a state emptying rather than a series vanishing.
+VM_STATES = ("Running", "Starting", "Stopping", "Stopped", "Error", "Unknown", "Migrating", "Expunging")
 
 
 async def reconcile_pool(
@@ -144,6 +148,7 @@ async def reconcile_pool(
             connection.inventory.invalidate()
 
     backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
+    _export_metrics(f"{namespace}/{name}", spec, plan, outcomes)
     _announce(body, status, plan.actions, outcomes)
 
     patch.status["zoneId"] = plan.zone.id if plan.zone else None
@@ -166,6 +171,16 @@ async def reconcile_pool(
         actions=[str(a.kind) for a in plan.runnable],
         in_flight=len(actor.in_flight),
     )
+
+
+def _export_metrics(pool: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]) -> None:
+    states = Counter(view.vm.state for view in plan.vms)
+    for state in sorted(set(VM_STATES) | set(states)):
+        metrics.SSVMS.labels(pool=pool, zone=spec.zone, state=state).set(states.get(state, 0))
+    metrics.DESIRED.labels(pool=pool, zone=spec.zone).set(spec.replicas)
+    metrics.READY.labels(pool=pool, zone=spec.zone).set(plan.ready_replicas)
+    for outcome in outcomes:
+        metrics.REMEDIATIONS.labels(action=str(outcome.action), result=str(outcome.result)).inc()
 
 
 def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
