@@ -12,6 +12,7 @@ Pure: the same context always gives the same plan, whatever order the inventory 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ssvm_operator.model.snapshot import Health, Zone
 from ssvm_operator.plan.assessment import Assessment, assess
@@ -29,11 +30,12 @@ from ssvm_operator.plan.replicas import (
     waiting_for_scanner,
     zone_toggle,
 )
-from ssvm_operator.plan.types import Finding, Plan, PlannedAction, PoolContext
+from ssvm_operator.plan.types import Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
 
 
 def plan_pool(ctx: PoolContext) -> Plan:
+    ctx = replace(ctx, in_flight=tuple(sorted(ctx.in_flight, key=in_flight_order)))
     spec = ctx.spec
     findings: list[Finding] = []
     if ctx.pool_conflict is not None:
@@ -73,6 +75,17 @@ def plan_pool(ctx: PoolContext) -> Plan:
         desired_replicas=spec.replicas,
         ready_replicas=sum(1 for v in views if v.health is Health.HEALTHY),
         converging=waiting or bool(ctx.in_flight) or any(v.health is Health.CONVERGING for v in views),
+    )
+
+
+def in_flight_order(flight: InFlight) -> tuple[float, str, str, str, str]:
+    """Status lists in-flight actions in whatever order they were written; the plan must not depend on it."""
+    return (
+        flight.started_at.timestamp(),
+        flight.action.value,
+        flight.vm_id or "",
+        flight.job_id or "",
+        flight.step or "",
     )
 
 

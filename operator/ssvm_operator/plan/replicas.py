@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ssvm_operator.model.snapshot import Health, Zone
-from ssvm_operator.plan.assessment import Assessment
+from ssvm_operator.plan.assessment import REMOVING_ACTIONS, Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
 from ssvm_operator.plan.findings import Reason, degraded, info
 from ssvm_operator.plan.ordering import by_age
@@ -19,8 +19,6 @@ from ssvm_operator.plan.types import ActionKind, Finding, InFlight, PlannedActio
 from ssvm_operator.plan.zone import recreates_ssvms
 
 ZONE_ACTIONS = frozenset({ActionKind.ENABLE_ZONE, ActionKind.DISABLE_ZONE})
-# Actions after which the SSVM is gone; CloudStack may create a new one with a new id and name.
-REMOVING_ACTIONS = frozenset({ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS})
 # VM states on the way out of the zone (the row disappears from listSystemVms once expunged).
 LEAVING_VM_STATES = frozenset({"Expunging", "Destroyed"})
 
