@@ -42,8 +42,9 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -102,6 +103,32 @@ def _kubectl_env(kubeconfig_path: pathlib.Path, cache_dir: pathlib.Path) -> dict
     return {**os.environ, "KUBECONFIG": str(kubeconfig_path), "KUBECACHEDIR": str(cache_dir)}
 
 
+@dataclass(frozen=True)
+class ApiReply:
+    """The answer to `EmulatedCluster.request`: status, decoded JSON body, headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [value for key, value in self.headers.items() if key.lower() == "warning"]
+
+
+def _request(url: str, method: str, body: Any, content_type: str, accept: str) -> ApiReply:
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": content_type, "Accept": accept}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw, status, headers = response.read(), response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        raw, status, headers = error.read(), error.code, dict(error.headers)
+    return ApiReply(status, json.loads(raw) if raw else None, headers)
+
+
 @dataclass
 class EmulatedCluster:
     """A running in-process emulator (see `emulated_cluster`)."""
@@ -127,6 +154,18 @@ class EmulatedCluster:
         """Run the real kubectl against this cluster; `check=True` raises with its output on failure."""
         kubectl = self.kubectl_path or find_kubectl()
         return _run_kubectl(kubectl, self.env(), args, input, check, timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> ApiReply:
+        """One raw API request (the body is JSON-encoded unless it is bytes); errors are returned, not raised."""
+        return _request(self.url + path, method, body, content_type, accept)
 
     def call(self, fn: Callable[[FakeApiserver], T], timeout: float = 10.0) -> T:
         """Run `fn(apiserver)` on the emulator's event loop (safe access to objects from a test thread)."""
