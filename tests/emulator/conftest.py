@@ -23,6 +23,11 @@ def cluster() -> Iterator[EmulatedCluster]:
 
 
 @pytest.fixture
+def widgets_crd() -> pathlib.Path:
+    return WIDGETS_CRD
+
+
+@pytest.fixture
 def widgets_path() -> str:
     return "/apis/example.com/v1/namespaces/default/widgets"
 
