@@ -103,6 +103,10 @@ class TestClimbing:
         assert plan(inventory(ssvm(1, agent="Alert")), spec(reboot_timeout=120), memory=memory).actions
         assert not plan(inventory(ssvm(1, agent="Alert")), spec(reboot_timeout=180), memory=memory).actions
 
+    def test_only_ladder_rungs_count_as_remediation_history(self) -> None:
+        memory = {1: remediated(ActionKind.CHANGE_OFFERING, 700, unhealthy_seconds=400)}
+        assert kinds(plan(inventory(ssvm(1, agent="Down")), memory=memory)) == [(REBOOT, "s-1-VM")]
+
     def test_a_recovered_ssvm_starts_again_from_the_bottom_rung(self) -> None:
         recovered = plan(inventory(ssvm(1)), memory={1: remediated(REBOOT, 100)})
         dropped_again = plan(

@@ -56,7 +56,7 @@ def climb(
     if symptom is None:
         return None
     last, last_at = memory.last_remediation, memory.last_remediation_at
-    if last is not None and last_at is not None:
+    if last in _PAST_TENSE and last_at is not None:
         return _after_remediation(vm, symptom, last, seconds_between(last_at, now), policy)
     since = memory.unhealthy_since
     unhealthy_for = seconds_between(since, now) if since is not None else 0.0
@@ -86,7 +86,7 @@ def _after_remediation(
     vm: SystemVm, symptom: Symptom, last: ActionKind, elapsed: float, policy: HealthPolicy
 ) -> Verdict:
     timeout = policy.reboot_timeout_seconds
-    done = f"{_PAST_TENSE.get(last, last.value)} {_s(elapsed)} ago"
+    done = f"{_PAST_TENSE[last]} {_s(elapsed)} ago"
     if elapsed < timeout:
         return Verdict(
             None, f"{done}; waiting up to {_s(timeout)} for it to recover ({describe(vm)})", recovering=True
