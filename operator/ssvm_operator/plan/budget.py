@@ -17,7 +17,7 @@ plan shows what would happen and the other reasons are kept after the mode's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ssvm_operator.model.spec import Mode, PoolSpec
@@ -36,9 +36,9 @@ class ZoneLoad:
 
     in_motion: tuple[str, ...] = ()
     """Why SSVMs of the zone are in motion, one sentence each; any blocks every SSVM action."""
-    disrupted: Mapping[str, str] | None = None
+    disrupted: Mapping[str, str] = field(default_factory=dict)
     """SSVM id -> description, for every SSVM with an operator action in flight."""
-    unavailable: Mapping[str, str] | None = None
+    unavailable: Mapping[str, str] = field(default_factory=dict)
     """SSVM id -> description, for every SSVM of the zone that is not serving."""
     missing: int = 0
     """SSVMs CloudStack keeps in the zone but has not created (yet)."""
@@ -74,8 +74,8 @@ def enforce(
     """Decide every candidate in order; earlier ones take the budget first."""
     gate = mode_gate(spec)
     max_unavailable = spec.health.max_unavailable
-    disrupted = dict(load.disrupted or {})
-    unavailable = dict(load.unavailable or {})
+    disrupted = dict(load.disrupted)
+    unavailable = dict(load.unavailable)
     moving = _motion_reason(load.in_motion)
     decided = []
     for candidate in candidates:
@@ -103,8 +103,6 @@ def _over_budget(
     missing: int,
     max_unavailable: int,
 ) -> str | None:
-    if candidate.purpose is Purpose.ZONE:
-        return None
     if max_unavailable <= 0:
         return "health.maxUnavailable is 0: the operator disrupts no SSVM of this zone"
     if candidate.purpose is Purpose.REMEDIATION:
