@@ -108,9 +108,9 @@ class Actor:
             return self._outcome(action, Result.SKIPPED, stale)
         if kind is ActionKind.START:
             job_id = await systemvm.start(self._client, action.vm_id)
-        elif kind is ActionKind.REBOOT:
+        elif kind is ActionKind.REBOOT or kind is ActionKind.ROLLOUT_REBOOT:
             job_id = await systemvm.reboot(self._client, action.vm_id)
-        elif kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS):
+        elif kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE):
             job_id = await systemvm.destroy(self._client, action.vm_id)
         elif kind is ActionKind.CHANGE_OFFERING:
             assert action.offering_id is not None

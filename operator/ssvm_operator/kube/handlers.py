@@ -151,9 +151,9 @@ async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
 @kopf.timer(GROUP, VERSION, POOLS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     # kopf passes each index by its function's name.
-    endpoints, claims = kwargs["endpoint_specs"], kwargs["zone_claims"]
+    endpoints, claims, rollouts = kwargs["endpoint_specs"], kwargs["zone_claims"], kwargs["settings_rollouts"]
     async with _reconciling("SSVMPool", str(body.metadata.uid)):
-        await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims))
+        await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims), _first(rollouts))
 
 
 @kopf.on.delete(GROUP, VERSION, POOLS, optional=True)

@@ -36,7 +36,15 @@ from ssvm_operator.kube.pool_status import (
 )
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PlannedAction, PoolContext, VmMemory
+from ssvm_operator.plan.types import (
+    ActionKind,
+    InFlight,
+    Plan,
+    PlannedAction,
+    PoolContext,
+    RolloutRequest,
+    VmMemory,
+)
 
 log = structlog.get_logger("ssvm_operator.pools")
 
@@ -51,6 +59,7 @@ async def reconcile_pool(
     patch: kopf.Patch,
     endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
     zone_claims: Mapping[tuple[str, str, str], Sequence[tuple[str, str]]],
+    rollouts: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> None:
     namespace = str(body.metadata.namespace)
     name = str(body.metadata.name)
@@ -132,6 +141,7 @@ async def reconcile_pool(
             backoff_until=backoff.next_attempt_after,
             endpoint_tripped=connection.breaker.tripped,
             pool_conflict=conflict,
+            rollout=rollout_request((rollouts or {}).get((namespace, spec.endpoint))),
         )
     )
     memory = plan.memory
@@ -170,6 +180,22 @@ async def reconcile_pool(
         desired=spec.replicas,
         actions=[str(a.kind) for a in plan.runnable],
         in_flight=len(actor.in_flight),
+    )
+
+
+def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
+    """The endpoint's SSVMSettings status, as the planner's rollout input."""
+    if not rollout or rollout.get("phase") != "Rolling":
+        return None
+    since = conditions.parse_timestamp(rollout.get("startedAt"))
+    if since is None:
+        return None
+    return RolloutRequest(
+        since=since,
+        recreate=rollout.get("strategy") == "Recreate",
+        max_unavailable=int(rollout.get("maxUnavailable") or 1),
+        active_zone=rollout.get("activeZone"),
+        settings=tuple(rollout.get("settings") or ()),
     )
 
 

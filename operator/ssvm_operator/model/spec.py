@@ -144,7 +144,11 @@ class EndpointSpec:
                 _required_str(spec, "caSecretRef.name", ca_spec.get("name")),
                 str(ca_spec.get("key", "ca.crt")),
             )
-        rps = float(spec.get("requestsPerSecond", 10))
+        try:
+            rps = float(spec.get("requestsPerSecond", 10))
+        except (TypeError, ValueError):
+            shown = repr(spec.get("requestsPerSecond"))
+            raise SpecError("requestsPerSecond", f"{shown} is not a number") from None
         if rps <= 0:
             raise SpecError("requestsPerSecond", "must be greater than 0")
         return cls(

@@ -30,6 +30,7 @@ from ssvm_operator.plan.replicas import (
     waiting_for_scanner,
     zone_toggle,
 )
+from ssvm_operator.plan.rollout import rollout_candidates
 from ssvm_operator.plan.types import Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
 
@@ -134,6 +135,9 @@ def propose(
             )
             candidates += changes
             findings += change_findings
+            taken |= {c.action.vm_id for c in changes if c.action.vm_id is not None}
+    if ctx.rollout is not None and replicas >= 1:
+        candidates += rollout_candidates(ctx.rollout, assessed, zone, ctx.in_flight, frozenset(taken))
     return candidates, findings
 
 

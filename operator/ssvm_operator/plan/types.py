@@ -26,11 +26,22 @@ class ActionKind(StrEnum):
     """updateZone enable.secstorage.vm=true, so CloudStack keeps SSVMs in the zone again."""
     DESTROY_SURPLUS = "DestroySurplus"
     """destroySystemVm of an SSVM that CloudStack itself would not keep or recreate."""
+    ROLLOUT_REBOOT = "RolloutReboot"
+    """rebootSystemVm of a healthy SSVM whose agent connected before a boot-time setting took effect."""
+    ROLLOUT_RECREATE = "RolloutRecreate"
+    """destroySystemVm of a healthy SSVM so CloudStack recreates it with settings read only at creation."""
 
 
 # Actions that take a serving SSVM (or one about to serve) out of service while they run.
 DISRUPTIVE_ACTIONS = frozenset(
-    {ActionKind.REBOOT, ActionKind.RECREATE, ActionKind.CHANGE_OFFERING, ActionKind.DESTROY_SURPLUS}
+    {
+        ActionKind.REBOOT,
+        ActionKind.RECREATE,
+        ActionKind.CHANGE_OFFERING,
+        ActionKind.DESTROY_SURPLUS,
+        ActionKind.ROLLOUT_REBOOT,
+        ActionKind.ROLLOUT_RECREATE,
+    }
 )
 
 
@@ -64,6 +75,19 @@ class VmMemory:
 
 
 @dataclass(frozen=True)
+class RolloutRequest:
+    """From the endpoint's SSVMSettings: SSVMs booted before `since` must reboot (or be recreated)."""
+
+    since: datetime
+    """When the boot-time settings came into force on every management server."""
+    recreate: bool
+    max_unavailable: int
+    active_zone: str | None
+    """Rollouts go one zone at a time; other zones wait their turn."""
+    settings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PoolContext:
     """Everything one planning decision for one pool depends on."""
 
@@ -81,6 +105,7 @@ class PoolContext:
     """The endpoint's circuit breaker is open: no remediation anywhere on it."""
     pool_conflict: str | None = None
     """Set when another pool already claims this zone; the message says which."""
+    rollout: RolloutRequest | None = None
 
 
 @dataclass(frozen=True)
