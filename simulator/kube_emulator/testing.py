@@ -168,12 +168,23 @@ class EmulatedCluster:
         return _request(self.url + path, method, body, content_type, accept)
 
     def call(self, fn: Callable[[FakeApiserver], T], timeout: float = 10.0) -> T:
-        """Run `fn(apiserver)` on the emulator's event loop (safe access to objects from a test thread)."""
+        """Run `fn(apiserver)` on the emulator's event loop (safe access to objects from a test thread).
+
+        Called from the loop itself (e.g. nested in a `wait_for` predicate), it runs `fn` directly.
+        """
+        if self._on_loop():
+            return fn(self.apiserver)
 
         async def run() -> T:
             return fn(self.apiserver)
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(timeout)
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
 
     def wait_for(
         self, predicate: Callable[[FakeApiserver], T], timeout: float = 10.0, interval: float = 0.05
