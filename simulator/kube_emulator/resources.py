@@ -175,6 +175,6 @@ class Registry:
         """One spec per storage (the storage version's), to enumerate stored objects once."""
         result: dict[ResourceKey, ResourceSpec] = {}
         for spec in self._specs.values():
-            if spec.storage_key not in result or spec.version == spec.storage_version:
+            if spec.storage_key not in result or (spec.group, spec.version) == spec.storage_key[:2]:
                 result[spec.storage_key] = spec
         return result

@@ -254,9 +254,9 @@ class FakeApiserver(kmock.KubernetesEmulator):
             response = _error_response(errors.internal(f"{type(exc).__name__}: {exc}"))
         finally:
             self._calls.pop(id(request), None)
-        if call.status is None:
+        if call.status is None:  # a watch reports itself as soon as its stream starts
             call.status = response.status
-        self.request_log.finished(call)
+            self.request_log.finished(call)
         return response
 
     async def _serve(self, request: kmock.Request) -> kmock_compat.Answer:
@@ -305,7 +305,7 @@ class FakeApiserver(kmock.KubernetesEmulator):
             raise errors.path_not_found()
         call = self._calls.get(id(request))
         verb = call.verb if call else "get"
-        if verb not in spec.verbs and verb not in {"get", "patch", "update"}:
+        if verb not in spec.verbs:
             raise errors.method_not_allowed()
         if spec.namespaced and path.name is not None and path.namespace is None:
             raise errors.path_not_found()

@@ -19,6 +19,7 @@ watch event. Objects are kept in kmock's `objects` array (see kmock_compat) in t
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime
 import logging
@@ -242,8 +243,6 @@ class Store:
 
     @staticmethod
     def _merge_string_data(body: Body) -> None:
-        import base64
-
         string_data = body.pop("stringData", None) or {}
         if string_data:
             data = body.setdefault("data", {})

@@ -164,7 +164,7 @@ class EmulatedCluster:
         content_type: str = "application/json",
         accept: str = "application/json",
     ) -> ApiReply:
-        """One raw API request (the body is JSON-encoded unless it is bytes); errors are returned, not raised."""
+        """One raw API request (a non-bytes body is sent as JSON); errors are returned, not raised."""
         return _request(self.url + path, method, body, content_type, accept)
 
     def call(self, fn: Callable[[FakeApiserver], T], timeout: float = 10.0) -> T:

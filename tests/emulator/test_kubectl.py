@@ -196,3 +196,37 @@ def test_built_in_namespaces_and_configmaps(cluster: EmulatedCluster) -> None:
     assert row[:2] == ["c", "1"]
     typed = cluster.kubectl("create", "namespace", "team-b")  # kubectl's typed generators send protobuf
     assert typed.returncode != 0 and "unknown format" in typed.stderr
+
+
+def test_crd_applied_with_kubectl_becomes_served(cluster: EmulatedCluster) -> None:
+    crd = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.example.net}
+spec:
+  group: example.net
+  scope: Cluster
+  names: {plural: gizmos, singular: gizmo, kind: Gizmo, shortNames: [gz]}
+  versions:
+    - name: v1beta1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                color: {type: string, default: blue}
+"""
+    assert (
+        apply(cluster, crd).stdout.strip()
+        == "customresourcedefinition.apiextensions.k8s.io/gizmos.example.net created"
+    )
+    cluster.kubectl(
+        "wait", "--for=condition=established", "crd/gizmos.example.net", "--timeout=10s", check=True
+    )
+    gizmo = "apiVersion: example.net/v1beta1\nkind: Gizmo\nmetadata: {name: g1}\nspec: {}\n"
+    assert apply(cluster, gizmo).returncode == 0
+    assert cluster.kubectl("get", "gz", "g1", "-o", "jsonpath={.spec.color}", check=True).stdout == "blue"

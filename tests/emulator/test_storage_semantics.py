@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from kube_emulator.testing import EmulatedCluster
+from kube_emulator.server import EmulatorSettings
+from kube_emulator.testing import EmulatedCluster, emulated_cluster
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -399,3 +400,9 @@ def test_direct_object_access_from_tests(
     assert created["metadata"]["namespace"] == "default"
     history = cluster.call(lambda api: len(api.objects["example.com/v1/widgets", "default", "w1"].history))
     assert history == 1
+
+
+def test_kopf_peering_resources_are_opt_in() -> None:
+    with emulated_cluster(settings=EmulatorSettings(kopf_peering=True)) as peering:
+        plurals = {r["name"] for r in peering.request("GET", "/apis/kopf.dev/v1").body["resources"]}
+        assert plurals == {"kopfpeerings", "clusterkopfpeerings"}
