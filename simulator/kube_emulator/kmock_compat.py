@@ -80,6 +80,11 @@ _ACTIONS: dict[str, kmock.action] = {
 }
 
 
+def raw_request(request: kmock.Request) -> aiohttp.web.BaseRequest | None:
+    """The aiohttp request behind a kmock request (assumption 1: the private `_raw_request` field)."""
+    return request._raw_request
+
+
 def record(handler: kmock.KubernetesEmulator, request: kmock.Request) -> None:
     """Make the request visible to kmock's DSL views (assumption 2)."""
     handler._requests.append(request)

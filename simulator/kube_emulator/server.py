@@ -304,7 +304,7 @@ class FakeApiserver(kmock.KubernetesEmulator):
         if path.subresource is not None and (path.subresource not in spec.subresources or path.name is None):
             raise errors.path_not_found()
         call = self._calls.get(id(request))
-        verb = call.verb if call else "get"
+        verb = guess_verb(request.method, path, is_truthy(request.params.get("watch")))
         if verb not in spec.verbs:
             raise errors.method_not_allowed()
         if spec.namespaced and path.name is not None and path.namespace is None:
@@ -407,10 +407,13 @@ class FakeApiserver(kmock.KubernetesEmulator):
         accept = request.headers.get("Accept", "")
         since = query.get("resourceVersion", "")
         send_initial = is_truthy(query.get("sendInitialEvents"))
-        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        try:
+            timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        except ValueError as exc:
+            raise errors.bad_request(f'invalid timeoutSeconds "{query["timeoutSeconds"]}"') from exc
         if since and not since.isdigit():
             raise errors.bad_request(f'invalid resource version "{since}"')
-        raw = request._raw_request
+        raw = kmock_compat.raw_request(request)
         first_table = [True]
 
         def render(kind: str, stored: Body) -> dict[str, Any]:

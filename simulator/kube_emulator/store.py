@@ -149,7 +149,7 @@ class Store:
             meta["name"] = self._generate_name(spec, meta)
         name = str(meta["name"])
         ns = meta.get("namespace")
-        self._check_namespace_open(spec, ns)
+        self._check_namespace_open(spec, ns, name)
         if self.find(spec, ns, name) is not None:
             raise errors.already_exists(spec.plural, spec.group, name)
 
@@ -209,7 +209,7 @@ class Store:
             )
         meta["namespace"] = namespace
 
-    def _check_namespace_open(self, spec: ResourceSpec, namespace: str | None) -> None:
+    def _check_namespace_open(self, spec: ResourceSpec, namespace: str | None, name: str) -> None:
         if not spec.namespaced or namespace is None or not self.require_namespaces:
             return
         owner = kmock_compat.read(self.objects, NAMESPACES, None, namespace)
@@ -217,9 +217,8 @@ class Store:
             raise errors.not_found("namespaces", "", namespace)
         if (owner.get("metadata") or {}).get("deletionTimestamp"):
             raise errors.forbidden_request(
-                f'{spec.describe()} "..." is forbidden: unable to create new content in namespace '
-                f"{namespace} "
-                "because it is being terminated"
+                f'{spec.describe()} "{name}" is forbidden: unable to create new content in namespace '
+                f"{namespace} because it is being terminated"
             )
 
     def _generate_name(self, spec: ResourceSpec, meta: Body) -> str:

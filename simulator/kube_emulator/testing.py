@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import os
 import pathlib
@@ -223,8 +224,12 @@ def emulated_cluster(
     """Serve a `FakeApiserver` on `host:port` (0: a free port) from a thread with its own event loop.
 
     The kubeconfig is written to `kubeconfig_path` or to a temporary directory removed at exit.
+    With explicit `settings`, its namespaces are used and `crds` are loaded in addition to its crd_paths.
     """
-    effective = settings or EmulatorSettings(namespaces=tuple(namespaces), crd_paths=tuple(map(str, crds)))
+    if settings is None:
+        effective = EmulatorSettings(namespaces=tuple(namespaces), crd_paths=tuple(map(str, crds)))
+    else:
+        effective = dataclasses.replace(settings, crd_paths=(*settings.crd_paths, *map(str, crds)))
     with tempfile.TemporaryDirectory(prefix="kube-emulator-") as scratch:
         workdir = pathlib.Path(scratch)
         config_path = pathlib.Path(kubeconfig_path) if kubeconfig_path else workdir / "kubeconfig"
