@@ -222,6 +222,17 @@ def _events_v1_to_core(body: Body) -> Body:
     return {back.get(key, key): value for key, value in body.items()}
 
 
+def _on_core_event(column: PrinterColumn, clock: Clock) -> PrinterColumn:
+    """The same column, computed on the core/v1 form of an events.k8s.io/v1 Event (the real printer's)."""
+    return PrinterColumn(
+        column.name,
+        column.type,
+        description=column.description,
+        priority=column.priority,
+        compute=lambda body: tables.cell(column, _events_v1_to_core(body), clock()),
+    )
+
+
 def events_v1(clock: Clock) -> ResourceSpec:
     core = events(clock)
     return ResourceSpec(
@@ -232,7 +243,7 @@ def events_v1(clock: Clock) -> ResourceSpec:
         singular="event",
         namespaced=True,
         short_names=("ev",),
-        printer_columns=core.printer_columns,
+        printer_columns=tuple(_on_core_event(column, clock) for column in core.printer_columns),
         schema=_object_schema({}, preserve=True),
         field_labels=lambda body: _event_fields(_events_v1_to_core(body)),
         shared_storage=("", "v1", "events"),

@@ -42,17 +42,17 @@ Answer = rendering.Response  # what a reaction returns: status, headers and a pa
 
 
 def make_request(
+    handler: kmock.KubernetesEmulator,
     raw: aiohttp.web.BaseRequest,
     body: bytes,
     data: Any,
     path: ResourcePath | None,
     verb: str | None,
-    request_id: int,
 ) -> kmock.Request:
     """A kmock request with the Kubernetes fields parsed by the emulator (assumption 1)."""
     action = _ACTIONS.get(verb or "")
     return kmock.Request(
-        id=request_id,
+        id=len(handler._requests),
         raw_request=raw,
         url=raw.url,
         method=raw.method,

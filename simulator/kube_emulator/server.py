@@ -236,7 +236,7 @@ class FakeApiserver(kmock.KubernetesEmulator):
             user_agent=raw.headers.get("User-Agent", ""),
         )
         self.request_log.record(call)
-        request = kmock_compat.make_request(raw, body, _maybe_json(body), path, verb, len(self._requests))
+        request = kmock_compat.make_request(self, raw, body, _maybe_json(body), path, verb)
         kmock_compat.record(self, request)
         self._calls[id(request)] = call
         try:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kmock._internal import k8s_views
+import kmock
 
 from kube_emulator import admission, crds, errors, kmock_compat
 from kube_emulator.resources import Body, Registry, ResourceSpec
@@ -84,7 +84,7 @@ class Store:
     def __init__(
         self,
         registry: Registry,
-        objects: k8s_views.ObjectsArray,
+        objects: kmock.ObjectsArray,
         history: ChangeHistory,
         *,
         clock: Callable[[], datetime.datetime],

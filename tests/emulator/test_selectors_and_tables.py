@@ -142,3 +142,26 @@ def test_date_cells_are_ages() -> None:
     now = datetime.datetime(2026, 1, 1, 0, 10, tzinfo=datetime.UTC)
     assert tables.cell(column, {"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"}}, now) == "10m"
     assert tables.cell(column, {"metadata": {}}, now) is None
+
+
+def test_event_tables_for_both_event_apis(cluster: EmulatedCluster) -> None:
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "e1"},
+        "involvedObject": {"kind": "Widget", "name": "w1", "namespace": "default"},
+        "reason": "Tested",
+        "message": "hello",
+        "type": "Warning",
+    }
+    cluster.request("POST", "/api/v1/namespaces/default/events", event)
+    for path in ("/api/v1/namespaces/default/events", "/apis/events.k8s.io/v1/namespaces/default/events"):
+        table = cluster.request("GET", path, accept=TABLE).body
+        names = [column["name"] for column in table["columnDefinitions"] if column["priority"] == 0]
+        assert names == ["Last Seen", "Type", "Reason", "Object", "Message"]
+        assert table["rows"][0]["cells"][1:4] + [table["rows"][0]["cells"][6]] == [
+            "Warning",
+            "Tested",
+            "widget/w1",
+            "hello",
+        ]
