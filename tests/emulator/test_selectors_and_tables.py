@@ -159,9 +159,5 @@ def test_event_tables_for_both_event_apis(cluster: EmulatedCluster) -> None:
         table = cluster.request("GET", path, accept=TABLE).body
         names = [column["name"] for column in table["columnDefinitions"] if column["priority"] == 0]
         assert names == ["Last Seen", "Type", "Reason", "Object", "Message"]
-        assert table["rows"][0]["cells"][1:4] + [table["rows"][0]["cells"][6]] == [
-            "Warning",
-            "Tested",
-            "widget/w1",
-            "hello",
-        ]
+        cells = table["rows"][0]["cells"]
+        assert (cells[1], cells[2], cells[3], cells[6]) == ("Warning", "Tested", "widget/w1", "hello")
