@@ -406,3 +406,58 @@ def test_kopf_peering_resources_are_opt_in() -> None:
     with emulated_cluster(settings=EmulatorSettings(kopf_peering=True)) as peering:
         plurals = {r["name"] for r in peering.request("GET", "/apis/kopf.dev/v1").body["resources"]}
         assert plurals == {"kopfpeerings", "clusterkopfpeerings"}
+
+
+def test_delete_preconditions(cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str) -> None:
+    created = cluster.request("POST", widgets_path, widget()).body
+    wrong = {"preconditions": {"resourceVersion": "1"}}
+    reply = cluster.request("DELETE", f"{widgets_path}/w1", wrong)
+    assert (
+        reply.status == 409
+        and "Precondition failed: ResourceVersion in precondition: 1" in reply.body["message"]
+    )
+    right = {"preconditions": {"uid": created["metadata"]["uid"]}}
+    assert cluster.request("DELETE", f"{widgets_path}/w1", right).status == 200
+
+
+def test_crd_selectable_fields(cluster: EmulatedCluster) -> None:
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.org"},
+        "spec": {
+            "group": "example.org",
+            "scope": "Namespaced",
+            "names": {"plural": "gadgets", "kind": "Gadget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "selectableFields": [{"jsonPath": ".spec.color"}],
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {
+                                "spec": {"type": "object", "properties": {"color": {"type": "string"}}}
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    assert (
+        cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).status == 201
+    )
+    gadgets = "/apis/example.org/v1/namespaces/default/gadgets"
+    for name, color in (("g1", "red"), ("g2", "blue")):
+        body = {
+            "apiVersion": "example.org/v1",
+            "kind": "Gadget",
+            "metadata": {"name": name},
+            "spec": {"color": color},
+        }
+        cluster.request("POST", gadgets, body)
+    selected = cluster.request("GET", f"{gadgets}?fieldSelector=spec.color%3Dblue").body["items"]
+    assert [item["metadata"]["name"] for item in selected] == ["g2"]

@@ -218,3 +218,26 @@ def test_cel_message_expression_and_reason() -> None:
     )
     found, _ = schema.validate({"spec": {"n": 5}}, None)
     assert [str(error) for error in found] == ["spec: Forbidden: n is 5"]
+
+
+def test_cel_field_path_points_at_the_field() -> None:
+    schema = ObjectSchema.compile(
+        {
+            "type": "object",
+            "properties": {
+                "spec": {
+                    "type": "object",
+                    "properties": {"min": {"type": "integer"}, "max": {"type": "integer"}},
+                    "x-kubernetes-validations": [
+                        {
+                            "rule": "self.min <= self.max",
+                            "message": "must not exceed max",
+                            "fieldPath": ".min",
+                        }
+                    ],
+                }
+            },
+        }
+    )
+    found, _ = schema.validate({"spec": {"min": 5, "max": 1}}, None)
+    assert [str(error) for error in found] == ['spec.min: Invalid value: "object": must not exceed max']
