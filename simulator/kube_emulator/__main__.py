@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import kmock
 
-from kube_emulator import kubeconfig
+from kube_emulator import errors, kubeconfig
 from kube_emulator.server import EmulatorSettings, FakeApiserver
 
 log = logging.getLogger("kube_emulator")
@@ -27,7 +27,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="kube-emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: 0, a free port)")
-    parser.add_argument("--crds", nargs="*", default=[], metavar="PATH", help="CRD YAML files or directories")
+    parser.add_argument(
+        "--crds", nargs="+", action="extend", default=[], metavar="PATH", help="CRD YAML files or directories"
+    )
     parser.add_argument("--namespace", action="append", default=[], help="namespace to create (repeatable)")
     parser.add_argument("--kubeconfig", help="write a kubeconfig pointing at the emulator to this path")
     parser.add_argument("--request-log", help="append every finished API call to this file as JSON lines")
@@ -75,8 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(args))
+    except (errors.ApiError, OSError, ValueError) as exc:
+        # A CRD a real apiserver would refuse, a missing CRD path, a port in use: say which, no traceback.
+        print(f"kube-emulator: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -68,3 +68,21 @@ def test_subprocess_variant(widgets_crd: pathlib.Path) -> None:
         emulator.clear_request_log()
         assert emulator.request_log() == []
     assert emulator.process.returncode == 0
+
+
+def test_cli_refuses_an_invalid_crd_clearly(tmp_path: pathlib.Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x.y}\n"
+        "spec: {group: y, scope: Namespaceded, names: {plural: x, kind: X}, versions: []}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "kube_emulator", "--crds", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert (
+        'spec.scope: Unsupported value: "Namespaceded"' in result.stderr and "Traceback" not in result.stderr
+    )
