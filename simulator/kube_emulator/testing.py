@@ -47,7 +47,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kmock
 
@@ -55,6 +55,9 @@ from kube_emulator import kubeconfig
 from kube_emulator.faults import Fault
 from kube_emulator.requestlog import ApiCall, RequestLog
 from kube_emulator.server import EmulatorSettings, FakeApiserver
+
+if TYPE_CHECKING:
+    import kopf
 
 T = TypeVar("T")
 
@@ -203,7 +206,7 @@ class EmulatedCluster:
     def inject_fault(self, verb: str | None = None, resource: str | None = None, **kwargs: Any) -> Fault:
         return self.apiserver.inject_fault(verb, resource, **kwargs)
 
-    def connection_info(self) -> Any:
+    def connection_info(self) -> kopf.ConnectionInfo:
         """A `kopf.ConnectionInfo` for this cluster (for a `@kopf.on.login` handler)."""
         import kopf  # only tests of operators need kopf
 

@@ -98,6 +98,7 @@ def test_widget_lifecycle(operator_env: EmulatedCluster) -> None:
             return body if body and (body.get("status") or {}).get("ticks", 0) >= 2 else None
 
         body = cluster.wait_for(handled)
+        assert body is not None
         assert body["metadata"]["finalizers"] == ["kopf.zalando.org/KopfFinalizerMarker"]
         assert body["metadata"]["labels"]["example.com/handled"] == "yes"
         assert body["status"]["phase"] == "Ready" and body["status"]["created"] == {"size": 1}
@@ -161,3 +162,26 @@ def test_request_log_tells_which_permissions_the_operator_needs(operator_env: Em
         ("example.com", "widgets", "patch"),
         ("example.com", "widgets/status", "patch"),
     }
+
+
+environment_free = kopf.OperatorRegistry()
+current: list[EmulatedCluster] = []
+
+
+@kopf.on.login(registry=environment_free)
+def login_to_current(**_: Any) -> kopf.ConnectionInfo:
+    return current[-1].connection_info()
+
+
+@kopf.on.create("example.com", "v1", "widgets", registry=environment_free)
+def mark(patch: kopf.Patch, **_: Any) -> None:
+    patch.status["phase"] = "Seen"
+
+
+def test_login_with_connection_info_needs_no_kubeconfig(cluster: EmulatedCluster) -> None:
+    current.append(cluster)
+    with KopfRunner(["run", "--standalone", "-n", "default"], registry=environment_free, settings=settings()):
+        cluster.kubectl("apply", "-f", "-", input=WIDGET % ("w4", "default"), check=True)
+        cluster.wait_for(
+            lambda api: ((widget_of(cluster, "w4") or {}).get("status") or {}).get("phase") == "Seen"
+        )

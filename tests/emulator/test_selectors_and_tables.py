@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from kube_emulator import errors, jsonpath, selectors, tables
+from kube_emulator.resources import PrinterColumn
 from kube_emulator.testing import EmulatedCluster
 
 pytestmark = pytest.mark.timeout(30)
@@ -138,7 +139,7 @@ def test_table_for_built_ins(cluster: EmulatedCluster) -> None:
 
 
 def test_date_cells_are_ages() -> None:
-    column = tables.PrinterColumn("Age", "date", ".metadata.creationTimestamp")
+    column = PrinterColumn("Age", "date", ".metadata.creationTimestamp")
     now = datetime.datetime(2026, 1, 1, 0, 10, tzinfo=datetime.UTC)
     assert tables.cell(column, {"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"}}, now) == "10m"
     assert tables.cell(column, {"metadata": {}}, now) is None
