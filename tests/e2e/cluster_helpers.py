@@ -1,0 +1,108 @@
+"""Reading and writing our custom resources in the emulated cluster, and waiting on what users would see."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import yaml
+from kube_emulator.testing import EmulatedCluster
+
+API_VERSION = "ssvm.cloudstack.io/v1alpha1"
+NAMESPACE = "default"
+T = TypeVar("T")
+
+
+def apply(cluster: EmulatedCluster, *docs: Mapping[str, Any]) -> None:
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(list(docs)), check=True)
+
+
+def endpoint_docs(
+    api_url: str, api_key: str, secret_key: str, *, poll_seconds: int = 1, name: str = "region-1"
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": f"{name}-keys", "namespace": NAMESPACE},
+            "stringData": {"apiKey": api_key, "secretKey": secret_key},
+        },
+        {
+            "apiVersion": API_VERSION,
+            "kind": "CloudStackEndpoint",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": {
+                "url": api_url,
+                "credentialsSecretRef": {"name": f"{name}-keys"},
+                "pollIntervalSeconds": poll_seconds,
+                "timeoutSeconds": 5,
+                "jobTimeoutSeconds": 60,
+                "requestsPerSecond": 200,
+            },
+        },
+    ]
+
+
+def pool_doc(name: str, zone: str, endpoint: str = "region-1", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "SSVMPool",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"endpointRef": {"name": endpoint}, "zone": zone, **spec},
+    }
+
+
+def get(cluster: EmulatedCluster, kind: str, name: str) -> dict[str, Any]:
+    body = cluster.call(lambda api: api.get_object(API_VERSION, kind, name, NAMESPACE))
+    assert body is not None, f"{kind} {name} does not exist"
+    return dict(body)
+
+
+def status(cluster: EmulatedCluster, kind: str, name: str) -> dict[str, Any]:
+    return dict(get(cluster, kind, name).get("status") or {})
+
+
+def condition(cluster: EmulatedCluster, kind: str, name: str, type_: str) -> dict[str, Any]:
+    conditions = status(cluster, kind, name).get("conditions") or []
+    return next((dict(c) for c in conditions if c.get("type") == type_), {})
+
+
+def events(cluster: EmulatedCluster, name: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the Events about an object, oldest first."""
+    found = cluster.call(lambda api: api.events_for(name, NAMESPACE))
+    ordered = sorted(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    return [(str(e.get("type")), str(e.get("reason")), str(e.get("message"))) for e in ordered]
+
+
+def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll until `check` returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last!r}")
+
+
+def wait_condition(
+    cluster: EmulatedCluster,
+    kind: str,
+    name: str,
+    type_: str,
+    status_: str = "True",
+    reason: str | None = None,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        found = condition(cluster, kind, name, type_)
+        if found.get("status") == status_ and (reason is None or found.get("reason") == reason):
+            return found
+        return None
+
+    try:
+        return eventually(check, timeout, f"{kind} {name} {type_}={status_} {reason or ''}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\nstatus: {yaml.safe_dump(status(cluster, kind, name))}") from None
