@@ -59,7 +59,8 @@ def crd_templates() -> dict[Path, str]:
     wanted: dict[Path, str] = {}
     for source in sorted(REPO_CRDS.glob("*.yaml")):
         crd = yaml.safe_load(source.read_text())
-        if crd.get("kind") != "CustomResourceDefinition" or crd.get("apiVersion") != "apiextensions.k8s.io/v1":
+        kind = (crd.get("apiVersion"), crd.get("kind"))
+        if kind != ("apiextensions.k8s.io/v1", "CustomResourceDefinition"):
             raise SyncError(f"{source}: not an apiextensions.k8s.io/v1 CustomResourceDefinition")
         extra = set(crd) - {"apiVersion", "kind", "metadata", "spec"}
         if extra or set(crd["metadata"]) != {"name"}:
@@ -112,7 +113,9 @@ def stale_files() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
     args = parser.parse_args(argv)
     try:
