@@ -1,0 +1,88 @@
+"""Every Kubernetes API call the operator may make, and so every permission the chart grants.
+
+OPERATOR_API_CALLS is the single list: the chart's RBAC test checks the rendered Roles and ClusterRoles grant
+exactly these (no more, no less), and a test of the running operator can check its requests against it.
+
+Where each comes from:
+* kopf (1.45.2) watches and patches the served resources: list/watch the CRs, merge-patch the object
+  (finalizer, progress annotations) and, because the CRDs have a status subresource, `/status` separately
+  (kopf/_cogs/clients/patching.py).
+* kopf posts core v1 Events with POST only (kopf/_cogs/clients/events.py); it never writes events.k8s.io.
+* kopf's resource observer lists and watches CRDs in every mode; its namespace observer lists and watches
+  namespaces only when the operator is namespaced (kopf/_core/reactor/observation.py). Without permission it
+  falls back with a warning: the chart's `rbac.clusterDiscovery=false` opts into that.
+* kopf peering (`--peering`): list/watch/patch of ClusterKopfPeering (cluster-wide) or KopfPeering (in each
+  watched namespace) (kopf/_core/engines/peering.py); `get` as kopf's documented RBAC grants it.
+* The operator itself reads Secrets by name (credentials, CA bundles, secretSettings) and patches `/status`
+  mid-handler (ssvm_operator/kube/kubeapi.py). `get` on the CRs and on `/status` lets it re-read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Scope = Literal["watched", "cluster"]
+"""`watched`: in every watched namespace (cluster-wide when the operator watches all); `cluster`: a
+cluster-scoped resource, always granted by a ClusterRole."""
+
+Condition = Literal["peering", "clusterwide", "namespaced"]
+
+
+@dataclass(frozen=True, order=True)
+class ApiCall:
+    group: str
+    """API group; "" is the core group."""
+    resource: str
+    """Plural resource name, with `/subresource` when it is one."""
+    verb: str
+    scope: Scope
+    only_when: frozenset[Condition] = frozenset()
+    """Needed only in installs where all of these hold."""
+
+    def needed(self, *, clusterwide: bool, peering: bool) -> bool:
+        active: set[Condition] = {"clusterwide" if clusterwide else "namespaced"}
+        if peering:
+            active.add("peering")
+        return self.only_when <= active
+
+
+_GROUP = "ssvm.cloudstack.io"
+_CRS = ("cloudstackendpoints", "ssvmpools", "ssvmsettings")
+_PEERING = frozenset({"peering"})
+
+OPERATOR_API_CALLS: frozenset[ApiCall] = frozenset(
+    # Our custom resources: kopf lists, watches and patches them; never creates or deletes them.
+    [
+        ApiCall(_GROUP, plural, verb, "watched")
+        for plural in _CRS
+        for verb in ("get", "list", "watch", "patch")
+    ]
+    # Their status subresource: kopf and the operator's own status writes.
+    + [ApiCall(_GROUP, f"{plural}/status", verb, "watched") for plural in _CRS for verb in ("get", "patch")]
+    + [
+        # Credentials, CA bundles and secretSettings, read by name; never listed or watched.
+        ApiCall("", "secrets", "get", "watched"),
+        # kopf's Events about the objects it handles.
+        ApiCall("", "events", "create", "watched"),
+        # kopf's discovery of CRDs (all modes) and of namespaces (namespaced mode only).
+        ApiCall("apiextensions.k8s.io", "customresourcedefinitions", "list", "cluster"),
+        ApiCall("apiextensions.k8s.io", "customresourcedefinitions", "watch", "cluster"),
+        ApiCall("", "namespaces", "list", "cluster", frozenset({"namespaced"})),
+        ApiCall("", "namespaces", "watch", "cluster", frozenset({"namespaced"})),
+    ]
+    # kopf peering, only with --peering.
+    + [
+        ApiCall("kopf.dev", "clusterkopfpeerings", verb, "cluster", _PEERING | {"clusterwide"})
+        for verb in ("get", "list", "watch", "patch")
+    ]
+    + [
+        ApiCall("kopf.dev", "kopfpeerings", verb, "watched", _PEERING | {"namespaced"})
+        for verb in ("get", "list", "watch", "patch")
+    ]
+)
+
+
+def needed_calls(*, clusterwide: bool, peering: bool) -> frozenset[ApiCall]:
+    """The calls an install of this shape makes."""
+    return frozenset(c for c in OPERATOR_API_CALLS if c.needed(clusterwide=clusterwide, peering=peering))
