@@ -47,39 +47,54 @@ class ApiCall:
         return self.only_when <= active
 
 
-_GROUP = "ssvm.cloudstack.io"
-_CRS = ("cloudstackendpoints", "ssvmpools", "ssvmsettings")
-_PEERING = frozenset({"peering"})
+_OURS = "ssvm.cloudstack.io"
+_CRDS = "apiextensions.k8s.io"
+_PEERING_CLUSTERWIDE = frozenset({"peering", "clusterwide"})
+_PEERING_NAMESPACED = frozenset({"peering", "namespaced"})
+_NAMESPACED = frozenset({"namespaced"})
 
 OPERATOR_API_CALLS: frozenset[ApiCall] = frozenset(
-    # Our custom resources: kopf lists, watches and patches them; never creates or deletes them.
-    [
-        ApiCall(_GROUP, plural, verb, "watched")
-        for plural in _CRS
-        for verb in ("get", "list", "watch", "patch")
-    ]
-    # Their status subresource: kopf and the operator's own status writes.
-    + [ApiCall(_GROUP, f"{plural}/status", verb, "watched") for plural in _CRS for verb in ("get", "patch")]
-    + [
+    {
+        # Our custom resources: kopf lists, watches and patches them; nothing creates or deletes them.
+        ApiCall(_OURS, "cloudstackendpoints", "get", "watched"),
+        ApiCall(_OURS, "cloudstackendpoints", "list", "watched"),
+        ApiCall(_OURS, "cloudstackendpoints", "watch", "watched"),
+        ApiCall(_OURS, "cloudstackendpoints", "patch", "watched"),
+        ApiCall(_OURS, "ssvmpools", "get", "watched"),
+        ApiCall(_OURS, "ssvmpools", "list", "watched"),
+        ApiCall(_OURS, "ssvmpools", "watch", "watched"),
+        ApiCall(_OURS, "ssvmpools", "patch", "watched"),
+        ApiCall(_OURS, "ssvmsettings", "get", "watched"),
+        ApiCall(_OURS, "ssvmsettings", "list", "watched"),
+        ApiCall(_OURS, "ssvmsettings", "watch", "watched"),
+        ApiCall(_OURS, "ssvmsettings", "patch", "watched"),
+        # Their status subresource: kopf's and the operator's own status writes.
+        ApiCall(_OURS, "cloudstackendpoints/status", "get", "watched"),
+        ApiCall(_OURS, "cloudstackendpoints/status", "patch", "watched"),
+        ApiCall(_OURS, "ssvmpools/status", "get", "watched"),
+        ApiCall(_OURS, "ssvmpools/status", "patch", "watched"),
+        ApiCall(_OURS, "ssvmsettings/status", "get", "watched"),
+        ApiCall(_OURS, "ssvmsettings/status", "patch", "watched"),
         # Credentials, CA bundles and secretSettings, read by name; never listed or watched.
         ApiCall("", "secrets", "get", "watched"),
         # kopf's Events about the objects it handles.
         ApiCall("", "events", "create", "watched"),
-        # kopf's discovery of CRDs (all modes) and of namespaces (namespaced mode only).
-        ApiCall("apiextensions.k8s.io", "customresourcedefinitions", "list", "cluster"),
-        ApiCall("apiextensions.k8s.io", "customresourcedefinitions", "watch", "cluster"),
-        ApiCall("", "namespaces", "list", "cluster", frozenset({"namespaced"})),
-        ApiCall("", "namespaces", "watch", "cluster", frozenset({"namespaced"})),
-    ]
-    # kopf peering, only with --peering.
-    + [
-        ApiCall("kopf.dev", "clusterkopfpeerings", verb, "cluster", _PEERING | {"clusterwide"})
-        for verb in ("get", "list", "watch", "patch")
-    ]
-    + [
-        ApiCall("kopf.dev", "kopfpeerings", verb, "watched", _PEERING | {"namespaced"})
-        for verb in ("get", "list", "watch", "patch")
-    ]
+        # kopf's discovery of CRDs (every mode) and of namespaces (namespaced mode only).
+        ApiCall(_CRDS, "customresourcedefinitions", "list", "cluster"),
+        ApiCall(_CRDS, "customresourcedefinitions", "watch", "cluster"),
+        ApiCall("", "namespaces", "list", "cluster", _NAMESPACED),
+        ApiCall("", "namespaces", "watch", "cluster", _NAMESPACED),
+        # kopf peering (--peering), cluster-wide install.
+        ApiCall("kopf.dev", "clusterkopfpeerings", "get", "cluster", _PEERING_CLUSTERWIDE),
+        ApiCall("kopf.dev", "clusterkopfpeerings", "list", "cluster", _PEERING_CLUSTERWIDE),
+        ApiCall("kopf.dev", "clusterkopfpeerings", "watch", "cluster", _PEERING_CLUSTERWIDE),
+        ApiCall("kopf.dev", "clusterkopfpeerings", "patch", "cluster", _PEERING_CLUSTERWIDE),
+        # kopf peering (--peering), namespaced install: one KopfPeering per watched namespace.
+        ApiCall("kopf.dev", "kopfpeerings", "get", "watched", _PEERING_NAMESPACED),
+        ApiCall("kopf.dev", "kopfpeerings", "list", "watched", _PEERING_NAMESPACED),
+        ApiCall("kopf.dev", "kopfpeerings", "watch", "watched", _PEERING_NAMESPACED),
+        ApiCall("kopf.dev", "kopfpeerings", "patch", "watched", _PEERING_NAMESPACED),
+    }
 )
 
 

@@ -1,4 +1,4 @@
-"""The rendered RBAC grants exactly OPERATOR_API_CALLS, bound to the operator's ServiceAccount, nothing more."""
+"""The rendered RBAC grants exactly OPERATOR_API_CALLS to the operator's ServiceAccount, nothing more."""
 
 from __future__ import annotations
 
