@@ -1,0 +1,192 @@
+"""The chart's CRDs are those of crds/, structural; examples pass them and invalid resources do not."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cr_validation import cr_errors, structural_problems, version_schema
+from helm_runner import CHART, REPO, Helm, of_kind
+
+CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def load_sync() -> Any:
+    spec = importlib.util.spec_from_file_location("chart_sync", CHART / "hack" / "sync.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def crds_by_kind() -> dict[str, dict[str, Any]]:
+    crds = [yaml.safe_load(path.read_text()) for path in CRD_FILES]
+    return {crd["spec"]["names"]["kind"]: crd for crd in crds}
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_generated_chart_files_are_current() -> None:
+    stale = load_sync().stale_files()
+    assert not stale, "stale: " + ", ".join(sorted(str(p) for p in stale)) + " - run: make chart"
+
+
+def test_rendered_crds_equal_the_repository_crds(helm: Helm) -> None:
+    rendered = {
+        crd["metadata"]["name"]: crd
+        for crd in of_kind(helm.render(), "CustomResourceDefinition")
+        if crd["spec"]["group"] == "ssvm.cloudstack.io"
+    }
+    sources = {crd["metadata"]["name"]: crd for crd in crds_by_kind().values()}
+    assert set(rendered) == set(sources)
+    for name, source in sources.items():
+        assert rendered[name]["spec"] == source["spec"], f"{name} differs from crds/"
+
+
+def test_all_rendered_crds_are_structural(helm: Helm) -> None:
+    values = {"peering": {"enabled": True}}
+    crds = of_kind(helm.render(values), "CustomResourceDefinition")
+    assert len(crds) == 5
+    for crd in crds:
+        assert structural_problems(crd) == [], crd["metadata"]["name"]
+
+
+def test_structural_check_catches_mistakes() -> None:
+    crd = copy.deepcopy(crds_by_kind()["SSVMPool"])
+    spec = version_schema(crd)["properties"]["spec"]
+    del spec["properties"]["zone"]["type"]
+    spec["properties"]["mode"]["x-kubernetes-list-type"] = "set"
+    spec["properties"]["replicas"]["default"] = "one"
+    spec["properties"]["paused"]["$ref"] = "#/definitions/x"
+    problems = "\n".join(structural_problems(crd))
+    assert "spec.zone has no type" in problems
+    assert "spec.mode: x-kubernetes-list-type on a string" in problems
+    assert "spec.replicas: default does not validate" in problems
+    assert "spec.paused uses $ref" in problems
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_examples_are_valid(path: Path) -> None:
+    crds = crds_by_kind()
+    for doc in documents(path):
+        if doc["apiVersion"].startswith("ssvm.cloudstack.io/"):
+            assert cr_errors(crds[doc["kind"]], doc) == [], f"{path.name}: {doc['metadata']['name']}"
+
+
+def test_chart_crd_examples_are_valid_and_cover_every_crd() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    crds = crds_by_kind()
+    listed = yaml.safe_load(chart["annotations"]["artifacthub.io/crds"])
+    assert {(c["kind"], c["version"], c["name"]) for c in listed} == {
+        (kind, crd["spec"]["versions"][0]["name"], crd["metadata"]["name"]) for kind, crd in crds.items()
+    }
+    examples = yaml.safe_load(chart["annotations"]["artifacthub.io/crdsExamples"])
+    assert {e["kind"] for e in examples} == set(crds)
+    for example in examples:
+        assert cr_errors(crds[example["kind"]], example) == [], example["kind"]
+
+
+def test_chart_endpoint_from_values_is_valid(helm: Helm) -> None:
+    from conftest import SCENARIOS
+
+    crd = crds_by_kind()["CloudStackEndpoint"]
+    for scenario in ("endpoint-existing-secret", "endpoint-inline-credentials"):
+        endpoint = of_kind(helm.render(SCENARIOS[scenario]), "CloudStackEndpoint")[0]
+        assert cr_errors(crd, endpoint) == [], scenario
+
+
+def _pool(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "ssvm.cloudstack.io/v1alpha1",
+        "kind": "SSVMPool",
+        "metadata": {"name": "zone-1"},
+        "spec": {"endpointRef": {"name": "region-1"}, "zone": "zone-1", **spec},
+    }
+
+
+def _settings(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "ssvm.cloudstack.io/v1alpha1",
+        "kind": "SSVMSettings",
+        "metadata": {"name": "region-1"},
+        "spec": {"endpointRef": {"name": "region-1"}, **spec},
+    }
+
+
+def _endpoint(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "ssvm.cloudstack.io/v1alpha1",
+        "kind": "CloudStackEndpoint",
+        "metadata": {"name": "region-1"},
+        "spec": {
+            "url": "https://cloud.example.com/client/api",
+            "credentialsSecretRef": {"name": "c"},
+            **spec,
+        },
+    }
+
+
+INVALID = [
+    ("negative replicas", _pool(replicas=-1), "spec.replicas: -1 is less than the minimum of 0"),
+    ("huge replicas", _pool(replicas=1000), "spec.replicas: 1000 is greater than the maximum of 16"),
+    ("replicas as text", _pool(replicas="2"), "spec.replicas: '2' is not of type 'integer'"),
+    ("empty zone", _pool(zone=""), "spec.zone: '' should be non-empty"),
+    ("blank zone", _pool(zone="   "), "spec.zone: zone must name a CloudStack zone"),
+    ("bad mode", _pool(mode="Turbo"), "spec.mode: 'Turbo' is not one of ['Enforce', 'Observe']"),
+    (
+        "bad remediation",
+        _pool(health={"remediation": "Reinstall"}),
+        "spec.health.remediation: 'Reinstall' is not one of",
+    ),
+    ("unknown field", _pool(bogus=True), "unknown field spec.bogus"),
+    ("unknown nested field", _pool(health={"unhealthyAfter": 3}), "unknown field spec.health.unhealthyAfter"),
+    (
+        "missing zone",
+        {**_pool(), "spec": {"endpointRef": {"name": "r"}}},
+        "spec: 'zone' is a required property",
+    ),
+    (
+        "malformed CIDR",
+        _settings(allowedInternalSites=["10.0.0.0/abc"]),
+        "spec.allowedInternalSites[0]: each site must be an IPv4 address",
+    ),
+    (
+        "everything CIDR",
+        _settings(allowedInternalSites=["0.0.0.0/0"]),
+        "spec.allowedInternalSites[0]: 0.0.0.0 is not a valid site",
+    ),
+    (
+        "bad settings mode",
+        _settings(mode="Sometimes"),
+        "spec.mode: 'Sometimes' is not one of ['Enforce', 'Observe']",
+    ),
+    ("empty setting name", _settings(settings={"": "x"}), "spec.settings: setting names must not be empty"),
+    ("url scheme", _endpoint(url="ftp://cloud.example.com"), "spec.url: url must start with https://"),
+    (
+        "poll too fast",
+        _endpoint(pollIntervalSeconds=0),
+        "spec.pollIntervalSeconds: 0 is less than the minimum",
+    ),
+    ("wrong group", {**_pool(), "apiVersion": "ssvm.cloudstack.io/v1"}, "apiVersion 'ssvm.cloudstack.io/v1'"),
+]
+
+
+@pytest.mark.parametrize(("cr", "message"), [(c, m) for _, c, m in INVALID], ids=[i for i, _, _ in INVALID])
+def test_invalid_resources_are_refused_naming_the_field(cr: dict[str, Any], message: str) -> None:
+    errors = cr_errors(crds_by_kind()[cr["kind"]], cr)
+    assert any(message in error for error in errors), errors
+
+
+def test_defaults_are_applied_before_cel() -> None:
+    from cr_validation import with_defaults
+
+    pool = with_defaults(_pool(), version_schema(crds_by_kind()["SSVMPool"]))
+    assert pool["spec"]["replicas"] == 1
+    assert pool["spec"]["health"]["remediation"] == "Recreate"
