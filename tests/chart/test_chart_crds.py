@@ -94,7 +94,7 @@ def test_chart_crd_examples_are_valid_and_cover_every_crd() -> None:
 
 
 def test_chart_endpoint_from_values_is_valid(helm: Helm) -> None:
-    from conftest import SCENARIOS
+    from chart_scenarios import SCENARIOS
 
     crd = crds_by_kind()["CloudStackEndpoint"]
     for scenario in ("endpoint-existing-secret", "endpoint-inline-credentials"):

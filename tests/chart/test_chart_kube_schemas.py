@@ -6,7 +6,7 @@ import json
 
 import kubernetes_validate
 import pytest
-from conftest import SCENARIOS
+from chart_scenarios import SCENARIOS
 from helm_runner import Helm
 from kubernetes_validate.utils import SchemaNotFoundError
 

@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS
+from chart_scenarios import SCENARIOS
 from helm_runner import Helm, of_kind
 
 BASELINE_CAPABILITIES = {

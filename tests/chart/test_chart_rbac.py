@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS
+from chart_scenarios import SCENARIOS
 from helm_runner import NAMESPACE, Helm, Manifest, of_kind, one
 from rbac_needs import OPERATOR_API_CALLS, needed_calls
 

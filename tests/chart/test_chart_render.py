@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import SCENARIOS
+from chart_scenarios import SCENARIOS
 from helm_runner import CHART, NAMESPACE, RELEASE, Helm, Manifest, of_kind, one
 
 
