@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -20,6 +21,15 @@ RELEASE = "ssvm"
 NAMESPACE = "ssvm-system"
 
 Manifest = dict[str, Any]
+
+
+def load_sync() -> Any:
+    """The chart's generator script (charts/ssvm-operator/hack/sync.py) as a module."""
+    spec = importlib.util.spec_from_file_location("chart_sync", CHART / "hack" / "sync.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def find_helm() -> Path | None:

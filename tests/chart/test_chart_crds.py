@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from cr_validation import cr_errors, structural_problems, version_schema
-from helm_runner import CHART, REPO, Helm, of_kind
+from helm_runner import CHART, REPO, Helm, load_sync, of_kind
 
 CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
-
-
-def load_sync() -> Any:
-    spec = importlib.util.spec_from_file_location("chart_sync", CHART / "hack" / "sync.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def crds_by_kind() -> dict[str, dict[str, Any]]:

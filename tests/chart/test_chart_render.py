@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -275,3 +277,14 @@ def _container(deployment: Manifest) -> dict[str, Any]:
     assert len(containers) == 1
     container: dict[str, Any] = containers[0]
     return container
+
+
+def test_package_holds_the_chart_without_its_generator(helm: Helm, tmp_path: Path) -> None:
+    result = helm.run("package", str(CHART), "--destination", str(tmp_path))
+    assert result.returncode == 0, result.output
+    (archive,) = tmp_path.glob("ssvm-operator-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert "ssvm-operator/values.schema.json" in names
+    assert "ssvm-operator/templates/crds/ssvm.cloudstack.io_ssvmpools.yaml" in names
+    assert not [name for name in names if "/hack/" in name]
