@@ -27,7 +27,7 @@ def test_renders_for_supported_kubernetes_versions(helm: Helm, kube_version: str
 def test_refuses_kubernetes_older_than_1_29(helm: Helm) -> None:
     result = helm.template({}, "--kube-version", "1.28.0")
     assert result.returncode != 0
-    assert "kubeVersion" in result.output or "incompatible" in result.output
+    assert "chart requires kubeVersion: >=1.29.0-0" in result.output
 
 
 def test_defaults_run_one_standalone_operator_with_recreate(helm: Helm) -> None:
