@@ -1,0 +1,275 @@
+"""System VM and agent state machines, with simulated time.
+
+Transitions follow cloudstack-api.md §3.1 and §9.3:
+  start    Stopped -> Starting -> Running, then agent Connecting -> Up
+  stop     Running -> Stopping -> Stopped, agent Disconnected
+  reboot   stays Running; the agent drops and reconnects
+  destroy  (Running -> Stopping ->) Stopped -> Expunging -> removed, with its host row
+  migrate  Running -> Migrating -> Running on another host, agent stays Up
+Every step takes the VM's lock, as CloudStack queues work per VM, and bumps the VM's generation so
+that timers started by an earlier step (an agent about to reconnect) see they are stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from cloudstack_sim.catalogue import SETTINGS, Scope
+from cloudstack_sim.cloud import Cloud
+from cloudstack_sim.config import Timings
+from cloudstack_sim.model import (
+    Agent,
+    AgentState,
+    BootRecord,
+    HypervisorHost,
+    ManagementServer,
+    SystemVm,
+    VmState,
+    Zone,
+)
+
+log = logging.getLogger("cloudstack_sim.lifecycle")
+
+CONNECT_SETTINGS = ("secstorage.allowed.internal.sites",)
+"""Programmed into the SSVM on each agent connect (SecondaryStorageManagerImpl L363-417, L424-494), so a
+reboot is enough for them once the management server has read them."""
+
+
+def boot_settings(cloud: Cloud, zone: Zone, ms: ManagementServer) -> dict[str, str | None]:
+    """The settings a VM starting now gets as boot arguments: what `ms` read at its start, and the
+    current zone value of dynamic zone-scoped keys (finalizeVirtualMachineProfile reads those per start)."""
+    values: dict[str, str | None] = {}
+    for setting in SETTINGS:
+        if not setting.boot_arg or setting.hidden:
+            continue
+        if setting.dynamic and setting.allows(Scope.ZONE):
+            values[setting.name] = cloud.zone_setting(setting.name, zone)
+        else:
+            values[setting.name] = cloud.in_force(setting.name, ms)
+    return values
+
+
+class OperationFailed(Exception):
+    """The hypervisor-side work failed; the command turns this into its own 530 text."""
+
+
+class Lifecycle:
+    def __init__(self, cloud: Cloud, timings: Timings) -> None:
+        self.cloud = cloud
+        self.timings = timings
+        self._timers: set[asyncio.Task[None]] = set()
+
+    # public operations: each one holds the VM's lock for its whole duration
+
+    async def start(self, vm: SystemVm, ms: ManagementServer | None = None) -> None:
+        async with vm.lock:
+            await self._start(vm, ms or self.cloud.primary_ms)
+
+    async def stop(self, vm: SystemVm, forced: bool = False) -> None:
+        async with vm.lock:
+            await self._stop(vm, forced)
+
+    async def reboot(self, vm: SystemVm, forced: bool = False) -> None:
+        async with vm.lock:
+            if forced:
+                # forced=true: advanceStop then startSecStorageVm (ManagementServerImpl L4387-4390).
+                await self._stop(vm, forced=True)
+                await self._start(vm, self.cloud.primary_ms)
+            elif vm.state is VmState.RUNNING:
+                await self._reboot_guest(vm)
+            else:
+                # rebootSecStorageVm starts a VM that is not running (SecondaryStorageManagerImpl L1055-1086).
+                await self._start(vm, self.cloud.primary_ms)
+
+    async def destroy(self, vm: SystemVm) -> None:
+        async with vm.lock:
+            if not vm.live:
+                raise OperationFailed(f"{vm.name} is already removed")
+            if vm.state in (VmState.RUNNING, VmState.STARTING, VmState.MIGRATING, VmState.STOPPING):
+                generation = self._bump(vm)
+                vm.state = VmState.STOPPING
+                self._agent_lost(vm, AgentState.DISCONNECTED)
+                await asyncio.sleep(self.timings.stop)
+                self._check_current(vm, generation)
+            self._power_off(vm)
+            generation = self._bump(vm)
+            vm.state = VmState.EXPUNGING
+            await asyncio.sleep(self.timings.expunge)
+            self._check_current(vm, generation)
+            # The VM row is marked removed, its host row goes too (SecondaryStorageManagerImpl L1089-1113).
+            vm.removed = self.cloud.now()
+            vm.agent = None
+            log.info("vm.expunged vm=%s zone=%s", vm.name, vm.zone_uuid)
+
+    async def migrate(self, vm: SystemVm, host: HypervisorHost | None) -> None:
+        async with vm.lock:
+            if vm.state is not VmState.RUNNING:
+                raise OperationFailed(f"VM is not Running, unable to migrate the vm {vm.name}")
+            zone = self.cloud.zones[vm.zone_uuid]
+            target = host or self.cloud.choose_host(zone, exclude=vm.host_uuid)
+            if target is None or target.uuid == vm.host_uuid:
+                raise OperationFailed(f"Unable to find a suitable destination host to migrate {vm.name}")
+            generation = self._bump(vm)
+            vm.state = VmState.MIGRATING
+            await asyncio.sleep(self.timings.migrate)
+            self._check_current(vm, generation)
+            vm.state = VmState.RUNNING
+            vm.host_uuid = target.uuid
+
+    def fail(self, vm: SystemVm, state: VmState = VmState.ERROR) -> None:
+        """The hypervisor lost the VM: no lock, it interrupts whatever runs (that step then fails)."""
+        self._bump(vm)
+        vm.state = state
+        vm.host_uuid = None
+        self._agent_lost(vm, AgentState.DISCONNECTED)
+
+    def set_agent_state(self, vm: SystemVm, state: AgentState, sticky: bool = False) -> None:
+        """Force the agent's state now; `sticky` keeps it across reboots and restarts (a VM a reboot cannot
+        fix), any later non-sticky call clears that."""
+        if vm.agent is None:
+            raise OperationFailed(f"{vm.name} has no agent host row yet (it never booted)")
+        vm.agent_stuck_as = state if sticky and state is not AgentState.UP else None
+        if state is AgentState.CONNECTING:
+            vm.agent.state = state
+            if vm.state is VmState.RUNNING:
+                self._spawn(self._connect_agent(vm, vm.generation))
+        elif state.lost_connection:
+            self._agent_lost(vm, state)
+        else:
+            vm.agent.state = state
+            if state is AgentState.UP:
+                self._agent_up(vm)
+
+    async def close(self) -> None:
+        for task in list(self._timers):
+            task.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
+
+    # steps, called with the lock held
+
+    async def _start(self, vm: SystemVm, ms: ManagementServer) -> None:
+        if vm.state is VmState.RUNNING:
+            return
+        if vm.state is not VmState.STOPPED:
+            raise OperationFailed(f"{vm.name} cannot start from state {vm.state}")
+        zone = self.cloud.zones[vm.zone_uuid]
+        if self.cloud.running_count(zone) >= zone.behaviour.vm_capacity:
+            raise OperationFailed(f"insufficient capacity in zone {zone.name}")
+        host = self.cloud.choose_host(zone)
+        if host is None:
+            raise OperationFailed(f"no Up host in zone {zone.name}")
+        generation = self._bump(vm)
+        vm.state = VmState.STARTING
+        vm.host_uuid = host.uuid
+        vm.link_local_ip = self.cloud.new_link_local_ip()
+        vm.link_local_mac = self.cloud.new_mac(0x0E)
+        await asyncio.sleep(self.timings.boot)
+        self._check_current(vm, generation)
+        if zone.behaviour.boot_fails:
+            self._power_off(vm)
+            raise OperationFailed(f"{vm.name} failed to boot in zone {zone.name}")
+        vm.state = VmState.RUNNING
+        previous = vm.boot.boot_count if vm.boot is not None else 0
+        vm.boot = BootRecord(
+            started_at=self.cloud.now(),
+            offering_uuid=vm.offering_uuid,
+            settings=boot_settings(self.cloud, self.cloud.zones[vm.zone_uuid], ms),
+            boot_count=previous + 1,
+        )
+        self._agent_connecting(vm, ms)
+        log.info("vm.running vm=%s zone=%s host=%s", vm.name, zone.name, host.name)
+
+    async def _stop(self, vm: SystemVm, forced: bool) -> None:
+        if vm.state is VmState.STOPPED:
+            return
+        stoppable = vm.state in (VmState.RUNNING, VmState.STARTING, VmState.MIGRATING)
+        if not stoppable and not (forced and vm.state in (VmState.ERROR, VmState.UNKNOWN)):
+            raise OperationFailed(f"{vm.name} cannot stop from state {vm.state}")
+        generation = self._bump(vm)
+        vm.state = VmState.STOPPING
+        self._agent_lost(vm, AgentState.DISCONNECTED)
+        await asyncio.sleep(self.timings.stop)
+        self._check_current(vm, generation)
+        self._power_off(vm)
+
+    async def _reboot_guest(self, vm: SystemVm) -> None:
+        generation = self._bump(vm)
+        self._agent_lost(vm, AgentState.DISCONNECTED)
+        await asyncio.sleep(self.timings.reboot)
+        self._check_current(vm, generation)
+        if vm.boot is not None:
+            vm.boot.boot_count += 1
+        self._agent_connecting(vm, self.cloud.primary_ms)
+
+    # helpers
+
+    def _agent_connecting(self, vm: SystemVm, ms: ManagementServer) -> None:
+        now = self.cloud.now()
+        if vm.agent is None:
+            vm.agent = Agent(
+                uuid=self.cloud.new_uuid(),
+                internal_id=self.cloud.next_id("host"),
+                name=vm.name,
+                state=AgentState.CONNECTING,
+                created=now,
+                version=vm.version,
+                management_server_uuid=ms.uuid,
+            )
+        else:
+            vm.agent.state = AgentState.CONNECTING
+            vm.agent.management_server_uuid = ms.uuid
+        self._spawn(self._connect_agent(vm, vm.generation))
+
+    async def _connect_agent(self, vm: SystemVm, generation: int) -> None:
+        await asyncio.sleep(self.timings.agent_connect)
+        agent = vm.agent
+        if vm.generation != generation or vm.state is not VmState.RUNNING or agent is None:
+            return
+        if agent.state is not AgentState.CONNECTING:
+            return
+        zone_outcome = self.cloud.zones[vm.zone_uuid].behaviour.agent_connects_as
+        outcome = vm.agent_stuck_as or zone_outcome or AgentState.UP
+        if outcome is AgentState.UP:
+            agent.state = AgentState.UP
+            self._agent_up(vm)
+        else:
+            self._agent_lost(vm, outcome)
+
+    def _agent_up(self, vm: SystemVm) -> None:
+        now = self.cloud.now()
+        if vm.agent is not None:
+            vm.agent.last_pinged = now
+        if vm.boot is not None:
+            vm.boot.agent_connected_at = now
+            vm.boot.connect_settings = {name: self.cloud.in_force(name) for name in CONNECT_SETTINGS}
+
+    def _agent_lost(self, vm: SystemVm, state: AgentState) -> None:
+        if vm.agent is None:
+            return
+        if not vm.agent.state.lost_connection:
+            vm.agent.disconnected = self.cloud.now()
+        vm.agent.state = state
+
+    def _power_off(self, vm: SystemVm) -> None:
+        vm.state = VmState.STOPPED
+        vm.host_uuid = None
+        vm.link_local_ip = None
+        vm.link_local_mac = None
+
+    @staticmethod
+    def _bump(vm: SystemVm) -> int:
+        vm.generation += 1
+        return vm.generation
+
+    @staticmethod
+    def _check_current(vm: SystemVm, generation: int) -> None:
+        if vm.generation != generation:
+            raise OperationFailed(f"{vm.name} changed state while the operation ran (now {vm.state})")
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)

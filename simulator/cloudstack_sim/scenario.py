@@ -1,0 +1,302 @@
+"""Scenario files: the region a simulator starts with (zones, stores, offerings, settings, SSVM states).
+
+Format (every key optional; see docs/simulator.md and examples/sim/):
+
+    cloudstack_version: 4.20.1.0
+    management_servers: 1            # or a list of names
+    console_proxies: true            # one console proxy VM per zone, as a real region has
+    settings: {secstorage.session.max: "50"}
+    offerings: [{name: SSVM Large, cpunumber: 2, cpuspeed: 1000, memory: 2048}]
+    zones:
+      - name: zone-1
+        allocationstate: Enabled     # or Disabled
+        type: Core                   # or Edge (no SSVM)
+        dns1: 8.8.8.8
+        internaldns1: 10.0.0.2
+        details: {enable.secstorage.vm: "true"}
+        settings: {consoleproxy.restart: "true"}       # zone-scoped values
+        hosts: 2                     # hypervisor hosts, or a list of names
+        image_stores: [{name: nfs-1, url: "nfs://...", readonly: false}]
+        template_ready: true
+        behaviour: {boot_fails: false, agent_connects_as: null, command_load: 0, vm_capacity: 10}
+        ssvms:                       # default: one template processor, Running and Up
+          - {state: Running, agent: Up, role: templateProcessor, offering: SSVM Large, version: 4.19.0.0}
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cloudstack_sim.catalogue import Scope, check_value, require
+from cloudstack_sim.cloud import DEFAULT_CPVM_OFFERING, Cloud
+from cloudstack_sim.config import DEFAULT_CLOUDSTACK_VERSION
+from cloudstack_sim.lifecycle import boot_settings
+from cloudstack_sim.model import (
+    Agent,
+    AgentState,
+    BootRecord,
+    HypervisorHost,
+    ImageStore,
+    ManagementServer,
+    Offering,
+    Role,
+    SystemVm,
+    Template,
+    VmState,
+    VmType,
+    Zone,
+    ZoneBehaviour,
+)
+
+DEFAULT_ZONES = 2
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot describe a region; the message names the offending entry."""
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(document, dict):
+        raise ScenarioError(f"{path}: a scenario is a mapping, got {type(document).__name__}")
+    return document
+
+
+def _default_offerings(cloud: Cloud) -> list[dict[str, Any]]:
+    # ServiceOffering unique names and SecondaryStorageVmManager defaults (1 vCPU, 500 MHz, 512 MB).
+    return [
+        {
+            "name": "System Offering For Secondary Storage VM",
+            "unique_name": "Cloud.com-SecondaryStorage",
+            "cpunumber": 1,
+            "cpuspeed": 500,
+            "memory": 512,
+            "systemvmtype": "secondarystoragevm",
+            "defaultuse": True,
+        },
+        {
+            "name": "System Offering For Console Proxy",
+            "unique_name": DEFAULT_CPVM_OFFERING,
+            "cpunumber": 1,
+            "cpuspeed": 500,
+            "memory": 1024,
+            "systemvmtype": "consoleproxy",
+            "defaultuse": True,
+        },
+        {
+            "name": "System Offering For Software Router",
+            "unique_name": "Cloud.Com-SoftwareRouter",
+            "cpunumber": 1,
+            "cpuspeed": 500,
+            "memory": 256,
+            "systemvmtype": "domainrouter",
+            "defaultuse": True,
+        },
+        {
+            "name": "SSVM Large",
+            "displaytext": "2 vCPU, 2 GB secondary storage VM",
+            "cpunumber": 2,
+            "cpuspeed": 1000,
+            "memory": 2048,
+            "systemvmtype": "secondarystoragevm",
+        },
+        {"name": "Small Instance", "cpunumber": 1, "cpuspeed": 500, "memory": 512, "issystem": False},
+        {"name": "Medium Instance", "cpunumber": 1, "cpuspeed": 1000, "memory": 1024, "issystem": False},
+    ]
+
+
+def _add_offering(cloud: Cloud, spec: dict[str, Any]) -> Offering:
+    if "name" not in spec:
+        raise ScenarioError(f"offering without a name: {spec}")
+    is_system = bool(spec.get("issystem", True))
+    offering = Offering(
+        uuid=str(spec.get("id") or cloud.new_uuid()),
+        internal_id=cloud.next_id("service_offering"),
+        name=str(spec["name"]),
+        display_text=str(spec.get("displaytext", spec["name"])),
+        cpu_number=int(spec.get("cpunumber", 1)),
+        cpu_speed=int(spec.get("cpuspeed", 500)),
+        memory=int(spec.get("memory", 512)),
+        created=cloud.now(),
+        is_system=is_system,
+        vm_type=str(spec.get("systemvmtype", "secondarystoragevm")) if is_system else None,
+        unique_name=spec.get("unique_name"),
+        state=str(spec.get("state", "Active")),
+        offer_ha=bool(spec.get("offerha", False)),
+        default_use=bool(spec.get("defaultuse", False)),
+    )
+    cloud.offerings[offering.uuid] = offering
+    return offering
+
+
+def _zone_specs(document: dict[str, Any], zones: int | None) -> list[dict[str, Any]]:
+    specs = document.get("zones")
+    if specs is None:
+        return [{"name": f"zone-{n}"} for n in range(1, (zones or DEFAULT_ZONES) + 1)]
+    if not isinstance(specs, list):
+        raise ScenarioError("zones: a list of zones")
+    return [spec if isinstance(spec, dict) else {"name": str(spec)} for spec in specs]
+
+
+def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
+    internal_id = cloud.next_id("data_center")
+    name = str(spec.get("name") or f"zone-{internal_id}")
+    behaviour = dict(spec.get("behaviour") or {})
+    agent_state = behaviour.pop("agent_connects_as", None)
+    zone = Zone(
+        uuid=str(spec.get("id") or cloud.new_uuid()),
+        internal_id=internal_id,
+        name=name,
+        created=cloud.now(),
+        pod_uuid=cloud.new_uuid(),
+        pod_name=f"{name}-pod-1",
+        allocation_state=str(spec.get("allocationstate", "Enabled")),
+        type=str(spec.get("type", "Core")),
+        network_type=str(spec.get("networktype", "Advanced")),
+        dns1=spec.get("dns1", "8.8.8.8"),
+        dns2=spec.get("dns2"),
+        internal_dns1=spec.get("internaldns1", f"10.{internal_id}.0.2"),
+        internal_dns2=spec.get("internaldns2"),
+        domain=spec.get("domain"),
+        details={str(k): str(v) for k, v in (spec.get("details") or {}).items()},
+        behaviour=ZoneBehaviour(
+            agent_connects_as=AgentState(agent_state) if agent_state else None,
+            **{key: value for key, value in behaviour.items()},
+        ),
+        subnet=internal_id,
+    )
+    cloud.zones[zone.uuid] = zone
+    hosts = spec.get("hosts", 2)
+    host_names = (
+        [f"kvm-{name}-{n:02d}" for n in range(1, int(hosts) + 1)] if isinstance(hosts, int) else hosts
+    )
+    for n, host_name in enumerate(host_names, start=1):
+        host = HypervisorHost(
+            uuid=cloud.new_uuid(),
+            internal_id=cloud.next_id("host"),
+            name=str(host_name),
+            zone_uuid=zone.uuid,
+            ip=f"10.{zone.subnet}.0.{10 + n}",
+            created=cloud.now(),
+        )
+        cloud.hosts[host.uuid] = host
+    stores = spec.get("image_stores", [{}])
+    for n, store_spec in enumerate(stores, start=1):
+        store = ImageStore(
+            uuid=str(store_spec.get("id") or cloud.new_uuid()),
+            internal_id=cloud.next_id("image_store"),
+            name=str(store_spec.get("name", f"nfs-{name}-{n}")),
+            zone_uuid=zone.uuid,
+            url=str(store_spec.get("url", f"nfs://10.{zone.subnet}.0.5/export/secondary{n}")),
+            readonly=bool(store_spec.get("readonly", False)),
+        )
+        cloud.image_stores[store.uuid] = store
+    if spec.get("template_ready", True):
+        template.ready_in_zones.add(zone.uuid)
+    for key, value in (spec.get("settings") or {}).items():
+        setting = require(str(key))
+        if not setting.allows(Scope.ZONE):
+            raise ScenarioError(f"zone {name}: {key} cannot be set per zone")
+        check_value(setting, str(value))
+        cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, str(value))
+    return zone
+
+
+def _add_vm(
+    cloud: Cloud, zone: Zone, vm_type: VmType, spec: dict[str, Any], ms: ManagementServer
+) -> SystemVm:
+    role = Role(spec.get("role", Role.TEMPLATE_PROCESSOR.value))
+    if vm_type is VmType.SECONDARY_STORAGE:
+        offering = (
+            cloud.find_offering(str(spec["offering"]))
+            if "offering" in spec
+            else cloud.ssvm_offering_for_new_vms(ms)
+        )
+    else:
+        offering = cloud.offering_by_unique_name(DEFAULT_CPVM_OFFERING)
+    if offering is None:
+        raise ScenarioError(f"zone {zone.name}: unknown offering {spec.get('offering')!r}")
+    vm = cloud.allocate_vm(zone, vm_type, role, offering, ms, version=spec.get("version"))
+    vm.state = VmState(spec.get("state", VmState.RUNNING.value))
+    vm.dynamically_scalable = bool(spec.get("dynamicallyscalable", False))
+    agent_state = spec.get("agent", "Up" if vm.state is VmState.RUNNING else "Disconnected")
+    if vm.state in (VmState.RUNNING, VmState.MIGRATING, VmState.STOPPING):
+        host = cloud.choose_host(zone)
+        vm.host_uuid = host.uuid if host else None
+        vm.link_local_ip = cloud.new_link_local_ip()
+        vm.link_local_mac = cloud.new_mac(0x0E)
+    if vm.state is not VmState.STOPPED or agent_state:
+        vm.boot = BootRecord(
+            started_at=cloud.now(), offering_uuid=offering.uuid, settings=boot_settings(cloud, zone, ms)
+        )
+    if agent_state:
+        state = AgentState(agent_state)
+        vm.agent = Agent(
+            uuid=cloud.new_uuid(),
+            internal_id=cloud.next_id("host"),
+            name=vm.name,
+            state=state,
+            created=cloud.now(),
+            version=vm.version,
+            management_server_uuid=ms.uuid,
+            disconnected=cloud.now() if state.lost_connection else None,
+            last_pinged=cloud.now() if state is AgentState.UP else None,
+        )
+        if state is AgentState.UP and vm.boot is not None:
+            vm.boot.agent_connected_at = cloud.now()
+    return vm
+
+
+def build(document: dict[str, Any] | None = None, zones: int | None = None, seed: int | None = None) -> Cloud:
+    """A region as the scenario describes it; without one, `zones` default zones of one SSVM each."""
+    document = document or {}
+    cloud = Cloud(random.Random(seed), str(document.get("cloudstack_version", DEFAULT_CLOUDSTACK_VERSION)))
+    # A fresh install sets secondary.storage.vm=true (ConfigurationServerImpl L219-220).
+    cloud.settings.set_global("secondary.storage.vm", "true")
+    for key, value in (document.get("settings") or {}).items():
+        setting = require(str(key))
+        text = None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        check_value(setting, text)
+        cloud.settings.set_global(setting.name, text)
+    servers = document.get("management_servers", 1)
+    names = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
+    for n, name in enumerate(names, start=1):
+        ms = ManagementServer(
+            uuid=cloud.new_uuid(),
+            internal_id=n,
+            name=str(name),
+            ip=f"10.0.0.{10 + n}",
+            version=cloud.version,
+            last_server_start=cloud.now(),
+            last_boot=cloud.now(),
+        )
+        cloud.management_servers.append(ms)
+        cloud.start_management_server(ms)
+    for spec in _default_offerings(cloud) + list(document.get("offerings") or []):
+        _add_offering(cloud, spec)
+    template = Template(
+        uuid=cloud.new_uuid(),
+        internal_id=cloud.next_id("vm_template"),
+        name="SystemVM Template (KVM)",
+        created=cloud.now(),
+    )
+    cloud.templates[template.uuid] = template
+    ms = cloud.primary_ms
+    for spec in _zone_specs(document, zones):
+        try:
+            zone = _add_zone(cloud, spec, template)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ScenarioError(f"zone {spec.get('name')!r}: {error}") from error
+        ssvm_specs = spec.get("ssvms")
+        if ssvm_specs is None:
+            wanted = zone.scanned and zone.ssvm_required and cloud.zone_ready(zone)
+            ssvm_specs = [{}] if wanted else []
+        for vm_spec in ssvm_specs:
+            _add_vm(cloud, zone, VmType.SECONDARY_STORAGE, dict(vm_spec), ms)
+        if document.get("console_proxies", True) and zone.scanned and zone.type != "Edge":
+            _add_vm(cloud, zone, VmType.CONSOLE_PROXY, {}, ms)
+    return cloud
