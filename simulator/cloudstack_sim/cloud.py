@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid as uuidlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from cloudstack_sim.catalogue import Scope, find
 from cloudstack_sim.clock import utcnow
@@ -166,14 +166,8 @@ class Cloud:
 
     def start_management_server(self, ms: ManagementServer) -> None:
         """What `configure()` does at start: read every setting once."""
-        now = self.now()
         ms.in_force = self.settings.snapshot()
-        if ms.last_server_stop is not None:
-            # Responses show whole seconds: a restart must visibly move lastserverstart, or a caller comparing
-            # it with the time of a setting change could not tell that the change is now in force.
-            next_second = ms.last_server_start.replace(microsecond=0) + timedelta(seconds=1)
-            now = max(now, next_second)
-        ms.last_server_start = now
+        ms.last_server_start = self.now().replace(microsecond=0)
         ms.state = "Up"
 
     # readiness and allocation

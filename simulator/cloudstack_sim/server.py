@@ -161,6 +161,10 @@ class Simulator:
         if downtime > 0:
             self._unavailable_until = loop.time() + downtime
             await asyncio.sleep(downtime)
+        # Responses show whole seconds. Starting on a second boundary makes the rendered lastserverstart later
+        # than every answer given before the restart and not later than any answer given after it, so a
+        # caller comparing it with the time of a setting change gets the right answer both ways.
+        await asyncio.sleep(1.0 - self.cloud.now().timestamp() % 1.0)
         self.jobs.fail_pending({ms.uuid for ms in servers})
         for ms in servers:
             self.cloud.start_management_server(ms)
