@@ -1,0 +1,142 @@
+"""CloudStack's own load scanner: what it keeps, recreates, restarts and adds (cloudstack-api.md §1.3-1.5)."""
+
+from __future__ import annotations
+
+from cs import CloudStack
+from sim_helpers import eventually, healthy, healthy_ssvm, only_ssvm, ssvms, wait_job, zone
+
+from cloudstack_sim.testing import SimulatorHandle
+
+
+def test_a_destroyed_ssvm_is_recreated_with_a_new_id_and_name(api: CloudStack) -> None:
+    zone_1 = zone(api, "zone-1")
+    old = healthy_ssvm(api, zone_1["id"])
+    wait_job(api, api.destroySystemVm(id=old["id"])["jobid"])
+
+    new = healthy_ssvm(api, zone_1["id"])
+    assert new["id"] != old["id"]
+    assert new["name"] != old["name"]
+    assert int(new["name"].split("-")[1]) > int(old["name"].split("-")[1]), "internal ids only grow"
+    host = api.listHosts(type="SecondaryStorageVM", name=new["name"], fetch_list=True)
+    assert [h["state"] for h in host] == ["Up"]
+
+
+def test_a_stopped_ssvm_is_restarted_by_the_scanner(api: CloudStack) -> None:
+    zone_2 = zone(api, "zone-2")
+    vm = healthy_ssvm(api, zone_2["id"])
+    wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
+
+    restarted = healthy_ssvm(api, zone_2["id"])
+    assert restarted["id"] == vm["id"], "the stopped pool is reused, not replaced"
+
+
+def test_nothing_changes_while_the_scanner_is_paused(api: CloudStack, sim: SimulatorHandle) -> None:
+    sim.admin.pause_scanner()
+    zone_1 = zone(api, "zone-1")
+    vm = only_ssvm(api, zone_1["id"])
+    wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    assert ssvms(api, zone_1["id"]) == []
+
+    sim.admin.scan()
+    assert healthy_ssvm(api, zone_1["id"])["id"] != vm["id"], "a scan triggered by hand still works"
+
+
+def test_a_zone_with_enable_secstorage_vm_false_gets_no_replacement(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    zone_1 = zone(api, "zone-1")
+    updated = api.updateZone(id=zone_1["id"], details=[{"key": "enable.secstorage.vm", "value": "false"}])
+    assert updated["zone"]["resourcedetails"]["enable.secstorage.vm"] == "false"
+    assert zone(api, "zone-1")["resourcedetails"]["enable.secstorage.vm"] == "false"
+
+    vm = only_ssvm(api, zone_1["id"])
+    wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    sim.admin.scan()
+    sim.admin.scan()
+    assert ssvms(api, zone_1["id"]) == []
+
+    api.updateZone(id=zone_1["id"], details=[{"key": "enable.secstorage.vm", "value": "true"}])
+    healthy_ssvm(api, zone_1["id"])
+
+
+def test_standby_rule_applies_only_after_a_management_server_restart(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    zone_1 = zone(api, "zone-1")
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="3")
+    sim.admin.scan()
+    sim.admin.scan()
+    assert len(ssvms(api, zone_1["id"])) == 1, "S and B are read at management-server start only"
+
+    before = api.listManagementServers(fetch_list=True)[0]["lastserverstart"]
+    sim.admin.restart_management_server()
+    after = eventually(
+        lambda: api.listManagementServers(fetch_list=True)[0]["lastserverstart"] != before,
+        what="lastserverstart to move",
+    )
+    assert after
+
+    def three_healthy() -> bool:
+        found = ssvms(api, zone_1["id"])
+        return len(found) == 3 and all(healthy(vm) for vm in found)
+
+    eventually(three_healthy, what="R*S >= B with S=1, B=3 in zone-1")
+    assert len(ssvms(api, zone(api, "zone-2")["id"])) == 3, "the pair is global: every zone gets the same N"
+
+
+def test_at_most_one_new_ssvm_per_zone_per_scan(api: CloudStack, sim: SimulatorHandle) -> None:
+    sim.admin.pause_scanner()
+    zone_1 = zone(api, "zone-1")
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="4")
+    sim.admin.restart_management_server()
+
+    counts = []
+    for _ in range(3):
+        sim.admin.scan()
+        counts.append(len(ssvms(api, zone_1["id"])))
+    assert counts == [2, 3, 4]
+
+
+def test_a_destroyed_command_executor_is_replaced_only_by_the_standby_rule(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    zone_1 = zone(api, "zone-1")
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="2")
+    sim.admin.restart_management_server()
+    eventually(lambda: len([vm for vm in ssvms(api, zone_1["id"]) if healthy(vm)]) == 2, what="two SSVMs")
+
+    roles = {vm["id"]: vm["role"] for vm in sim.admin.ssvms(zone="zone-1")}
+    executor = next(vm_id for vm_id, role in roles.items() if role == "commandExecutor")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="1")
+    sim.admin.restart_management_server()
+    wait_job(api, api.destroySystemVm(id=executor)["jobid"])
+    sim.admin.scan()
+    sim.admin.scan()
+    assert len(ssvms(api, zone_1["id"])) == 1
+
+
+def test_system_vm_auto_reserve_capacity_false_leaves_a_stopped_ssvm_stopped(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    # Read from the database on every scan although listed as non-dynamic (Premium...Impl L241-247).
+    api.updateConfiguration(name="system.vm.auto.reserve.capacity", value="false")
+    zone_1 = zone(api, "zone-1")
+    vm = only_ssvm(api, zone_1["id"])
+    wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
+    sim.admin.scan()
+    sim.admin.scan()
+    assert only_ssvm(api, zone_1["id"])["state"] == "Stopped"
+
+
+def test_a_disabled_zone_is_not_scanned(api: CloudStack, sim: SimulatorHandle) -> None:
+    zone_2 = zone(api, "zone-2")
+    api.updateZone(id=zone_2["id"], allocationstate="Disabled")
+    assert zone(api, "zone-2")["allocationstate"] == "Disabled"
+    vm = only_ssvm(api, zone_2["id"])
+    wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    sim.admin.scan()
+    sim.admin.scan()
+    assert ssvms(api, zone_2["id"]) == []
