@@ -37,6 +37,13 @@ def redact(value: Any) -> Any:
     return value
 
 
+def drop_framework_noise(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """kopf attaches its whole settings object and a posting flag to every record; keep the object ref."""
+    event_dict.pop("settings", None)
+    event_dict.pop("k8s_skip", None)
+    return event_dict
+
+
 def redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event_dict):
         if key.lower() in SECRET_FIELDS:
@@ -72,6 +79,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            drop_framework_noise,
             redact_processor,
             renderer,
         ],

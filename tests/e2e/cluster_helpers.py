@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import yaml
+
 from kube_emulator.testing import EmulatedCluster
 
 API_VERSION = "ssvm.cloudstack.io/v1alpha1"
