@@ -158,3 +158,11 @@ class TestMissingSsvms:
         result = plan(inventory(zones=(zone(allocation_state="Disabled"),)))
         assert "WaitingForCloudStackScanner" not in reasons(result)
         assert not result.converging
+
+
+class TestReplacedSSVM:
+    def test_a_failed_ssvm_that_cloudstack_already_replaced_is_the_one_given_up(self) -> None:
+        # The scanner does not count an Error VM as active and starts a new one; the zone then holds two.
+        result = plan(inventory(ssvm(1, "Error", None), ssvm(5)), spec(), memory={1: unhealthy_for(600)})
+        assert kinds(result) == [(SURPLUS, "s-1-VM")]
+        assert "an unhealthy surplus one" in result.actions[0].reason

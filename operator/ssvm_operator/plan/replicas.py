@@ -72,10 +72,13 @@ def zone_toggle(zone: Zone, replicas: int, in_flight: Iterable[InFlight]) -> Can
 def surplus_candidates(
     assessed: Sequence[Assessment], zone: Zone, replicas: int, standby_replicas: int
 ) -> list[Candidate]:
-    """DESTROY_SURPLUS for the newest SSVMs above what is declared and what CloudStack keeps.
+    """DESTROY_SURPLUS for SSVMs above what is declared and what CloudStack keeps.
 
-    The newest go first: CloudStack's template-processing SSVM is normally the oldest, and destroying it would
-    only make CloudStack create a new one (the role is not exposed by the API, cloudstack-api.md §1.6).
+    Unhealthy ones go first: a zone usually has a surplus because CloudStack's scanner replaced an SSVM that
+    failed (an Error VM is not an active one to it), and giving up the replacement would leave the zone
+    without a working SSVM. Among healthy ones the newest go first: CloudStack's template-processing SSVM is
+    normally the oldest, and destroying it would only make CloudStack create a new one (the role is not
+    exposed by the API, cloudstack-api.md §1.6).
     With replicas 0 nothing is destroyed before the zone detail is off, or CloudStack would recreate it.
     """
     if replicas == 0 and zone.ssvm_enabled:
@@ -88,8 +91,10 @@ def surplus_candidates(
     newest_first = sorted(
         (a for a in staying if a.in_flight is None), key=lambda a: by_age(a.vm), reverse=True
     )
+    # sorted() is stable: unhealthy SSVMs move to the front, each group keeping newest first.
+    giving_up = sorted(newest_first, key=lambda a: a.health is Health.HEALTHY)
     candidates = []
-    for assessment in newest_first[:excess]:
+    for assessment in giving_up[:excess]:
         vm = assessment.vm
         if replicas == 0:
             reason = (
@@ -98,7 +103,8 @@ def surplus_candidates(
         else:
             reason = (
                 f"zone {zone.name} has {len(staying)} SSVMs and keeps {floor} (replicas {replicas}, "
-                f"CloudStack's standby count {standby_replicas}); {vm.name} is the newest surplus one and "
+                f"CloudStack's standby count {standby_replicas}); {vm.name} is "
+                f"{'the newest' if assessment.health is Health.HEALTHY else 'an unhealthy'} surplus one and "
                 "CloudStack would not recreate it"
             )
         action = PlannedAction(
