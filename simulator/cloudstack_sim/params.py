@@ -25,6 +25,7 @@ T = TypeVar("T")
 Resolver = Callable[[str, str], object | None]
 """(entity kind, uuid) -> the entity or None."""
 
+_JAVA_INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _MAP_KEY = re.compile(r"^(?P<name>[^\[]+)\[(?P<index>\d+)\]\.(?P<field>.+)$")
 
 
@@ -88,10 +89,10 @@ def _convert(command: str, spec: Param, text: str, resolve: Resolver) -> Any:
     if spec.kind is Kind.BOOLEAN:
         return text.lower() == "true"  # Boolean.valueOf: anything else is false, never an error
     if spec.kind in (Kind.INTEGER, Kind.LONG):
-        try:
-            return int(text.strip() if text.strip() == text else "x")
-        except ValueError:
-            raise unparsable_value(command, spec.name, text) from None
+        number = _java_integer(text, 31 if spec.kind is Kind.INTEGER else 63)
+        if number is None:
+            raise unparsable_value(command, spec.name, text)
+        return number
     if spec.kind is Kind.UUID:
         return _entity(command, spec, text, resolve)
     if spec.kind is Kind.LIST:
@@ -104,6 +105,14 @@ def _convert(command: str, spec: Param, text: str, resolve: Resolver) -> Any:
             f"Value greater than max allowed length {spec.max_length} for param: {spec.name}"
         )
     return text
+
+
+def _java_integer(text: str, bits: int) -> int | None:
+    """Integer.valueOf / Long.valueOf: an optional sign and ASCII digits only, within range."""
+    if _JAVA_INTEGER.match(text) is None:
+        return None
+    number = int(text)
+    return number if -(2**bits) <= number < 2**bits else None
 
 
 def _entity(command: str, spec: Param, text: str, resolve: Resolver) -> object:

@@ -120,9 +120,10 @@ class Scanner:
     async def scan_once(self) -> list[Decision]:
         async with self._lock:
             # With several management servers, whichever wins secstorage.scan.lock scans with its values.
-            ms = self._rng.choice(self.cloud.management_servers)
+            running = [ms for ms in self.cloud.management_servers if ms.state == "Up"]
+            ms = self._rng.choice(running) if running else None
             decisions: list[Decision] = []
-            if parse_bool(self.cloud.in_force("secondary.storage.vm", ms)):
+            if ms is not None and parse_bool(self.cloud.in_force("secondary.storage.vm", ms)):
                 for zone in sorted(self.cloud.zones.values(), key=lambda z: z.internal_id):
                     if not zone.scanned:
                         continue

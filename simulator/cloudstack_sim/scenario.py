@@ -34,6 +34,7 @@ import yaml
 from cloudstack_sim.catalogue import Scope, check_value, require
 from cloudstack_sim.cloud import DEFAULT_CPVM_OFFERING, Cloud
 from cloudstack_sim.config import DEFAULT_CLOUDSTACK_VERSION
+from cloudstack_sim.errors import ApiError
 from cloudstack_sim.lifecycle import boot_settings
 from cloudstack_sim.model import (
     Agent,
@@ -60,7 +61,10 @@ class ScenarioError(ValueError):
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"{path}: not YAML: {error}") from error
     if not isinstance(document, dict):
         raise ScenarioError(f"{path}: a scenario is a mapping, got {type(document).__name__}")
     return document
@@ -198,11 +202,15 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
     if spec.get("template_ready", True):
         template.ready_in_zones.add(zone.uuid)
     for key, value in (spec.get("settings") or {}).items():
-        setting = require(str(key))
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        try:
+            setting = require(str(key))
+            check_value(setting, text)
+        except ApiError as error:
+            raise ScenarioError(f"zone {name}: settings: {key}: {error.text}") from error
         if not setting.allows(Scope.ZONE):
             raise ScenarioError(f"zone {name}: {key} cannot be set per zone")
-        check_value(setting, str(value))
-        cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, str(value))
+        cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, text)
     return zone
 
 
@@ -253,14 +261,23 @@ def _add_vm(
 
 def build(document: dict[str, Any] | None = None, zones: int | None = None, seed: int | None = None) -> Cloud:
     """A region as the scenario describes it; without one, `zones` default zones of one SSVM each."""
-    document = document or {}
+    try:
+        return _build(document or {}, zones, seed)
+    except ApiError as error:  # an unknown or badly typed setting, with CloudStack's own message
+        raise ScenarioError(error.text) from error
+
+
+def _build(document: dict[str, Any], zones: int | None, seed: int | None) -> Cloud:
     cloud = Cloud(random.Random(seed), str(document.get("cloudstack_version", DEFAULT_CLOUDSTACK_VERSION)))
     # A fresh install sets secondary.storage.vm=true (ConfigurationServerImpl L219-220).
     cloud.settings.set_global("secondary.storage.vm", "true")
     for key, value in (document.get("settings") or {}).items():
-        setting = require(str(key))
         text = None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-        check_value(setting, text)
+        try:
+            setting = require(str(key))
+            check_value(setting, text)
+        except ApiError as error:
+            raise ScenarioError(f"settings: {key}: {error.text}") from error
         cloud.settings.set_global(setting.name, text)
     servers = document.get("management_servers", 1)
     names = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
