@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cs import CloudStack
+from cs import CloudStack, CloudStackException
 from sim_helpers import SCAN_INTERVAL, eventually, ssvms, zone
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
@@ -172,3 +172,36 @@ settings:
         standby = api.listConfigurations(name="secstorage.capacity.standby", fetch_list=True)[0]
         assert standby["value"] == "20"
         assert sim.admin.state()["settings"]["secstorage.capacity.standby"]["in_force"] == "20"
+
+
+def test_restart_downtime_answers_503(api: CloudStack, sim: SimulatorHandle) -> None:
+    import threading
+
+    restart = threading.Thread(target=sim.admin.restart_management_server, kwargs={"downtime": 1.0})
+    restart.start()
+    try:
+
+        def unavailable() -> bool:
+            try:
+                api.listZones()
+            except CloudStackException as error:
+                return "503" in str(error)
+            return False
+
+        eventually(unavailable, 5, "a 503 while the management server is down")
+    finally:
+        restart.join(10)
+    assert api.listZones()["count"] == 2
+
+
+def test_the_integration_port_needs_no_signature_and_answers_432_for_unknown_commands() -> None:
+    with running_simulator(scan_interval=SCAN_INTERVAL, integration_port=0) as sim:
+        assert sim.simulator is not None
+        port = sim.simulator.bound_integration_port
+        url = f"http://127.0.0.1:{port}/client/api"
+        answer = requests.get(url, params={"command": "listZones", "response": "json"}, timeout=5)
+        assert answer.status_code == 200
+        assert answer.json()["listzonesresponse"]["count"] == 2
+        unknown = requests.get(url, params={"command": "noSuchThing", "response": "json"}, timeout=5)
+        assert unknown.status_code == 432
+        assert unknown.json()["errorresponse"]["errortext"] == "Unknown API command: noSuchThing"

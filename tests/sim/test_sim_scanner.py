@@ -140,3 +140,31 @@ def test_a_disabled_zone_is_not_scanned(api: CloudStack, sim: SimulatorHandle) -
     sim.admin.scan()
     sim.admin.scan()
     assert ssvms(api, zone_2["id"]) == []
+
+
+def test_a_zone_where_every_boot_fails_churns_new_ssvms(api: CloudStack, sim: SimulatorHandle) -> None:
+    # allocCapacity destroys a VM from the stopped pool that fails to start; the next scan makes a new one.
+    sim.admin.pause_scanner()
+    zone_1 = zone(api, "zone-1")
+    first = only_ssvm(api, zone_1["id"])
+    sim.admin.set_zone_behaviour("zone-1", boot_fails=True)
+    wait_job(api, api.stopSystemVm(id=first["id"])["jobid"])
+    names = set()
+    for _ in range(4):
+        sim.admin.scan()
+        names |= {vm["name"] for vm in ssvms(api, zone_1["id"])}
+    assert first["id"] not in {vm["id"] for vm in ssvms(api, zone_1["id"])}
+    assert len(names) >= 2, "each failed start leaves a new name behind"
+
+    sim.admin.set_zone_behaviour("zone-1", boot_fails=False)
+    sim.admin.resume_scanner()
+    healthy_ssvm(api, zone_1["id"])
+
+
+def test_agents_in_a_broken_zone_never_come_up(api: CloudStack, sim: SimulatorHandle) -> None:
+    zone_2 = zone(api, "zone-2")
+    vm = only_ssvm(api, zone_2["id"])
+    sim.admin.set_zone_behaviour("zone-2", agent_connects_as="Down")
+    wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
+    eventually(lambda: only_ssvm(api, zone_2["id"]).get("agentstate") == "Down", what="agent Down")
+    assert only_ssvm(api, zone_2["id"])["state"] == "Running"

@@ -232,3 +232,25 @@ async def test_the_async_client_runs_a_job_to_completion(aapi: AIOCloudStack, si
     vms = await aapi.listSystemVms(systemvmtype="secondarystoragevm", fetch_list=True)
     result = await aapi.rebootSystemVm(id=vms[0]["id"], fetch_result=True)
     assert result["systemvm"]["id"] == vms[0]["id"]
+
+
+def test_destroying_a_destroyed_ssvm_fails_inside_the_job(api: CloudStack, sim: SimulatorHandle) -> None:
+    # The uuid still resolves (removed rows included), so the 431 check passes and the job fails.
+    sim.admin.pause_scanner()
+    vm = ssvms(api)[0]
+    wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    job = wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    assert job["jobstatus"] == 2
+    assert job["jobresult"] == {"errorcode": 530, "errortext": "Fail to destroy system vm"}
+
+
+def test_a_restart_fails_the_jobs_the_management_server_owned(api: CloudStack, sim: SimulatorHandle) -> None:
+    sim.admin.inject_fault("rebootSystemVm", "job_stuck", count=1)
+    vm = ssvms(api)[0]
+    job_id = api.rebootSystemVm(id=vm["id"])["jobid"]
+    assert api.queryAsyncJobResult(jobid=job_id)["jobstatus"] == 0
+    sim.admin.restart_management_server()
+    job = wait_job(api, job_id)
+    assert job["jobstatus"] == 2
+    assert job["jobresultcode"] == 530
+    assert "jobid" not in only_ssvm(api, vm["zoneid"]), "no job is pending on the VM any more"
