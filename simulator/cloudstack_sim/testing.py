@@ -312,8 +312,8 @@ def _in_thread(
     box: list[Simulator] = []
 
     async def main() -> None:
-        sim = Simulator(config, document, integration_port=integration_port)
         try:
+            sim = Simulator(config, document, integration_port=integration_port)
             await sim.start()
         except BaseException as error:
             failure.append(error)
@@ -335,7 +335,8 @@ def _in_thread(
     thread = threading.Thread(target=run, name="cloudstack-sim", daemon=True)
     thread.start()
     if not started.wait(start_timeout) or failure or not box:
-        raise RuntimeError(f"the simulator did not start: {failure[0] if failure else 'timeout'}")
+        cause = failure[0] if failure else None
+        raise RuntimeError(f"the simulator did not start: {cause or 'timeout'}") from cause
     sim = box[0]
     handle = SimulatorHandle(
         api_url=sim.api_url,
