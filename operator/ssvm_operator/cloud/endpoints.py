@@ -26,9 +26,12 @@ class EndpointConnection:
     credentials_fingerprint: int
     ca_pem: str | None = None
     inventory: InventoryCache = field(default_factory=InventoryCache)
-    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
     cloudstack_version: str | None = None
     ca_file: Path | None = None
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.inventory.breaker
 
 
 class EndpointRegistry:
@@ -65,10 +68,18 @@ class EndpointRegistry:
                 job_poll_seconds=min(2.0, spec.poll_interval_seconds / 4),
             )
             client = await CloudClient(settings, credentials, observer=self._observer).__aenter__()
-            connection = EndpointConnection(key, spec, client, fingerprint, ca_pem=ca_pem, ca_file=ca_file)
+            # Keep what was learned about the endpoint's health across a credential rotation.
+            breaker = current.breaker if current is not None else CircuitBreaker()
+            connection = EndpointConnection(
+                key,
+                spec,
+                client,
+                fingerprint,
+                ca_pem=ca_pem,
+                inventory=InventoryCache(breaker),
+                ca_file=ca_file,
+            )
             if current is not None:
-                # Keep what was learned about the endpoint's health across a credential rotation.
-                connection.breaker = current.breaker
                 await _close(current)
             self._connections[key] = connection
             return connection

@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
 
 SSVM_TYPE = "secondarystoragevm"
@@ -83,11 +85,16 @@ def _utcnow() -> datetime:
 class InventoryCache:
     """Shares one inventory between all pools of an endpoint for up to `max_age` seconds.
 
-    Concurrent callers wait for the one refresh in progress instead of starting their own.
+    Concurrent callers wait for the one refresh in progress instead of starting their own. A failed refresh
+    is shared the same way: every reader gets the same error until the next poll is due, so an endpoint
+    with wrong keys or a dead server is asked once per poll interval, not once per pool and tick.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, breaker: CircuitBreaker | None = None) -> None:
+        self.breaker = breaker or CircuitBreaker()
+        """Counts real refreshes only: readers of a cached failure do not count again."""
         self._inventory: Inventory | None = None
+        self._error: CloudError | None = None
         self._fetched_at = -math.inf
         self._lock = asyncio.Lock()
 
@@ -97,7 +104,15 @@ class InventoryCache:
 
     async def get(self, client: CloudClient, max_age: float) -> Inventory:
         async with self._lock:
-            if self._inventory is None or time.monotonic() - self._fetched_at >= max_age:
-                self._inventory = await fetch_inventory(client)
+            if time.monotonic() - self._fetched_at >= max_age:
                 self._fetched_at = time.monotonic()
+                try:
+                    self._inventory, self._error = await fetch_inventory(client), None
+                    self.breaker.record_success()
+                except CloudError as error:
+                    self._error = error
+                    self.breaker.record_failure(datetime.now(UTC))
+            if self._error is not None:
+                raise self._error
+            assert self._inventory is not None
             return self._inventory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -45,13 +46,13 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         return
 
     try:
-        if connection.cloudstack_version is None:
+        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+        if connection.cloudstack_version is None:  # once per connection: it changes only with an upgrade
             capabilities = await connection.client.call("listCapabilities")
             version = (capabilities.get("capability") or {}).get("cloudstackversion")
             connection.cloudstack_version = str(version) if version else "unknown"
-        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
     except CloudError as error:
-        opened = connection.breaker.record_failure(now)
+        opened = connection.breaker.tripped and _breaker_state(status) != "Open"
         metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(
             1 if connection.breaker.tripped else 0
         )
@@ -82,9 +83,7 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         log.warning("endpoint.unreachable", endpoint=f"{namespace}/{name}", error=str(error))
         return
 
-    was_open = connection.breaker.tripped
-    connection.breaker.record_success()
-    if was_open:
+    if _breaker_state(status) == "Open":
         kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
     patch.status["cloudstackVersion"] = connection.cloudstack_version
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
@@ -101,6 +100,11 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         Condition("Stalled", False, "Connected", "nothing blocks the connection"),
         Condition("Reconciling", False, "Connected", "connected"),
     )
+
+
+def _breaker_state(status: Mapping[str, Any]) -> str | None:
+    """The breaker state last shown, so an Event marks each change once, whichever handler saw it."""
+    return (status.get("circuitBreaker") or {}).get("state")
 
 
 def _breaker(breaker: CircuitBreaker) -> dict[str, Any]:

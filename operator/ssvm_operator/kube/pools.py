@@ -90,7 +90,6 @@ async def reconcile_pool(
     try:
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
     except CloudError as error:
-        connection.breaker.record_failure(now)
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
             _stalled_once(body, status, "Unauthorized", message)
@@ -103,8 +102,6 @@ async def reconcile_pool(
             )
         log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
         return
-    connection.breaker.record_success()
-
     backoff = Backoff.from_status(status)
     if status.get("observedGeneration") != generation:
         backoff = Backoff()  # a spec change is a new attempt
