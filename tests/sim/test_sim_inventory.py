@@ -132,3 +132,11 @@ def test_capabilities_name_the_cloudstack_version(api: CloudStack) -> None:
     assert re.match(r"^4\.\d+\.\d+", capability["cloudstackversion"])
     versions = {vm["version"] for vm in ssvms(api)}
     assert versions == {capability["cloudstackversion"]}
+
+
+def test_update_zone_merges_details(api: CloudStack) -> None:
+    zone_1 = zone(api, "zone-1")
+    api.updateZone(id=zone_1["id"], details=[{"key": "enable.secstorage.vm", "value": "false"}])
+    api.updateZone(id=zone_1["id"], details=[{"key": "note", "value": "lab"}])
+    details = zone(api, "zone-1")["resourcedetails"]
+    assert details == {"enable.secstorage.vm": "false", "note": "lab"}

@@ -168,3 +168,43 @@ def test_agents_in_a_broken_zone_never_come_up(api: CloudStack, sim: SimulatorHa
     wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
     eventually(lambda: only_ssvm(api, zone_2["id"]).get("agentstate") == "Down", what="agent Down")
     assert only_ssvm(api, zone_2["id"])["state"] == "Running"
+
+
+def test_auto_scale_down_stops_at_two_with_one_session_per_ssvm(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    # scaleDownSSVMOnLoad destroys an idle executor while A < ((R-1)*S)/2, integer division: with S=1 it
+    # stops at R=2 (PremiumSecondaryStorageManagerImpl L192-205).
+    sim.admin.pause_scanner()
+    zone_1 = zone(api, "zone-1")
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="3")
+    sim.admin.restart_management_server()
+    for _ in range(2):
+        sim.admin.scan()
+    assert len(ssvms(api, zone_1["id"])) == 3
+
+    api.updateConfiguration(name="secstorage.capacity.standby", value="1")
+    sim.admin.restart_management_server()
+    api.updateConfiguration(name="secstorage.vm.auto.scale.down", value="true")
+    sim.admin.scan()
+    eventually(lambda: len(ssvms(api, zone_1["id"])) == 2, what="one executor destroyed")
+    sim.admin.scan()
+    sim.admin.scan()
+    assert len(ssvms(api, zone_1["id"])) == 2
+    roles = {vm["role"] for vm in sim.admin.ssvms(zone="zone-1")}
+    assert "templateProcessor" in roles, "the template processor is never scaled down"
+
+
+def test_zone_capacity_limits_how_many_ssvms_run(api: CloudStack, sim: SimulatorHandle) -> None:
+    sim.admin.set_zone_behaviour("zone-1", vm_capacity=2)  # its SSVM and its console proxy
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="3")
+    sim.admin.restart_management_server()
+    zone_1, zone_2 = zone(api, "zone-1"), zone(api, "zone-2")
+
+    eventually(
+        lambda: len([vm for vm in ssvms(api, zone_2["id"]) if healthy(vm)]) == 3, what="zone-2 at three"
+    )
+    running = [vm for vm in ssvms(api, zone_1["id"]) if vm["state"] == "Running"]
+    assert len(running) == 1, "zone-1 has no room for more"

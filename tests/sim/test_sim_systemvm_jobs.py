@@ -254,3 +254,11 @@ def test_a_restart_fails_the_jobs_the_management_server_owned(api: CloudStack, s
     assert job["jobstatus"] == 2
     assert job["jobresultcode"] == 530
     assert "jobid" not in only_ssvm(api, vm["zoneid"]), "no job is pending on the VM any more"
+
+
+def test_migrate_to_an_unknown_storage_pool_is_431(api: CloudStack) -> None:
+    # storageid is a UUID parameter (StoragePoolResponse); no storage pool is simulated, so none resolves.
+    vm = ssvms(api)[0]
+    with pytest.raises(CloudStackApiException) as caught:
+        api.migrateSystemVm(virtualmachineid=vm["id"], storageid="6e1c3fd4-3a36-4a3b-a7a4-2f4f4f1e0d01")
+    assert caught.value.response.status_code == 431
