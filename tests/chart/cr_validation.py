@@ -119,6 +119,25 @@ def _node_problems(node: Schema, path: str, *, is_root: bool = False) -> list[st
     return problems
 
 
+def undescribed(crd: Mapping[str, Any]) -> list[str]:
+    """Schema nodes without a description (what `kubectl explain` would show as empty)."""
+    missing: list[str] = []
+
+    def walk(node: Schema, path: str) -> None:
+        if not node.get("description"):
+            missing.append(path)
+        for name, child in node.get("properties", {}).items():
+            walk(child, f"{path}.{name}")
+        if isinstance(node.get("additionalProperties"), Mapping):
+            walk(node["additionalProperties"], f"{path}.*")
+        if "items" in node:
+            walk(node["items"], f"{path}[]")
+
+    for version in crd["spec"]["versions"]:
+        walk(version["schema"]["openAPIV3Schema"], version["name"])
+    return missing
+
+
 # --- custom resources ----------------------------------------------------------------------------------
 
 

@@ -14,7 +14,9 @@ Where each comes from:
 * kopf peering (`--peering`): list/watch/patch of ClusterKopfPeering (cluster-wide) or KopfPeering (in each
   watched namespace) (kopf/_core/engines/peering.py); `get` as kopf's documented RBAC grants it.
 * The operator itself reads Secrets by name (credentials, CA bundles, secretSettings) and patches `/status`
-  mid-handler (ssvm_operator/kube/kubeapi.py). `get` on the CRs and on `/status` lets it re-read them.
+  mid-handler (ssvm_operator/kube/kubeapi.py). Credentials are re-read when they change (issue 3): list and
+  watch on Secrets in the watched namespaces allow a kopf watch of them; the code in kubeapi.py GETs by name
+  today. `get` on the CRs lets it re-read one.
 """
 
 from __future__ import annotations
@@ -69,14 +71,13 @@ OPERATOR_API_CALLS: frozenset[ApiCall] = frozenset(
         ApiCall(_OURS, "ssvmsettings", "watch", "watched"),
         ApiCall(_OURS, "ssvmsettings", "patch", "watched"),
         # Their status subresource: kopf's and the operator's own status writes.
-        ApiCall(_OURS, "cloudstackendpoints/status", "get", "watched"),
         ApiCall(_OURS, "cloudstackendpoints/status", "patch", "watched"),
-        ApiCall(_OURS, "ssvmpools/status", "get", "watched"),
         ApiCall(_OURS, "ssvmpools/status", "patch", "watched"),
-        ApiCall(_OURS, "ssvmsettings/status", "get", "watched"),
         ApiCall(_OURS, "ssvmsettings/status", "patch", "watched"),
-        # Credentials, CA bundles and secretSettings, read by name; never listed or watched.
+        # Credentials, CA bundles and secretSettings: read by name, and watched for changes.
         ApiCall("", "secrets", "get", "watched"),
+        ApiCall("", "secrets", "list", "watched"),
+        ApiCall("", "secrets", "watch", "watched"),
         # kopf's Events about the objects it handles.
         ApiCall("", "events", "create", "watched"),
         # kopf's discovery of CRDs (every mode) and of namespaces (namespaced mode only).

@@ -50,6 +50,27 @@ def test_defaults_run_one_standalone_operator_with_recreate(helm: Helm) -> None:
     )
 
 
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_ssvm_operator_run_accepts_the_rendered_arguments(
+    helm: Helm, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image's entrypoint is `ssvm-operator run`; every argument the chart adds must parse."""
+    from ssvm_operator import cli
+
+    parsed: list[Any] = []
+    monkeypatch.setattr(cli, "_run", lambda args: parsed.append(args) or 0)
+    for deployment in of_kind(helm.render(SCENARIOS[scenario]), "Deployment"):
+        args = _container(deployment)["args"]
+        parsed.clear()
+        assert cli.main(["run", *args]) == 0
+        (options,) = parsed
+        values = SCENARIOS[scenario]
+        assert options.namespace == values.get("watchNamespaces", [])
+        assert (options.peering is not None) == values.get("peering", {}).get("enabled", False)
+        if options.peering is None:
+            assert options.priority == 0, "standalone: no --priority"
+
+
 def test_image_defaults_to_app_version_and_digest_wins(helm: Helm) -> None:
     assert _container(one(helm.render(), "Deployment"))["image"] == "ssvm-operator:0.1.0"
     pinned = one(helm.render(SCENARIOS["scheduling"]), "Deployment")
@@ -262,6 +283,7 @@ TEMPLATE_REFUSALS: list[tuple[dict[str, Any], str]] = [
     ),
     ({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}}, "needs metrics.enabled=true"),
     ({"podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}}, "set minAvailable or maxUnavailable"),
+    ({"metrics": {"port": 8080}}, "metrics.port and livenessProbe.port are both 8080"),
 ]
 
 

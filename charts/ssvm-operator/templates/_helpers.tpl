@@ -98,6 +98,9 @@ annotations:
 {{- fail "networkPolicy.enabled=true needs networkPolicy.cloudstack.cidrs (the CloudStack API's addresses)" -}}
 {{- end -}}
 {{- end -}}
+{{- if and .Values.metrics.enabled .Values.livenessProbe.enabled (eq (int .Values.metrics.port) (int .Values.livenessProbe.port)) -}}
+{{- fail (printf "metrics.port and livenessProbe.port are both %d: the metrics server and kopf's liveness endpoint need a port each" (int .Values.metrics.port)) -}}
+{{- end -}}
 {{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) -}}
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (set minAvailable: null)" -}}
 {{- end -}}
