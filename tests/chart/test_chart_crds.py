@@ -243,7 +243,15 @@ def test_invalid_resources_are_refused_naming_the_field(cr: dict[str, Any], mess
     assert any(message in error for error in errors), errors
 
 
-VALID_SITES = ["10.0.0.0/8", "192.168.100.20", "192.168.100.20/32", "172.16.0.0/12", "0.0.0.1", "fd00::1", "::1"]
+VALID_SITES = [
+    "10.0.0.0/8",
+    "192.168.100.20",
+    "192.168.100.20/32",
+    "172.16.0.0/12",
+    "0.0.0.1",
+    "fd00::1",
+    "::1",
+]
 
 
 def test_valid_sites_pass() -> None:
