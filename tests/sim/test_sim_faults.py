@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 from cs import AIOCloudStack, CloudStack, CloudStackApiException, CloudStackException
-from sim_helpers import eventually, only_ssvm, ssvms, wait_job, zone
+from sim_helpers import eventually, healthy, only_ssvm, ssvms, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle
 
@@ -126,6 +126,26 @@ def test_a_failed_vm_shows_error_and_a_dropped_agent(api: CloudStack, sim: Simul
     sim.admin.fail_vm(vm["id"])
     failed = only_ssvm(api, zone_1["id"])
     assert failed["state"] == "Error"
+    assert failed["agentstate"] != "Up"
+    assert "hostid" not in failed
+
+
+def test_an_ssvm_in_error_is_left_alone_and_a_new_one_takes_over(
+    api: CloudStack, sim: SimulatorHandle
+) -> None:
+    # An Error TP is neither active nor in the stopped pool, so scanPool expands with a new TP.
+    zone_1 = zone(api, "zone-1")
+    vm = only_ssvm(api, zone_1["id"])
+    sim.admin.fail_vm(vm["id"])
+
+    def replaced() -> bool:
+        found = {v["id"]: v for v in ssvms(api, zone_1["id"])}
+        fresh = [v for v in found.values() if v["id"] != vm["id"]]
+        return found.get(vm["id"], {}).get("state") == "Error" and len(fresh) == 1 and healthy(fresh[0])
+
+    eventually(replaced, what="a healthy replacement next to the Error VM")
+    job = wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    assert job["jobstatus"] == 1, "an Error VM can be destroyed"
 
 
 def test_an_agent_can_be_made_to_drop(api: CloudStack, sim: SimulatorHandle) -> None:
