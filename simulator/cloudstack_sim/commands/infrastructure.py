@@ -42,6 +42,7 @@ async def list_hosts(services: Services, args: dict[str, Any]) -> dict[str, Any]
     if isinstance(wanted, SystemVm) and wanted.agent is not None:
         wanted_uuid = wanted.agent.uuid
     zone = args.get("zoneid")
+    pod = args.get("podid")  # resolved to the pod's zone: one pod per zone
     vm_filter = args.get("virtualmachineid")
     selected = []
     for _, uuid, row in _host_rows(services):
@@ -76,6 +77,8 @@ async def list_hosts(services: Services, args: dict[str, Any]) -> dict[str, Any]
         if "resourcestate" in args and not same_text(resource_state, args["resourcestate"]):
             continue
         if zone is not None and zone_uuid != zone.uuid:
+            continue
+        if pod is not None and zone_uuid != pod.uuid:
             continue
         if vm_filter is not None and vm_uuid != getattr(vm_filter, "uuid", None):
             continue
@@ -180,15 +183,15 @@ COMMANDS = (
             Param("name"),
             Param("type"),
             Param("zoneid", Kind.UUID, entity="zone"),
-            Param("podid"),
-            Param("clusterid"),
+            Param("podid", Kind.UUID, entity="pod"),
+            Param("clusterid", Kind.UUID, entity="cluster"),
             Param("state"),
             Param("resourcestate"),
             Param("hypervisor"),
             Param("details", Kind.LIST),
             Param("virtualmachineid", Kind.UUID, entity="vm"),
             Param("outofbandmanagementenabled", Kind.BOOLEAN),
-            Param("managementserverid"),
+            Param("managementserverid", Kind.UUID, entity="ms"),
             *LIST_PARAMS,
         ),
         list_hosts,
@@ -200,10 +203,10 @@ COMMANDS = (
             Param("name"),
             Param("issystem", Kind.BOOLEAN),
             Param("systemvmtype"),
-            Param("zoneid"),
+            Param("zoneid", Kind.UUID, entity="zone"),
             Param("state"),
-            Param("domainid"),
-            Param("virtualmachineid"),
+            Param("domainid", Kind.UUID, entity="domain"),
+            Param("virtualmachineid", Kind.UUID, entity="vm"),
             *LIST_PARAMS,
         ),
         list_service_offerings,

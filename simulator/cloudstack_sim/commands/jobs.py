@@ -49,9 +49,9 @@ COMMANDS = (
         "listAsyncJobs",
         (
             Param("startdate"),
-            Param("managementserverid"),
+            Param("managementserverid", Kind.UUID, entity="ms"),
             Param("account"),
-            Param("domainid"),
+            Param("domainid", Kind.UUID, entity="domain"),
             Param("isrecursive", Kind.BOOLEAN),
             Param("listall", Kind.BOOLEAN),
             *LIST_PARAMS,

@@ -233,7 +233,7 @@ COMMANDS = (
             Param("zoneid", Kind.UUID, entity="zone"),
             Param("state"),
             Param("systemvmtype"),
-            Param("storageid"),
+            Param("storageid", Kind.UUID, entity="storagepool"),
             Param("arch"),
             *LIST_PARAMS,
         ),
@@ -276,7 +276,7 @@ COMMANDS = (
         (
             Param("virtualmachineid", Kind.UUID, required=True, entity="vm"),
             Param("hostid", Kind.UUID, entity="host"),
-            Param("storageid"),
+            Param("storageid", Kind.UUID, entity="storagepool"),
             Param("autoselect", Kind.BOOLEAN),
         ),
         migrate_system_vm,

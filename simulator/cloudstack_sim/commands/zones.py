@@ -85,7 +85,7 @@ COMMANDS = (
             Param("id", Kind.UUID, entity="zone"),
             Param("ids", Kind.LIST, entity="zone"),
             Param("available", Kind.BOOLEAN),
-            Param("domainid"),
+            Param("domainid", Kind.UUID, entity="domain"),
             Param("name"),
             Param("networktype"),
             Param("showcapacities", Kind.BOOLEAN),
