@@ -127,6 +127,11 @@ class Actor:
     async def _start_after_stop(self, entry: InFlight) -> Outcome:
         assert entry.vm_id is not None
         try:
+            current = await systemvm.find_ssvm(self._client, entry.vm_id)
+            if current is None or current.state in ("Starting", "Running"):
+                # CloudStack's scanner restarts a stopped SSVM by itself; it applied the new offering too.
+                how = "gone" if current is None else f"{current.state}: CloudStack started it"
+                return await self._drop(entry, Result.SUCCEEDED, f"stopped for the new offering; now {how}")
             job_id = await systemvm.start(self._client, entry.vm_id)
         except CloudError as error:
             return await self._drop(entry, Result.FAILED, f"start after the offering change failed: {error}")

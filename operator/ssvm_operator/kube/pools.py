@@ -87,6 +87,20 @@ async def reconcile_pool(
         report(*_stalled(error.reason, str(error)))
         return
 
+    async def record(entries: tuple[InFlight, ...]) -> None:
+        await kubeapi.patch_status(POOLS, namespace, name, {"inFlight": render_in_flight(entries)})
+
+    actor = Actor(
+        connection.client,
+        in_flight_from_status(status),
+        record,
+        ctx.clock,
+        connection.spec.job_timeout_seconds,
+    )
+    outcomes = await actor.follow_jobs()
+    if any(o.result is not Result.STARTED for o in outcomes):
+        connection.inventory.invalidate()  # a job ended: plan on what CloudStack shows now
+
     try:
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
     except CloudError as error:
@@ -100,23 +114,15 @@ async def reconcile_pool(
                 Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
                 Condition("Ready", False, "CloudStackUnreachable", str(error)),
             )
+        if outcomes:  # jobs that ended are reported even when the fresh inventory is not available
+            _announce(body, status, (), outcomes)
+            patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
         log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
         return
     backoff = Backoff.from_status(status)
     if status.get("observedGeneration") != generation:
         backoff = Backoff()  # a spec change is a new attempt
 
-    async def record(entries: tuple[InFlight, ...]) -> None:
-        await kubeapi.patch_status(POOLS, namespace, name, {"inFlight": render_in_flight(entries)})
-
-    actor = Actor(
-        connection.client,
-        in_flight_from_status(status),
-        record,
-        ctx.clock,
-        connection.spec.job_timeout_seconds,
-    )
-    outcomes = await actor.follow_jobs()
     memory = _remember(memory_from_status(status), outcomes)
 
     claims = zone_claims.get((namespace, spec.endpoint, spec.zone), ())

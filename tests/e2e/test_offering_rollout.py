@@ -1,0 +1,51 @@
+"""Changing a pool's service offering rolls the zone's SSVMs one at a time, each by a stop and a start."""
+
+from __future__ import annotations
+
+from cloudstack_sim.testing import SimulatorHandle
+from kube_emulator.testing import EmulatedCluster
+from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.operator_process import OperatorProcess
+
+LARGE = "SSVM Large"
+
+
+def two_ssvms_per_zone(cloudstack: SimulatorHandle) -> None:
+    """S=1, B=2 makes CloudStack keep two SSVMs per zone once the management server has restarted."""
+    api = cloudstack.client()
+    api.updateConfiguration(name="secstorage.session.max", value="1")
+    api.updateConfiguration(name="secstorage.capacity.standby", value="2")
+    cloudstack.admin.restart_management_server()
+    cloudstack.admin.wait_for(
+        lambda: len(cloudstack.admin.ssvms(zone="zone-1", running=True)) == 2, timeout=20
+    )
+
+
+def test_an_offering_change_rolls_one_ssvm_at_a_time(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    two_ssvms_per_zone(cloudstack)
+    apply(cluster, pool_doc("zone-1", "zone-1", replicas=2))
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
+
+    apply(cluster, pool_doc("zone-1", "zone-1", replicas=2, serviceOffering=LARGE))
+    most_at_once = 0
+
+    def rolled() -> bool:
+        nonlocal most_at_once
+        in_flight = status(cluster, "SSVMPool", "zone-1").get("inFlight") or []
+        stopped = [vm for vm in cloudstack.admin.ssvms(zone="zone-1") if vm["state"] != "Running"]
+        most_at_once = max(most_at_once, len(in_flight), len(stopped))
+        vms = cloudstack.admin.ssvms(zone="zone-1")
+        return len(vms) == 2 and all(
+            vm["offering"]["name"] == LARGE and vm["state"] == "Running" for vm in vms
+        )
+
+    eventually(rolled, timeout=90, what=f"both SSVMs of zone-1 on {LARGE}")
+    assert most_at_once == 1, "never more than one SSVM out of service (maxUnavailable 1)"
+    counts = cloudstack.admin.call_counts()
+    assert counts.get("changeServiceForSystemVm") == 2 and counts.get("stopSystemVm") == 2
+    # Each stopped SSVM is started by the operator, or first by CloudStack's own scanner.
+    assert counts.get("startSystemVm", 0) <= 2 and not counts.get("destroySystemVm")
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=30)
+    assert {row["offering"] for row in status(cluster, "SSVMPool", "zone-1")["ssvms"]} == {LARGE}
