@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,37 @@ def test_examples_are_valid(path: Path) -> None:
     for doc in documents(path):
         if doc["apiVersion"].startswith("ssvm.cloudstack.io/"):
             assert cr_errors(crds[doc["kind"]], doc) == [], f"{path.name}: {doc['metadata']['name']}"
+
+
+API_DOC = REPO / "docs" / "api.md"
+
+
+def yaml_blocks(markdown: str) -> list[dict[str, Any]]:
+    blocks = re.findall(r"```yaml\n(.*?)```", markdown, re.DOTALL)
+    return [doc for block in blocks for doc in yaml.safe_load_all(block) if doc]
+
+
+def test_api_reference_covers_every_kind() -> None:
+    text = API_DOC.read_text()
+    for kind in crds_by_kind():
+        for part in ("summary", "spec", "status"):
+            assert f"<!-- BEGIN GENERATED {kind} {part} -->" in text, f"docs/api.md has no {kind} {part}"
+
+
+def test_api_reference_examples_are_valid() -> None:
+    crds = crds_by_kind()
+    examples = yaml_blocks(API_DOC.read_text())
+    assert {e["kind"] for e in examples} == set(crds)
+    for example in examples:
+        assert cr_errors(crds[example["kind"]], example) == [], example["kind"]
+
+
+def test_api_reference_names_every_field() -> None:
+    text = API_DOC.read_text()
+    for kind, crd in crds_by_kind().items():
+        spec = version_schema(crd)["properties"]["spec"]["properties"]
+        missing = [name for name in spec if f"`spec.{name}`" not in text]
+        assert missing == [], f"{kind}: spec fields missing from docs/api.md"
 
 
 def test_chart_crd_examples_are_valid_and_cover_every_crd() -> None:

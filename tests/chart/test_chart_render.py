@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from chart_scenarios import SCENARIOS
 from helm_runner import CHART, NAMESPACE, RELEASE, Helm, Manifest, of_kind, one
 
@@ -215,6 +217,17 @@ def test_endpoint_with_inline_credentials_creates_its_secret(helm: Helm) -> None
     assert endpoint["spec"]["credentialsSecretRef"]["name"] == secret["metadata"]["name"]
     assert set(secret["data"]) == {"apiKey", "secretKey"}
     assert endpoint["spec"]["caSecretRef"] == {"name": "cloudstack-ca", "key": "ca.crt"}
+
+
+def test_install_guide_values_pass_lint(helm: Helm) -> None:
+    """The values file docs/install.md shows is one the chart accepts."""
+    guide = (CHART.parent.parent / "docs" / "install.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", guide, re.DOTALL)
+    assert blocks
+    for block in blocks:
+        values = yaml.safe_load(block)
+        result = helm.lint(values)
+        assert result.returncode == 0, f"{block}\n{result.output}"
 
 
 def test_notes_render(helm: Helm) -> None:

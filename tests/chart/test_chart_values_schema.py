@@ -60,6 +60,15 @@ def test_every_top_level_value_is_documented_in_install_guide() -> None:
     assert missing == [], "values not mentioned in docs/install.md"
 
 
+def test_stale_api_reference_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync = load_sync()
+    doc = tmp_path / "api.md"
+    doc.write_text(sync.API_DOC.read_text().replace("| `spec.zone` |", "| `spec.zoneName` |"))
+    monkeypatch.setattr(sync, "API_DOC", doc)
+    assert set(sync.stale_files()) == {doc}
+    assert "| `spec.zone` |" in sync.api_doc()
+
+
 def test_stale_crd_copy_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sync = load_sync()
     crds = tmp_path / "crds"
@@ -68,5 +77,5 @@ def test_stale_crd_copy_is_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     changed.write_text(changed.read_text().replace("maximum: 16", "maximum: 32"))
     monkeypatch.setattr(sync, "REPO_CRDS", crds)
     stale = sync.stale_files()
-    assert set(stale) == {sync.CRD_TEMPLATES / changed.name}
+    assert set(stale) == {sync.CRD_TEMPLATES / changed.name, sync.API_DOC}, "the chart copy and the reference"
     assert sync.main(["--check"]) == 1

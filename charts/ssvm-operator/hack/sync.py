@@ -1,7 +1,9 @@
-"""Regenerate the chart's generated parts; `--check` only reports what is stale.
+"""Regenerate what is generated from `crds/` and Kubernetes' schemas; `--check` only reports what is stale.
 
 * `templates/crds/<crd>.yaml` from the repository's `crds/` (the single source of the CRDs), wrapped in
   `crds.enabled` with the chart's labels and the `crds.keep` annotation.
+* The field tables of `docs/api.md`, between its `<!-- BEGIN GENERATED ... -->` and `<!-- END GENERATED -->`
+  markers, from the same CRDs; the prose around them is written by hand.
 * `definitions` of `values.schema.json`: the Kubernetes types that values pass through unchanged
   (affinity, tolerations, ...), copied from kubernetes-validate's strict schemas of the oldest supported
   Kubernetes version, so that unknown fields inside them are rejected too.
@@ -24,6 +26,7 @@ CHART = Path(__file__).resolve().parent.parent
 REPO_CRDS = CHART.parent.parent / "crds"
 CRD_TEMPLATES = CHART / "templates" / "crds"
 VALUES_SCHEMA = CHART / "values.schema.json"
+API_DOC = CHART.parent.parent / "docs" / "api.md"
 
 # The oldest Kubernetes version the chart supports (Chart.yaml kubeVersion): values may use its fields only.
 SCHEMA_KUBE_VERSION = "1.29.0"
@@ -101,10 +104,127 @@ def values_schema() -> str:
     return json.dumps(schema, indent=2) + "\n"
 
 
+_GENERATED = re.compile(r"(<!-- BEGIN GENERATED (\w+) (\w+) -->\n)(.*?)(<!-- END GENERATED -->)", re.DOTALL)
+
+
+def api_doc() -> str:
+    """docs/api.md with every generated block rendered from its CRD."""
+    crds = {}
+    for source in sorted(REPO_CRDS.glob("*.yaml")):
+        crd = yaml.safe_load(source.read_text())
+        crds[crd["spec"]["names"]["kind"]] = crd
+    text = API_DOC.read_text()
+
+    def block(match: re.Match[str]) -> str:
+        kind, part = match.group(2), match.group(3)
+        if kind not in crds:
+            raise SyncError(f"{API_DOC.name}: no CRD of kind {kind} in crds/")
+        render = {"summary": _crd_summary, "spec": _field_table, "status": _field_table}.get(part)
+        if render is None:
+            raise SyncError(f"{API_DOC.name}: unknown generated part {part!r} (summary, spec or status)")
+        return match.group(1) + render(crds[kind], part) + match.group(5)
+
+    return _GENERATED.sub(block, text)
+
+
+def _crd_summary(crd: dict[str, Any], _: str) -> str:
+    names = crd["spec"]["names"]
+    version = crd["spec"]["versions"][0]
+    short = ", ".join(f"`{n}`" for n in names.get("shortNames", []))
+    categories = ", ".join(f"`{n}`" for n in names.get("categories", []))
+    scope = crd["spec"]["scope"].lower()
+    lines = [
+        f"`{crd['spec']['group']}/{version['name']}`, kind `{names['kind']}`, {scope}: "
+        f"`kubectl get {names['plural']}` (short name {short}, category {categories}).",
+        "",
+        "| Column | Shows | In `-o wide` only |",
+        "|---|---|---|",
+    ]
+    for column in version.get("additionalPrinterColumns", []):
+        wide = "yes" if column.get("priority", 0) > 0 else ""
+        lines.append(f"| {column['name']} | `{_cell(column['jsonPath'])}` | {wide} |")
+    return "\n".join(lines) + "\n"
+
+
+def _field_table(crd: dict[str, Any], part: str) -> str:
+    root = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"][part]
+    lines = ["| Field | Type | Default | Rules | Description |", "|---|---|---|---|---|"]
+    for path, node, required in _fields(root, part):
+        lines.append(
+            f"| `{path}` | {_type(node)} | {_default(node)} | {_cell(_rules(node, required))} "
+            f"| {_cell(' '.join(str(node.get('description', '')).split()))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _fields(node: dict[str, Any], path: str) -> Any:
+    required = set(node.get("required", []))
+    for name, child in node.get("properties", {}).items():
+        where = f"{path}.{name}"
+        yield where, child, name in required
+        yield from _children(child, where)
+    if isinstance(node.get("additionalProperties"), dict):
+        child = node["additionalProperties"]
+        if child.get("type") == "object":
+            yield from _fields(child, f"{path}.<name>")
+
+
+def _children(node: dict[str, Any], path: str) -> Any:
+    if node.get("type") == "object":
+        yield from _fields(node, path)
+    elif node.get("type") == "array" and node.get("items", {}).get("type") == "object":
+        yield from _fields(node["items"], f"{path}[]")
+
+
+def _type(node: dict[str, Any]) -> str:
+    kind = node.get("type", "any")
+    if kind == "array":
+        return "[]" + _type(node.get("items", {}))
+    if kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        return "map[string]" + _type(node["additionalProperties"])
+    if node.get("format") == "date-time":
+        return "date-time"
+    return str(kind)
+
+
+def _default(node: dict[str, Any]) -> str:
+    if "default" not in node:
+        return ""
+    return "`" + json.dumps(node["default"]) + "`"
+
+
+def _rules(node: dict[str, Any], required: bool) -> str:
+    rules = ["required"] if required else []
+    if "enum" in node:
+        rules.append("one of " + ", ".join(f"`{v}`" for v in node["enum"]))
+    low = node.get("minimum")
+    if low is not None:
+        rules.append(f"> {low}" if node.get("exclusiveMinimum") else f">= {low}")
+    if node.get("maximum") is not None:
+        rules.append(f"<= {node['maximum']}")
+    if node.get("minLength") is not None:
+        rules.append(f"length >= {node['minLength']}")
+    if node.get("maxLength") is not None:
+        rules.append(f"length <= {node['maxLength']}")
+    if node.get("maxItems") is not None:
+        rules.append(f"at most {node['maxItems']} items")
+    item = node.get("items", {})
+    for rule in [*node.get("x-kubernetes-validations", []), *item.get("x-kubernetes-validations", [])]:
+        rules.append(str(rule["message"]))
+    if node.get("x-kubernetes-list-type") == "map":
+        rules.append("keyed by " + ", ".join(node.get("x-kubernetes-list-map-keys", [])))
+    return "; ".join(rules)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def stale_files() -> dict[Path, str]:
     """Every generated file whose content differs from what it should be, with the wanted content."""
     wanted = crd_templates()
     wanted[VALUES_SCHEMA] = values_schema()
+    wanted[API_DOC] = api_doc()
     stale = {path: text for path, text in wanted.items() if not path.exists() or path.read_text() != text}
     generated = {p for p in CRD_TEMPLATES.glob("*.yaml") if p.read_text().startswith("{{- /* Generated")}
     for orphan in generated - set(wanted):
