@@ -256,7 +256,6 @@ def test_a_restart_fails_the_jobs_the_management_server_owned(api: CloudStack, s
     assert "jobid" not in only_ssvm(api, vm["zoneid"]), "no job is pending on the VM any more"
 
 
-@pytest.mark.xfail(reason="storageid is not yet resolved as a UUID parameter", strict=False)
 def test_migrate_to_an_unknown_storage_pool_is_431(api: CloudStack) -> None:
     # storageid is a UUID parameter (StoragePoolResponse); no storage pool is simulated, so none resolves.
     vm = ssvms(api)[0]
