@@ -28,6 +28,25 @@ class OperatorContext:
     registry: EndpointRegistry
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _secrets_read_at: dict[str, float] = field(default_factory=dict)
+    _statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def status_of(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The object's status as this process last wrote it, else as the body shows it.
+
+        A timer tick may wait for a change handler of the same object and then hold a body from before
+        that handler's patch; reading that stale status would lose what the handler recorded (an applied
+        setting, a job id). One process owns each object, so what it wrote last is the newest status.
+        """
+        observed = dict(body.get("status") or {})
+        remembered = self._statuses.get(str((body.get("metadata") or {}).get("uid")))
+        return {**observed, **remembered} if remembered is not None else observed
+
+    def remember_status(self, uid: str, before: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
+        merged = {**before, **patch}
+        self._statuses[uid] = {k: v for k, v in merged.items() if v is not None}
+
+    def forget(self, uid: str) -> None:
+        self._statuses.pop(uid, None)
 
     @classmethod
     def create(cls, observer: CallObserver | None = None) -> OperatorContext:

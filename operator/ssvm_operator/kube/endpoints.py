@@ -22,7 +22,7 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
     namespace = str(body.metadata.namespace)
     name = str(body.metadata.name)
     generation = body.metadata.get("generation")
-    status: dict[str, Any] = dict(body.get("status") or {})
+    status = ctx.status_of(body)
     now = ctx.clock()
 
     def report(*conds: Condition) -> None:

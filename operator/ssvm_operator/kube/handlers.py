@@ -39,13 +39,17 @@ def _lock(uid: str) -> asyncio.Lock:
 
 
 @contextlib.asynccontextmanager
-async def _reconciling(kind: str, uid: str) -> AsyncIterator[None]:
-    """One object at a time, measured: reconciles by result and their duration."""
+async def _reconciling(kind: str, body: kopf.Body, patch: kopf.Patch, memo: Any) -> AsyncIterator[None]:
+    """One object at a time, measured, its written status remembered (see OperatorContext.status_of)."""
+    uid = str(body.metadata.uid)
     started = time.monotonic()
     result = "error"
     try:
         async with _lock(uid):
+            ctx = _context(memo)
+            before = ctx.status_of(body)
             yield
+            ctx.remember_status(uid, before, dict(patch.get("status") or {}))
         result = "success"
     finally:
         metrics.RECONCILES.labels(kind=kind, result=result).inc()
@@ -136,7 +140,7 @@ def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
 @kopf.on.update(GROUP, VERSION, ENDPOINTS)
 @kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    async with _reconciling("CloudStackEndpoint", str(body.metadata.uid)):
+    async with _reconciling("CloudStackEndpoint", body, patch, memo):
         await reconcile_endpoint(_context(memo), body, patch)
 
 
@@ -152,14 +156,15 @@ async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
 async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     # kopf passes each index by its function's name.
     endpoints, claims, rollouts = kwargs["endpoint_specs"], kwargs["zone_claims"], kwargs["settings_rollouts"]
-    async with _reconciling("SSVMPool", str(body.metadata.uid)):
+    async with _reconciling("SSVMPool", body, patch, memo):
         await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims), _first(rollouts))
 
 
 @kopf.on.delete(GROUP, VERSION, POOLS, optional=True)
-async def pool_deleted(body: kopf.Body, **_: Any) -> None:
+async def pool_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     # Deleting a pool stops management; it never destroys SSVMs or changes the zone.
     _locks.pop(str(body.metadata.uid), None)
+    _context(memo).forget(str(body.metadata.uid))
 
 
 @kopf.on.resume(GROUP, VERSION, SETTINGS)
@@ -167,7 +172,7 @@ async def pool_deleted(body: kopf.Body, **_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, SETTINGS)
 @kopf.timer(GROUP, VERSION, SETTINGS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
-    async with _reconciling("SSVMSettings", str(body.metadata.uid)):
+    async with _reconciling("SSVMSettings", body, patch, memo):
         await reconcile_settings(
             _context(memo),
             body,

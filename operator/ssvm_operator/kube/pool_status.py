@@ -200,7 +200,11 @@ def pool_conditions(
     else:
         conditions.append(Condition("Degraded", False, "AsDeclared", "the zone runs as declared"))
 
-    conditions.append(_ready(spec, plan, stalled or permanent, working, unhealthy, backoff))
+    ready = _ready(spec, plan, stalled or permanent, working, unhealthy, backoff)
+    notes = [f.message for f in plan.findings if f.severity is Severity.INFO]
+    if notes:  # e.g. more SSVMs than asked because the standby settings are global
+        ready = Condition(ready.type, ready.status, ready.reason, _join([ready.message, *notes]))
+    conditions.append(ready)
     return conditions
 
 

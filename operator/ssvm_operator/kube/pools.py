@@ -64,7 +64,7 @@ async def reconcile_pool(
     namespace = str(body.metadata.namespace)
     name = str(body.metadata.name)
     generation = body.metadata.get("generation")
-    status: Mapping[str, Any] = body.get("status") or {}
+    status = ctx.status_of(body)
     now = ctx.clock()
 
     def report(*conds: Condition) -> None:

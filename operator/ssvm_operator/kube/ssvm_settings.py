@@ -64,7 +64,7 @@ async def reconcile_settings(
     namespace = str(body.metadata.namespace)
     name = str(body.metadata.name)
     generation = body.metadata.get("generation")
-    status: Mapping[str, Any] = body.get("status") or {}
+    status = ctx.status_of(body)
     now = ctx.clock()
 
     def report(*conds: Condition) -> None:
@@ -361,7 +361,7 @@ async def restore_settings(
     namespace = str(body.metadata.namespace)
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
     catalogue = await config.list_settings(connection.client)
-    for record in applied_from_status(body.get("status") or {}).values():
+    for record in applied_from_status(ctx.status_of(body)).values():
         if record.applied_at is None or record.name not in catalogue:
             continue  # the operator never changed it
         value = catalogue[record.name].default if record.secret else record.previous_value

@@ -1,0 +1,180 @@
+"""SSVMSettings end to end: global settings applied, restarts asked for, SSVMs rolled, secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cloudstack_sim.testing import SimulatorHandle
+from kube_emulator.testing import EmulatedCluster
+from tests.e2e.cluster_helpers import (
+    API_VERSION,
+    NAMESPACE,
+    apply,
+    condition,
+    events,
+    eventually,
+    get,
+    pool_doc,
+    status,
+    wait_condition,
+)
+from tests.e2e.operator_process import OperatorProcess
+
+SITES_KEY = "secstorage.allowed.internal.sites"
+
+
+def settings_doc(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "SSVMSettings",
+        "metadata": {"name": "region-1", "namespace": NAMESPACE},
+        "spec": {"endpointRef": {"name": "region-1"}, **spec},
+    }
+
+
+def setting(cloudstack: SimulatorHandle, name: str) -> str | None:
+    [row] = [
+        c for c in cloudstack.client().listConfigurations(name=name, fetch_list=True) if c["name"] == name
+    ]
+    value = row.get("value")
+    return None if value is None else str(value)
+
+
+def test_allowed_sites_wait_for_a_restart_then_reach_every_ssvm_zone_by_zone(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
+    wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=40)
+    apply(cluster, settings_doc(allowedInternalSites=["10.10.0.0/16", "192.168.100.20"]))
+
+    pending = wait_condition(
+        cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
+    )
+    assert SITES_KEY in pending["message"]
+    assert setting(cloudstack, SITES_KEY) == "10.10.0.0/16,192.168.100.20"
+    assert [
+        p["name"] for p in status(cluster, "SSVMSettings", "region-1")["pendingManagementServerRestart"]
+    ] == [SITES_KEY]
+    assert ("Warning", "ManagementServerRestartRequired") in {
+        (t, r) for t, r, _ in events(cluster, "region-1")
+    }
+    assert not cloudstack.admin.call_counts().get("rebootSystemVm"), "nothing is rolled before the restart"
+
+    cloudstack.admin.restart_management_server()
+    most_rebooting = 0
+
+    def rolled() -> bool:
+        nonlocal most_rebooting
+        rollout = status(cluster, "SSVMSettings", "region-1").get("rollout") or {}
+        in_flight = sum(
+            len(status(cluster, "SSVMPool", p).get("inFlight") or []) for p in ("zone-1", "zone-2")
+        )
+        most_rebooting = max(most_rebooting, in_flight)
+        return rollout.get("phase") == "Done"
+
+    eventually(rolled, timeout=60, what="every SSVM rebooted with the new sites")
+    assert most_rebooting <= 1, "one SSVM at a time (rollout.maxUnavailable 1), one zone at a time"
+    wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=30)
+    for vm in cloudstack.admin.ssvms():
+        assert SITES_KEY in str(vm), f"{vm['name']} did not boot with the new sites"
+    assert not status(cluster, "SSVMSettings", "region-1").get("pendingManagementServerRestart")
+
+
+def test_replicas_two_sets_the_global_standby_and_every_zone_says_so(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    apply(cluster, pool_doc("zone-1", "zone-1", replicas=2), pool_doc("zone-2", "zone-2"), settings_doc())
+    degraded = wait_condition(
+        cluster, "SSVMPool", "zone-1", "Degraded", "True", reason="StandbyCapacityMissing"
+    )
+    assert "secstorage.capacity.standby" in degraded["message"]
+    eventually(lambda: setting(cloudstack, "secstorage.capacity.standby") == "51", what="standby 51 for S=50")
+    wait_condition(
+        cluster, "SSVMSettings", "region-1", "Reconciling", "True", reason="ManagementServerRestartRequired"
+    )
+
+    cloudstack.admin.restart_management_server()
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=60)
+    assert status(cluster, "SSVMPool", "zone-1")["readyReplicas"] == 2
+    other = eventually(
+        lambda: (
+            status(cluster, "SSVMPool", "zone-2").get("readyReplicas") == 2
+            and condition(cluster, "SSVMPool", "zone-2", "Ready")
+        ),
+        timeout=60,
+        what="zone-2 running two SSVMs",
+    )
+    assert "although replicas is 1" in other["message"], "zone-2's pool says why it has more than it asked"
+    assert not cloudstack.admin.call_counts().get("destroySystemVm"), "CloudStack would recreate them"
+
+
+def test_an_unknown_setting_is_refused_and_nothing_is_applied(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    apply(
+        cluster,
+        settings_doc(
+            allowedInternalSites=["10.0.0.0/8"],
+            settings={"secstorage.no.such.setting": "1", "secstorage.session.max": "many"},
+        ),
+    )
+    stalled = wait_condition(cluster, "SSVMSettings", "region-1", "Stalled", "True", reason="InvalidSetting")
+    assert "spec.settings.secstorage.no.such.setting" in stalled["message"]
+    assert (
+        "spec.settings.secstorage.session.max" in stalled["message"]
+        and "nothing applied" in stalled["message"]
+    )
+    assert not cloudstack.admin.call_counts().get("updateConfiguration")
+
+
+def test_a_secret_setting_is_applied_but_never_shown(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    proxy = "http://proxyuser:Pr0xyPassw0rd@proxy.internal:3128"
+    apply(
+        cluster,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "proxy", "namespace": NAMESPACE},
+            "stringData": {"url": proxy},
+        },
+        settings_doc(secretSettings={"secstorage.proxy": {"name": "proxy", "key": "url"}}),
+    )
+    eventually(lambda: setting(cloudstack, "secstorage.proxy") == proxy, what="the proxy applied")
+    wait_condition(
+        cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
+    )
+    [row] = status(cluster, "SSVMSettings", "region-1")["applied"]
+    assert row["secret"] is True and row["valueHash"].startswith("sha256:") and "value" not in row
+    shown = cluster.kubectl("get", "ssvmsettings", "region-1", "-o", "yaml").stdout
+    shown += cluster.kubectl("describe", "ssvmsettings", "region-1").stdout
+    shown += str(events(cluster, "region-1"))
+    assert "Pr0xyPassw0rd" not in shown and "Pr0xyPassw0rd" not in operator.logs()
+
+
+def test_restore_puts_previous_values_back_on_delete(
+    cluster: EmulatedCluster,
+    cloudstack: SimulatorHandle,
+    operator: OperatorProcess,
+    endpoint: str,
+    tmp_path: Path,
+) -> None:
+    before = setting(cloudstack, "secstorage.vm.auto.scale.down")
+    apply(
+        cluster,
+        settings_doc(
+            allowedInternalSites=["10.1.0.0/16"],
+            settings={"secstorage.vm.auto.scale.down": "true"},
+            deletionPolicy="Restore",
+        ),
+    )
+    eventually(
+        lambda: setting(cloudstack, "secstorage.vm.auto.scale.down") == "true", what="the setting applied"
+    )
+    eventually(lambda: setting(cloudstack, SITES_KEY) == "10.1.0.0/16", what="the sites applied")
+    get(cluster, "SSVMSettings", "region-1")
+    cluster.kubectl("delete", "ssvmsettings", "region-1", "--timeout=30s", check=True)
+    assert setting(cloudstack, "secstorage.vm.auto.scale.down") == before
+    assert setting(cloudstack, SITES_KEY) is None
