@@ -73,7 +73,7 @@ def test_rbac_rules_are_narrow(helm: Helm, scenario: str) -> None:
                 assert "*" not in rule[field], f"wildcard in {role['metadata']['name']}: {rule}"
                 assert not any(item.endswith("/*") for item in rule[field])
             if "secrets" in rule["resources"]:
-                assert rule["resources"] == ["secrets"] and rule["verbs"] == ["get", "list", "watch"]
+                assert rule["resources"] == ["secrets"] and rule["verbs"] == ["get"]
                 assert rule.get("resourceNames") == secret_names
             else:
                 assert "resourceNames" not in rule
@@ -105,7 +105,7 @@ def test_secret_reads_can_be_limited_to_named_secrets(helm: Helm) -> None:
             "apiGroups": [""],
             "resources": ["secrets"],
             "resourceNames": ["cloudstack-credentials"],
-            "verbs": ["get", "list", "watch"],
+            "verbs": ["get"],
         }
     ]
 
@@ -113,7 +113,7 @@ def test_secret_reads_can_be_limited_to_named_secrets(helm: Helm) -> None:
 def test_operator_api_calls_have_no_create_or_delete_of_our_resources() -> None:
     ours = [c for c in OPERATOR_API_CALLS if c.group == "ssvm.cloudstack.io"]
     assert ours and all(c.verb in {"get", "list", "watch", "patch"} for c in ours)
-    assert {c.verb for c in OPERATOR_API_CALLS if c.resource == "secrets"} == {"get", "list", "watch"}
+    assert {c.verb for c in OPERATOR_API_CALLS if c.resource == "secrets"} == {"get"}
     assert all(c.scope == "watched" for c in OPERATOR_API_CALLS if c.resource == "secrets")
     assert {c.verb for c in OPERATOR_API_CALLS if c.resource.endswith("/status")} == {"patch"}
     assert {c.verb for c in OPERATOR_API_CALLS if c.resource == "events"} == {"create"}
