@@ -1,6 +1,7 @@
 """`cloudstack-sim`: serve the CloudStack API simulator until SIGTERM/SIGINT.
 
     cloudstack-sim --host 127.0.0.1 --port 8080 --zones 2 --scan-interval 30 [--scenario FILE] [--seed N]
+                   [--cloudstack-version 4.18]
 
 Prints, one per line, once it accepts connections:
     listening on http://HOST:PORT/client/api
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 
 from cloudstack_sim import scenario as scenarios
 from cloudstack_sim.config import DEFAULT_API_KEY, DEFAULT_SECRET_KEY, SimulatorConfig
+from cloudstack_sim.releases import LATEST, OLDEST, Release, UnsupportedRelease, short
 from cloudstack_sim.server import Simulator
 
 _TIMING_OPTIONS = (
@@ -33,6 +35,13 @@ _TIMING_OPTIONS = (
     "diagnostics",
     "first_scan",
 )
+
+
+def _release(text: str) -> str:
+    try:
+        return Release.of(text).name
+    except UnsupportedRelease as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -63,6 +72,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds between SSVM scans (secstorage.capacityscan.interval; default: 30)",
     )
     parser.add_argument("--scenario", help="YAML scenario file (see examples/sim/)")
+    parser.add_argument(
+        "--cloudstack-version",
+        type=_release,
+        default=None,
+        metavar="X.Y",
+        help=f"answer as this CloudStack release, {short(OLDEST)} to {short(LATEST)} (a patch release "
+        f"such as 4.20.1 too); overrides the scenario's cloudstack_version (default: {short(LATEST)})",
+    )
     parser.add_argument(
         "--seed", type=int, default=None, help="seed for ids, addresses and fault probabilities"
     )
@@ -99,6 +116,7 @@ def config_from(args: argparse.Namespace) -> SimulatorConfig:
         seed=args.seed,
         timings={name: getattr(args, f"delay_{name}") for name in _TIMING_OPTIONS},
         scanner_enabled=not args.paused,
+        cloudstack_version=args.cloudstack_version,
     )
 
 

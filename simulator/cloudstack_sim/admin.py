@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from cloudstack_sim.catalogue import SETTINGS
 from cloudstack_sim.clock import cs_date
 from cloudstack_sim.lifecycle import OperationFailed
 from cloudstack_sim.model import AgentState, SystemVm, VmState, Zone
@@ -123,7 +122,7 @@ class AdminApi:
     def settings_state(self) -> dict[str, Any]:
         cloud = self.sim.cloud
         result = {}
-        for setting in SETTINGS:
+        for setting in cloud.release.settings():
             value = cloud.settings.global_value(setting.name)
             in_force = cloud.in_force(setting.name)
             result[setting.name] = {

@@ -107,7 +107,7 @@ class ApiEndpoint:
         self.calls = calls
         self.closing = closing
         self.available = available
-        self.commands = registry()
+        self.commands = registry(services.cloud.release)
         self._resolve = resolver(services)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:

@@ -11,8 +11,9 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from cloudstack_sim.catalogue import Scope, find
+from cloudstack_sim.catalogue import Scope, Setting
 from cloudstack_sim.clock import utcnow
+from cloudstack_sim.errors import invalid_parameter
 from cloudstack_sim.model import (
     Account,
     AgentState,
@@ -27,6 +28,7 @@ from cloudstack_sim.model import (
     VmType,
     Zone,
 )
+from cloudstack_sim.releases import Release
 from cloudstack_sim.settings import SettingsStore
 
 DEFAULT_SSVM_OFFERING = "Cloud.com-SecondaryStorage"
@@ -38,7 +40,9 @@ DEFAULT_CPVM_OFFERING = "Cloud.com-ConsoleProxy"
 class Cloud:
     def __init__(self, rng: random.Random, version: str, now: Callable[[], datetime] = utcnow) -> None:
         self.rng = rng
-        self.version = version
+        self.release = Release.of(version)
+        """What the answering release serves (commands, parameters, fields, settings); releases.py."""
+        self.version = self.release.name
         self.now = now
         self.settings = SettingsStore()
         self.account = Account(
@@ -138,9 +142,21 @@ class Cloud:
 
     # settings
 
+    def setting(self, name: str) -> Setting | None:
+        """The setting as this release declares it; None where the release does not know it."""
+        return self.release.setting(name)
+
+    def require_setting(self, name: str) -> Setting:
+        """The setting, or CloudStack's 431 for a name this release does not know (ConfigurationManagerImpl
+        L1023-1027)."""
+        setting = self.setting(name)
+        if setting is None:
+            raise invalid_parameter(f"Config parameter with name {name} doesn't exist")
+        return setting
+
     def in_force(self, name: str, ms: ManagementServer | None = None) -> str | None:
         """The value a management server obeys: the database value for dynamic keys, else its start copy."""
-        setting = find(name)
+        setting = self.setting(name)
         if setting is None or setting.takes_effect_immediately:
             return self.settings.global_value(name)
         server = ms or self.primary_ms
@@ -155,7 +171,7 @@ class Cloud:
         server = ms or self.primary_ms
         pending = []
         for name, value in self.settings.snapshot().items():
-            setting = find(name)
+            setting = self.setting(name)
             if (
                 setting is not None
                 and not setting.takes_effect_immediately

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cloudstack_sim.releases import LATEST, render
+
 DEFAULT_API_KEY = "demo-api-key"
 DEFAULT_SECRET_KEY = "demo-secret-key"
 DEFAULT_SCAN_INTERVAL = 30.0
-DEFAULT_CLOUDSTACK_VERSION = "4.20.1.0"
+DEFAULT_CLOUDSTACK_VERSION = render(LATEST)
+"""The newest release the simulator models (releases.LATEST)."""
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,5 @@ class SimulatorConfig:
     """Overrides of Timings fields; the rest follow the scan interval."""
     scanner_enabled: bool = True
     """False starts with the scanner paused (the admin path resumes it)."""
+    cloudstack_version: str | None = None
+    """The release to answer as (releases.py); None keeps the scenario's, else the newest modelled."""

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from cloudstack_sim.catalogue import SETTINGS, Scope
+from cloudstack_sim.catalogue import Scope
 from cloudstack_sim.cloud import Cloud
 from cloudstack_sim.config import Timings
 from cloudstack_sim.model import (
@@ -42,7 +42,7 @@ def boot_settings(cloud: Cloud, zone: Zone, ms: ManagementServer) -> dict[str, s
     """The settings a VM starting now gets as boot arguments: what `ms` read at its start, and the
     current zone value of dynamic zone-scoped keys (finalizeVirtualMachineProfile reads those per start)."""
     values: dict[str, str | None] = {}
-    for setting in SETTINGS:
+    for setting in cloud.release.settings():
         if not setting.boot_arg or setting.hidden:
             continue
         if setting.dynamic and setting.allows(Scope.ZONE):

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from cloudstack_sim.catalogue import Scope, check_value, require
+from cloudstack_sim.catalogue import Scope, check_value
 from cloudstack_sim.cloud import DEFAULT_CPVM_OFFERING, Cloud
 from cloudstack_sim.config import DEFAULT_CLOUDSTACK_VERSION
 from cloudstack_sim.errors import ApiError
@@ -52,6 +52,7 @@ from cloudstack_sim.model import (
     Zone,
     ZoneBehaviour,
 )
+from cloudstack_sim.releases import UnsupportedRelease
 
 DEFAULT_ZONES = 2
 
@@ -204,12 +205,12 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
     for key, value in (spec.get("settings") or {}).items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         try:
-            setting = require(str(key))
+            setting = cloud.require_setting(str(key))
             check_value(setting, text)
         except ApiError as error:
             raise ScenarioError(f"zone {name}: settings: {key}: {error.text}") from error
         if not setting.allows(Scope.ZONE):
-            raise ScenarioError(f"zone {name}: {key} cannot be set per zone")
+            raise ScenarioError(f"zone {name}: {key} cannot be set per zone in CloudStack {cloud.version}")
         cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, text)
     return zone
 
@@ -259,22 +260,33 @@ def _add_vm(
     return vm
 
 
-def build(document: dict[str, Any] | None = None, zones: int | None = None, seed: int | None = None) -> Cloud:
-    """A region as the scenario describes it; without one, `zones` default zones of one SSVM each."""
+def build(
+    document: dict[str, Any] | None = None,
+    zones: int | None = None,
+    seed: int | None = None,
+    cloudstack_version: str | None = None,
+) -> Cloud:
+    """A region as the scenario describes it; without one, `zones` default zones of one SSVM each.
+
+    `cloudstack_version` (the --cloudstack-version option) wins over the scenario's `cloudstack_version`.
+    """
     try:
-        return _build(document or {}, zones, seed)
+        return _build(document or {}, zones, seed, cloudstack_version)
     except ApiError as error:  # an unknown or badly typed setting, with CloudStack's own message
         raise ScenarioError(error.text) from error
+    except UnsupportedRelease as error:
+        raise ScenarioError(f"cloudstack_version: {error}") from error
 
 
-def _build(document: dict[str, Any], zones: int | None, seed: int | None) -> Cloud:
-    cloud = Cloud(random.Random(seed), str(document.get("cloudstack_version", DEFAULT_CLOUDSTACK_VERSION)))
+def _build(document: dict[str, Any], zones: int | None, seed: int | None, version: str | None) -> Cloud:
+    version = version or str(document.get("cloudstack_version", DEFAULT_CLOUDSTACK_VERSION))
+    cloud = Cloud(random.Random(seed), version)
     # A fresh install sets secondary.storage.vm=true (ConfigurationServerImpl L219-220).
     cloud.settings.set_global("secondary.storage.vm", "true")
     for key, value in (document.get("settings") or {}).items():
         text = None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
         try:
-            setting = require(str(key))
+            setting = cloud.require_setting(str(key))
             check_value(setting, text)
         except ApiError as error:
             raise ScenarioError(f"settings: {key}: {error.text}") from error

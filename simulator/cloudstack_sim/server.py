@@ -36,7 +36,9 @@ class Simulator:
         integration_port: int | None = None,
     ) -> None:
         self.config = config or SimulatorConfig()
-        self.cloud = scenarios.build(scenario, self.config.zones, self.config.seed)
+        self.cloud = scenarios.build(
+            scenario, self.config.zones, self.config.seed, self.config.cloudstack_version
+        )
         if self.config.scan_interval is not None:
             millis = max(1, round(self.config.scan_interval * 1000))
             self.cloud.settings.set_global("secstorage.capacityscan.interval", str(millis))

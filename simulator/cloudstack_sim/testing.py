@@ -15,7 +15,8 @@
 Public API:
     running_simulator(*, mode="thread", scenario=None, zones=None, scan_interval=None, api_key=...,
                       secret_key=..., seed=None, timings=None, scanner_paused=False,
-                      integration_port=None, start_timeout=20.0) -> ContextManager[SimulatorHandle]
+                      integration_port=None, cloudstack_version=None,
+                      start_timeout=20.0) -> ContextManager[SimulatorHandle]
     simulator_in_thread(**options), simulator_subprocess(**options): the same with the mode chosen
     SimulatorHandle: api_url, api_key, secret_key, admin_url, admin (AdminClient), banner (the lines the
                      CLI prints), client(**cs_options) -> cs.CloudStack, aio_client(**cs_options),
@@ -269,9 +270,13 @@ def running_simulator(
     timings: Mapping[str, float] | None = None,
     scanner_paused: bool = False,
     integration_port: int | None = None,
+    cloudstack_version: str | None = None,
     start_timeout: float = 20.0,
 ) -> Iterator[SimulatorHandle]:
     """A simulator on a free 127.0.0.1 port for the duration of the block.
+
+    `cloudstack_version` ("4.15", "4.20.1", ...) makes it answer as that release (releases.py; the CLI's
+    --cloudstack-version); None keeps the scenario's, else the newest release modelled.
 
     `scenario` is a YAML path or an already parsed mapping; `timings` overrides delays in seconds (boot,
     stop, agent_connect, reboot, expunge, migrate, diagnostics, first_scan), which otherwise follow the scan
@@ -287,6 +292,7 @@ def running_simulator(
         seed=seed,
         timings=dict(timings or {}),
         scanner_enabled=not scanner_paused,
+        cloudstack_version=cloudstack_version,
     )
     document = _scenario_document(scenario)
     if mode == "thread":
@@ -387,6 +393,7 @@ def _in_subprocess(
             ("--scan-interval", config.scan_interval),
             ("--seed", config.seed),
             ("--integration-port", integration_port),
+            ("--cloudstack-version", config.cloudstack_version),
         ):
             if value is not None:
                 command += [option, str(value)]

@@ -2,7 +2,8 @@
 
 Field names come from the *Response classes (api/src/main/java/org/apache/cloudstack/api/response/) and
 their fillers; nulls are omitted because CloudStack's Gson runs without serializeNulls
-(server/src/main/java/com/cloud/api/ApiResponseGsonHelper.java).
+(server/src/main/java/com/cloud/api/ApiResponseGsonHelper.java). Each object is drawn as the newest release
+has it, then shaped to the answering release (releases.py drops the fields it did not have yet).
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ from cloudstack_sim.model import (
     Template,
     Zone,
 )
+from cloudstack_sim.releases import Release
 
 JsonObject = dict[str, Any]
 
 
 def compact(fields: JsonObject) -> JsonObject:
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def _shaped(release: Release, object_name: str, fields: JsonObject) -> JsonObject:
+    """The object as `release` answers it: no nulls, no field the release did not have yet."""
+    return compact(release.shape(object_name, fields))
 
 
 def list_body(object_name: str, items: list[JsonObject], count: int) -> JsonObject:
@@ -100,7 +107,7 @@ def systemvm(cloud: Cloud, vm: SystemVm, jobs: JobTable | None = None) -> JsonOb
         if pending is not None:
             fields["jobid"] = pending.uuid
             fields["jobstatus"] = pending.status.value
-    return compact(fields)
+    return compact(cloud.release.shape("systemvm", fields))
 
 
 def agent_host(cloud: Cloud, vm: SystemVm) -> JsonObject:
@@ -109,7 +116,9 @@ def agent_host(cloud: Cloud, vm: SystemVm) -> JsonObject:
     assert agent is not None
     zone = cloud.zones[vm.zone_uuid]
     ms = next((m for m in cloud.management_servers if m.uuid == agent.management_server_uuid), None)
-    return compact(
+    return _shaped(
+        cloud.release,
+        "host",
         {
             "id": agent.uuid,
             "name": agent.name,
@@ -131,14 +140,16 @@ def agent_host(cloud: Cloud, vm: SystemVm) -> JsonObject:
             "arch": "x86_64",
             "hasannotations": False,
             "virtualmachineid": vm.uuid,
-        }
+        },
     )
 
 
 def routing_host(cloud: Cloud, host: HypervisorHost) -> JsonObject:
     zone = cloud.zones[host.zone_uuid]
     ms = cloud.primary_ms
-    return compact(
+    return _shaped(
+        cloud.release,
+        "host",
         {
             "id": host.uuid,
             "name": host.name,
@@ -159,13 +170,15 @@ def routing_host(cloud: Cloud, host: HypervisorHost) -> JsonObject:
             "islocalstorageactive": False,
             "arch": "x86_64",
             "hasannotations": False,
-        }
+        },
     )
 
 
 def zone(cloud: Cloud, z: Zone) -> JsonObject:
     """ZoneResponse, admin (Full) view (DataCenterJoinDaoImpl.newDataCenterResponse)."""
-    return compact(
+    return _shaped(
+        cloud.release,
+        "zone",
         {
             "id": z.uuid,
             "name": z.name,
@@ -187,12 +200,14 @@ def zone(cloud: Cloud, z: Zone) -> JsonObject:
             "allowuserspecifyvrmtu": False,
             "routerprivateinterfacemaxmtu": 1500,
             "routerpublicinterfacemaxmtu": 1500,
-        }
+        },
     )
 
 
-def offering(o: Offering) -> JsonObject:
-    return compact(
+def offering(release: Release, o: Offering) -> JsonObject:
+    return _shaped(
+        release,
+        "serviceoffering",
         {
             "id": o.uuid,
             "name": o.name,
@@ -214,13 +229,13 @@ def offering(o: Offering) -> JsonObject:
             "dynamicscalingenabled": o.dynamic_scaling,
             "diskofferingstrictness": False,
             "state": o.state,
-        }
+        },
     )
 
 
 def image_store(cloud: Cloud, store: ImageStore) -> JsonObject:
     z = cloud.zones[store.zone_uuid]
-    return {
+    fields: JsonObject = {
         "id": store.uuid,
         "zoneid": z.uuid,
         "zonename": z.name,
@@ -234,12 +249,15 @@ def image_store(cloud: Cloud, store: ImageStore) -> JsonObject:
         "disksizeused": store.size_used,
         "hasannotations": False,
     }
+    return cloud.release.shape("imagestore", fields)
 
 
 def template(cloud: Cloud, t: Template, z: Zone) -> JsonObject:
     """TemplateResponse for one template_zone_ref row (listTemplates lists a template once per zone)."""
     ready = z.uuid in t.ready_in_zones
-    return compact(
+    return _shaped(
+        cloud.release,
+        "template",
         {
             "id": t.uuid,
             "name": t.name,
@@ -271,14 +289,18 @@ def template(cloud: Cloud, t: Template, z: Zone) -> JsonObject:
             "isrouting": False,
             "arch": t.arch,
             "hasannotations": False,
-        }
+        },
     )
 
 
-def configuration(setting: Setting, value: str | None, scope: str | None = None) -> JsonObject:
+def configuration(
+    release: Release, setting: Setting, value: str | None, scope: str | None = None
+) -> JsonObject:
     """ConfigurationResponse (ApiResponseHelper.createConfigurationResponse L649-676); `scope` is set only
     by the command when a scope id was passed."""
-    return compact(
+    return _shaped(
+        release,
+        "configuration",
         {
             "category": setting.category,
             "name": setting.name,
@@ -292,13 +314,15 @@ def configuration(setting: Setting, value: str | None, scope: str | None = None)
             "displaytext": setting.display_text(),
             "type": setting.api_type,
             "scope": scope,
-        }
+        },
     )
 
 
-def management_server(ms: ManagementServer) -> JsonObject:
+def management_server(release: Release, ms: ManagementServer) -> JsonObject:
     """ManagementServerResponse; names from ApiConstants (LAST_SERVER_START = "lastserverstart", ...)."""
-    return compact(
+    return _shaped(
+        release,
+        "managementserver",
         {
             "id": ms.uuid,
             "name": ms.name,
@@ -313,13 +337,13 @@ def management_server(ms: ManagementServer) -> JsonObject:
             "kernelversion": "5.15.0-125-generic",
             "serviceip": ms.ip,
             "ipaddress": ms.ip,
-        }
+        },
     )
 
 
 def capabilities(cloud: Cloud) -> JsonObject:
     """CapabilitiesResponse, object name "capability" (ListCapabilitiesCmd)."""
-    return {
+    fields: JsonObject = {
         "securitygroupsenabled": False,
         "dynamicrolesenabled": True,
         "cloudstackversion": cloud.version,
@@ -343,3 +367,4 @@ def capabilities(cloud: Cloud) -> JsonObject:
         "instancesdisksstatsretentionenabled": False,
         "instancesdisksstatsretentiontime": 720,
     }
+    return cloud.release.shape("capability", fields)

@@ -8,13 +8,14 @@ whether it is async, and its response name: the API name lower-cased plus `respo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cloudstack_sim.cloud import Cloud
 from cloudstack_sim.jobs import JobTable, JobWork
 from cloudstack_sim.lifecycle import Lifecycle
 from cloudstack_sim.params import Param
+from cloudstack_sim.releases import LATEST, Release
 
 
 @dataclass
@@ -55,12 +56,18 @@ class Command:
         return self.response_name or f"{self.name.lower()}response"
 
 
-def registry() -> dict[str, Command]:
-    """Every command by its exact API name (CloudStack looks names up case-sensitively)."""
+def registry(release: Release | None = None) -> dict[str, Command]:
+    """Every command the release serves, by its exact API name (CloudStack looks names up case-sensitively),
+    each with the parameters that release declares: the others are ignored, as CloudStack ignores unknown
+    parameters (releases.py)."""
     from cloudstack_sim.commands import configuration, diagnostics, infrastructure, jobs, systemvms, zones
 
+    release = release or Release(LATEST)
     commands: dict[str, Command] = {}
     for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics):
         for command in module.COMMANDS:
-            commands[command.name] = command
+            if not release.has_command(command.name):
+                continue
+            params = tuple(p for p in command.params if release.has_parameter(command.name, p.name))
+            commands[command.name] = replace(command, params=params)
     return commands

@@ -12,15 +12,7 @@ import base64
 from typing import Any
 
 from cloudstack_sim import views
-from cloudstack_sim.catalogue import (
-    SCOPE_ENUM_NAMES,
-    SCOPE_NAMES,
-    SETTINGS,
-    Scope,
-    Setting,
-    check_value,
-    require,
-)
+from cloudstack_sim.catalogue import SCOPE_ENUM_NAMES, SCOPE_NAMES, Scope, Setting, check_value
 from cloudstack_sim.commands import Command, Services
 from cloudstack_sim.commands.systemvms import max_page_size
 from cloudstack_sim.errors import invalid_parameter
@@ -69,13 +61,14 @@ def _shown(setting: Setting, value: str | None) -> str | None:
 
 
 async def list_configurations(services: Services, args: dict[str, Any]) -> dict[str, Any]:
-    store = services.cloud.settings
+    cloud = services.cloud
+    store = cloud.settings
     page = page_of(args, max_page_size(services), default_page_size=LIST_CONFIGURATIONS_PAGE_SIZE)
     targets = _scope_targets(args, _UPDATE_SCOPES)
     scope, entity = targets[0] if targets else (None, None)
     matching = [
         setting
-        for setting in sorted(SETTINGS, key=lambda s: s.name)
+        for setting in sorted(cloud.release.settings(), key=lambda s: s.name)
         if not setting.hidden  # category Hidden is never listed (L2366)
         and (scope is None or setting.allows(scope))
         # `name` is a LIKE %name% match, not equality (L2334-2336).
@@ -89,10 +82,10 @@ async def list_configurations(services: Services, args: dict[str, Any]) -> dict[
     for setting in page.apply(matching):
         if scope is not None and entity is not None:
             value = store.effective(setting.name, scope, entity)
-            items.append(views.configuration(setting, value, SCOPE_NAMES[scope]))
+            items.append(views.configuration(cloud.release, setting, value, SCOPE_NAMES[scope]))
         else:
             # Without a scope id the response has no `scope` field at all.
-            items.append(views.configuration(setting, store.global_value(setting.name)))
+            items.append(views.configuration(cloud.release, setting, store.global_value(setting.name)))
     return views.list_body("configuration", items, len(matching))
 
 
@@ -100,13 +93,14 @@ async def update_configuration(services: Services, args: dict[str, Any]) -> dict
     name = args["name"]
     if not name.strip():
         raise invalid_parameter("Empty configuration name provided")
-    setting = require(name)
+    cloud = services.cloud
+    setting = cloud.require_setting(name)
     requested: str | None = args.get("value")
-    store = services.cloud.settings
+    store = cloud.settings
     targets = _scope_targets(args, _UPDATE_SCOPES)
     if requested is None:
         # No value: nothing changes; the current row comes back with its value left out (L1041-1043).
-        return {"configuration": views.configuration(setting, None)}
+        return {"configuration": views.configuration(cloud.release, setting, None)}
     if len(targets) > 1:
         raise invalid_parameter("cannot handle multiple IDs, provide only one ID corresponding to the scope")
     scope, entity = targets[0] if targets else (Scope.GLOBAL, "")
@@ -124,25 +118,30 @@ async def update_configuration(services: Services, args: dict[str, Any]) -> dict
         store.set_scoped(scope, entity, setting.name, value or "")
     # UpdateCfgCmd answers with the value as requested, and a lower-case scope only when an id was passed.
     scope_name = SCOPE_NAMES.get(scope) if targets and scope is not Scope.IMAGE_STORE else None
-    return {"configuration": views.configuration(setting, _shown(setting, requested), scope_name)}
+    shown = _shown(setting, requested)
+    return {"configuration": views.configuration(cloud.release, setting, shown, scope_name)}
 
 
 async def reset_configuration(services: Services, args: dict[str, Any]) -> dict[str, Any]:
-    setting = require(args["name"])
-    store = services.cloud.settings
+    cloud = services.cloud
+    setting = cloud.require_setting(args["name"])
+    store = cloud.settings
     targets = _scope_targets(args, _RESET_SCOPES)
     if len(targets) > 1:
         raise invalid_parameter("cannot handle multiple IDs, provide only one ID corresponding to the scope")
     if not targets:
         store.set_global(setting.name, setting.default)
-        return {"configuration": views.configuration(setting, _shown(setting, setting.default))}
+        return {
+            "configuration": views.configuration(cloud.release, setting, _shown(setting, setting.default))
+        }
     scope, entity = targets[0]
     if not setting.allows(scope):
         raise invalid_parameter(f"Invalid scope id provided for the parameter {setting.name}")
     store.clear_scoped(scope, entity, setting.name)
     # A scoped reset removes the override; the answer shows the inherited value and the enum-cased scope.
     value = store.effective(setting.name, scope, entity)
-    return {"configuration": views.configuration(setting, _shown(setting, value), SCOPE_ENUM_NAMES[scope])}
+    shown = _shown(setting, value)
+    return {"configuration": views.configuration(cloud.release, setting, shown, SCOPE_ENUM_NAMES[scope])}
 
 
 _SCOPE_PARAMS = (

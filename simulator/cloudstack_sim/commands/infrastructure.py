@@ -108,7 +108,7 @@ async def list_service_offerings(services: Services, args: dict[str, Any]) -> di
         and (state == "all" or o.state.lower() == state)
         and keyword_matches(args.get("keyword"), o.name)
     ]
-    items = [views.offering(o) for o in page.apply(offerings)]
+    items = [views.offering(services.cloud.release, o) for o in page.apply(offerings)]
     return views.list_body("serviceoffering", items, len(offerings))
 
 
@@ -167,7 +167,7 @@ async def list_management_servers(services: Services, args: dict[str, Any]) -> d
         if ("id" not in args or ms.uuid == args["id"].uuid)
         and ("name" not in args or same_text(ms.name, args["name"]))
     ]
-    items = [views.management_server(ms) for ms in page.apply(servers)]
+    items = [views.management_server(services.cloud.release, ms) for ms in page.apply(servers)]
     return views.list_body("managementserver", items, len(servers))
 
 
