@@ -113,9 +113,8 @@ def measure() -> Section:
     )
     section.notes += [
         "Pools mix: memory says each SSVM turned unhealthy 10 minutes ago (past the 5-minute default grace), "
-        "1 in 10 agents Down, 1 in 20 VMs in Error, "
-        "a reboot in flight in 1 in 25 pools, an offering change in 1 in 7, Observe mode in 1 in 11, paused in "
-        "1 in 13.",
+        "1 in 10 agents Down, 1 in 20 VMs in Error, a reboot in flight in 1 in 25 pools, "
+        "an offering change in 1 in 7, Observe mode in 1 in 11, paused in 1 in 13.",
         "A cycle is pure CPU in the operator's event loop; the kopf timers spread pools over the tick, so a "
         "cycle is not one blocking stretch.",
     ]
