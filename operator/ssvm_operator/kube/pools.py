@@ -23,6 +23,7 @@ from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.diagnostics import diagnostics_stage
 from ssvm_operator.kube.names import POOLS
 from ssvm_operator.kube.pool_status import (
     Backoff,
@@ -133,6 +134,9 @@ async def reconcile_pool(
             f"SSVMPool {owner[1]} already manages zone {spec.zone} on this endpoint; delete one of them"
         )
 
+    diagnostics = await diagnostics_stage(
+        ctx, body, status, patch, spec, inventory, actor.in_flight, connection, manages_zone=conflict is None
+    )
     plan = plan_pool(
         PoolContext(
             spec=spec,
@@ -145,6 +149,7 @@ async def reconcile_pool(
             endpoint_tripped=connection.breaker.tripped,
             pool_conflict=conflict,
             rollout=rollout_request((rollouts or {}).get((namespace, spec.endpoint))),
+            connectivity=diagnostics.connectivity,
         )
     )
     memory = plan.memory
@@ -174,7 +179,7 @@ async def reconcile_pool(
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
     patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)
     patch.status["remediation"] = backoff.render()
-    report(*pool_conditions(spec, plan, actor.in_flight, outcomes, backoff))
+    report(*pool_conditions(spec, plan, actor.in_flight, outcomes, backoff), diagnostics.condition)
     log.info(
         "pool.reconciled",
         pool=f"{namespace}/{name}",

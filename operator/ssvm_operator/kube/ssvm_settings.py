@@ -31,7 +31,7 @@ from ssvm_operator.model.settings import (
     RolloutStrategy,
     SettingsSpec,
 )
-from ssvm_operator.model.snapshot import Inventory
+from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import Mode, SpecError
 from ssvm_operator.plan.settings import (
     BOOT_TIME_KEYS,
@@ -146,7 +146,7 @@ async def reconcile_settings(
 
     pending = [r for r in applied.values() if _pending_restart(r, servers)]
     announce_restart(body, status, pending, servers)
-    rollout = _rollout(spec, applied, servers, inventory)
+    rollout = _rollout(spec, applied, servers, inventory, (status.get("rollout") or {}).get("activeZone"))
 
     patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
@@ -264,6 +264,7 @@ def _rollout(
     applied: Mapping[str, AppliedRecord],
     servers: Sequence[ManagementServer],
     inventory: Inventory,
+    active_zone: str | None,
 ) -> dict[str, Any]:
     keys = [r for r in applied.values() if r.name in BOOT_TIME_KEYS and r.applied_at is not None]
     since_times = [
@@ -282,8 +283,16 @@ def _rollout(
     strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
     zone_names = {z.id: z.name for z in inventory.zones}
     zones = sorted({zone_names.get(vm.zone_id, vm.zone_id) for vm in stale})
+    # The zone being rolled stays active until its SSVMs are healthy again, so the next zone starts only
+    # once the previous one is back in service.
+    previous = active_zone
+    settling = any(
+        zone_names.get(vm.zone_id) == previous and vm.health is not Health.HEALTHY for vm in inventory.ssvms
+    )
+    if previous is not None and (previous in zones or settling):
+        zones = [previous, *[z for z in zones if z != previous]]
     return {
-        "phase": "Rolling" if stale else "Done",
+        "phase": "Rolling" if zones else "Done",
         "strategy": str(strategy),
         "maxUnavailable": spec.rollout.max_unavailable,
         "startedAt": conditions.timestamp(since),

@@ -18,6 +18,7 @@ from ssvm_operator.model.snapshot import Health, Zone
 from ssvm_operator.plan.assessment import Assessment, assess
 from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
+from ssvm_operator.plan.connectivity import diagnose, hold, judge
 from ssvm_operator.plan.findings import Reason, ordered
 from ssvm_operator.plan.health import REMEDIATIONS
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
@@ -54,8 +55,11 @@ def plan_pool(ctx: PoolContext) -> Plan:
         ctx.now,
         ctx.scan_interval_seconds,
     )
-    findings += zone_findings(ctx, zone, assessed)
+    diagnosis = diagnose(ctx.connectivity, ctx.inventory.ssvms_in(zone.id))
+    assessed = judge(assessed, diagnosis, ctx.memory, spec.health, ctx.now)
+    findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
     candidates, stage_findings = propose(ctx, zone, assessed)
+    candidates = hold(candidates, assessed, diagnosis)
     findings += stage_findings
     if ctx.pool_conflict is not None:
         candidates = []  # Two pools on one zone would fight: neither acts until one is removed.

@@ -6,9 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
+
+if TYPE_CHECKING:
+    from ssvm_operator.plan.connectivity import Connectivity
 
 
 class ActionKind(StrEnum):
@@ -106,6 +110,8 @@ class PoolContext:
     pool_conflict: str | None = None
     """Set when another pool already claims this zone; the message says which."""
     rollout: RolloutRequest | None = None
+    connectivity: Connectivity | None = None
+    """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
 
 
 @dataclass(frozen=True)
