@@ -87,6 +87,9 @@ class Difference:
     """Where in CloudStack this is recorded: a file and its `since` annotation, or a pull request."""
     ssvm_note: str = ""
     """Why it matters when managing SSVMs (empty for differences that only keep the simulator faithful)."""
+    verified: bool = True
+    """False where the first release is inferred (a pull request's date, an answer quoted in an issue)
+    rather than read from a `since` annotation or release notes; docs/compatibility.md marks those."""
     scopes_before: Scope = Scope.GLOBAL
     """SETTING_SHAPE only: the scopes before `since`."""
     dynamic_before: bool = False
@@ -187,7 +190,8 @@ DIFFERENCES: tuple[Difference, ...] = (
         Kind.FIELD,
         "systemvm.hostcontrolstate",
         _v("4.18.0"),
-        f"{_SYSTEMVM_RESPONSE}: hostcontrolstate (PR #6946, Host Control Plane State, 4.18.0)",
+        f"{_SYSTEMVM_RESPONSE}: hostcontrolstate (PR #6946, Host Control Plane State, opened 2022-12)",
+        verified=False,
     ),
     Difference(
         Kind.FIELD,
@@ -220,6 +224,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         "host.arch",
         _v("4.20.0"),
         f'{_HOST_RESPONSE}: arch (multi-arch zones, ZoneResponse.multiarch since = "4.20")',
+        verified=False,
     ),
     Difference(
         Kind.FIELD,
@@ -253,7 +258,10 @@ DIFFERENCES: tuple[Difference, ...] = (
         Kind.FIELD,
         "managementserver.serviceip",
         _v("4.19.0"),
-        "api/.../response/ManagementServerResponse.java: serviceip (PR #7374, issue #7338 on 4.17.2/4.18.0)",
+        "api/.../response/ManagementServerResponse.java: serviceip (PR #7374, opened 2023-03-28 after 4.18.0 "
+        "shipped; issue #7338)",
+        "the management servers' addresses are not reported: they cannot be checked from inside an SSVM",
+        verified=False,
     ),
     Difference(
         Kind.FIELD,
@@ -261,13 +269,15 @@ DIFFERENCES: tuple[Difference, ...] = (
         _v("4.19.0"),
         "api/.../response/ManagementServerResponse.java: kernelversion (absent from 4.18 answers quoted in "
         "issue #7338 and PR #7374)",
+        verified=False,
     ),
     Difference(
         Kind.FIELD,
         "managementserver.ipaddress",
         _v("4.20.1"),
         "api/.../response/ManagementServerResponse.java: ipaddress (PR #9885, management server peers, "
-        "4.20.1)",
+        "opened 2024-11)",
+        verified=False,
     ),
     # --- zone object ----------------------------------------------------------------------------------
     Difference(Kind.FIELD, "zone.hasannotations", _v("4.16.0"), f"{_ZONE_RESPONSE} extends {_ANNOTATIONS}"),
@@ -331,7 +341,11 @@ DIFFERENCES: tuple[Difference, ...] = (
         Kind.SETTING,
         "secstorage.vm.auto.scale.down",
         _v("4.17.0"),
-        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042)",
+        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042, merged "
+        "2022-02, fixing issue #6038 on 4.15; 4.16.1 if it was backported)",
+        "before it, an idle command-executor SSVM is always scaled down: a standby-driven count above one "
+        "churns (issue #6038)",
+        verified=False,
     ),
     Difference(
         Kind.SETTING,
@@ -339,12 +353,14 @@ DIFFERENCES: tuple[Difference, ...] = (
         _v("4.20.0"),
         "server/.../storage/secondary/SecondaryStorageVmManager.java: SecondaryStorageVMUserData "
         "(system VM user data, 4.20.0)",
+        verified=False,
     ),
     Difference(
         Kind.SETTING,
         "systemvm.userdata.enabled",
         _v("4.20.0"),
         "engine/api/.../vm/VirtualMachineManager.java: SystemVmEnableUserData (system VM user data, 4.20.0)",
+        verified=False,
     ),
     Difference(
         Kind.SETTING,
@@ -352,6 +368,7 @@ DIFFERENCES: tuple[Difference, ...] = (
         _v("4.20.1"),
         "engine/components-api/.../resource/ResourceManager.java: SystemVmPreferredArchitecture "
         '(multi-arch system VMs; SystemVmResponse.arch since = "4.20.1")',
+        verified=False,
     ),
     Difference(
         Kind.SETTING_SHAPE,

@@ -189,7 +189,9 @@ class Scanner:
                 f"standby rule: {len(active)}*{session_max}-{load} < {standby}",
                 Role.COMMAND_EXECUTOR.value,
             )
-        if parse_bool(cloud.settings.global_value("secstorage.vm.auto.scale.down")):
+        # Releases without secstorage.vm.auto.scale.down always scale down an idle SSVM (releases.py).
+        scale_down = cloud.setting("secstorage.vm.auto.scale.down")
+        if scale_down is None or parse_bool(cloud.settings.global_value(scale_down.name)):
             migrate_sessions = parse_int(cloud.in_force("secstorage.max.migrate.sessions", ms), 2)
             half_limit = _java_round(len(active) * migrate_sessions / 2)
             copies = 0  # no data migration is simulated
