@@ -1,0 +1,275 @@
+"""The pool's diagnostics stage: run the connectivity checks when due, keep them in status, tell changes.
+
+Called from the pool reconcile, under its lock and before planning, so the planner judges the zone with
+the latest checks and one status write serves both. A round is due every spec.diagnostics.intervalSeconds,
+when the annotation ssvm.cloudstack.io/diagnose gets a new value, when a Running SSVM has never been
+checked, and every minute while something is unreachable. Between rounds the checks in status.diagnostics
+are what the planner reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import kopf
+import structlog
+
+from ssvm_operator.cloud.diagnostics import run_round, zone_targets
+from ssvm_operator.cloud.endpoints import EndpointConnection
+from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.kube import conditions
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.names import DIAGNOSE_ANNOTATION
+from ssvm_operator.model.snapshot import Inventory
+from ssvm_operator.model.spec import PoolSpec
+from ssvm_operator.plan.connectivity import (
+    Check,
+    Connectivity,
+    ConnectivityReason,
+    Target,
+    TargetRole,
+    diagnosable,
+    diagnose,
+    next_round,
+    round_due,
+)
+from ssvm_operator.plan.types import InFlight
+
+log = structlog.get_logger("ssvm_operator.diagnostics")
+
+CONDITION = "Connectivity"
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """status.diagnosticsRun: when the last round ran and which diagnose request it served."""
+
+    last_run: datetime | None = None
+    served_request: str | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> RoundRecord:
+        raw = status.get("diagnosticsRun") or {}
+        return cls(
+            last_run=conditions.parse_timestamp(raw.get("lastRunTime")),
+            served_request=raw.get("servedRequest"),
+            error=raw.get("lastError"),
+        )
+
+    def faulty(self, checks: Iterable[Check]) -> bool:
+        return self.error is not None or any(c.reachable is not True for c in checks)
+
+    def render(self, spec: PoolSpec, checks: Sequence[Check]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.last_run is not None:
+            out["lastRunTime"] = conditions.timestamp(self.last_run)
+            upcoming = next_round(spec.diagnostics, self.last_run, self.faulty(checks))
+            out["nextRunAfter"] = conditions.timestamp(upcoming)
+        if self.served_request is not None:
+            out["servedRequest"] = self.served_request
+        if self.error is not None:
+            out["lastError"] = self.error
+        return out
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What the stage hands the reconcile: the planner's input and the Connectivity condition."""
+
+    connectivity: Connectivity | None
+    condition: Condition
+
+
+async def diagnostics_stage(
+    ctx: OperatorContext,
+    body: kopf.Body,
+    status: Mapping[str, Any],
+    patch: kopf.Patch,
+    spec: PoolSpec,
+    inventory: Inventory,
+    in_flight: Sequence[InFlight],
+    connection: EndpointConnection,
+    *,
+    manages_zone: bool = True,
+) -> Diagnostics:
+    """Run a round if one is due and allowed; write status.diagnostics and status.diagnosticsRun."""
+    zone = inventory.zone_named(spec.zone)
+    if zone is None:
+        return Diagnostics(None, Condition(CONDITION, None, "NotChecked", f"zone {spec.zone} not found"))
+    pool = f"{body.metadata.namespace}/{body.metadata.name}"
+    vms = inventory.ssvms_in(zone.id)
+    present = {vm.id for vm in vms}
+    previous = [c for c in checks_from_status(status) if c.ssvm_id in present]  # forget removed SSVMs
+    record = RoundRecord.from_status(status)
+    eligible, skipped = diagnosable(vms, in_flight)
+    request = (body.metadata.annotations or {}).get(DIAGNOSE_ANNOTATION)
+    now = ctx.clock()
+    due = round_due(
+        spec.diagnostics,
+        now,
+        record.last_run,
+        request,
+        record.served_request,
+        eligible,
+        previous,
+        record.faulty(previous),
+    )
+    waits = _why_not_now(spec, connection, manages_zone, eligible, skipped)
+    checks = previous
+    if due is not None and waits is None:
+        error = None
+        try:
+            targets = await zone_targets(connection.client, zone, spec.diagnostics.targets)
+            fresh = await run_round(connection.client, eligible, targets, ctx.clock)
+        except CloudError as failure:
+            fresh, error = [], f"listing the zone's targets failed: {failure}"
+            log.warning("diagnostics.failed", pool=pool, zone=zone.name, error=str(failure))
+        checks = merge(previous, fresh)
+        record = RoundRecord(now, request if request else record.served_request, error)
+        _announce_changes(body, previous, checks)
+        log.info(
+            "diagnostics.round",
+            pool=pool,
+            zone=zone.name,
+            why=due,
+            ssvms=len(eligible),
+            checks=len(fresh),
+            unreachable=sum(1 for c in fresh if c.reachable is False),
+        )
+    patch.status["diagnostics"] = render_checks(checks)
+    patch.status["diagnosticsRun"] = record.render(spec, checks)
+
+    connectivity = Connectivity(tuple(checks)) if record.last_run is not None else None
+    diagnosis = diagnose(connectivity, vms)
+    healthy, reason, message = diagnosis.summary(zone.name)
+    if not diagnosis.checks:
+        if record.error is not None:
+            reason, message = "DiagnosticsFailed", record.error
+        elif due is not None and waits is not None:
+            message = f"{message}; waiting: {waits}"
+    condition = Condition(CONDITION, healthy, reason, message)
+    _announce_condition(body, status, condition)
+    return Diagnostics(connectivity, condition)
+
+
+def _why_not_now(
+    spec: PoolSpec,
+    connection: EndpointConnection,
+    manages_zone: bool,
+    eligible: Sequence[object],
+    skipped: str | None,
+) -> str | None:
+    """Why a due round must wait, or None."""
+    if not manages_zone:
+        return "another SSVMPool manages the zone"
+    if spec.paused:
+        return "the pool is paused"
+    if connection.breaker.tripped:
+        return "the endpoint's circuit breaker is open"
+    if not eligible:
+        return skipped or "no SSVM can be checked"
+    return None
+
+
+def merge(previous: Sequence[Check], fresh: Sequence[Check]) -> list[Check]:
+    """The fresh checks replace those of the SSVMs they come from; an unreachable target keeps the time
+    it was first seen unreachable."""
+    before = {(c.ssvm_id, c.target.address): c for c in previous}
+    renewed = {c.ssvm_id for c in fresh}
+    merged = [c for c in previous if c.ssvm_id not in renewed]
+    for check in fresh:
+        earlier = before.get((check.ssvm_id, check.target.address))
+        since = None
+        if check.reachable is not True:
+            carried = None
+            if earlier is not None and earlier.reachable is not True:
+                carried = earlier.unreachable_since
+            since = carried or (check.checked_at if check.reachable is False else None)
+        merged.append(replace(check, unreachable_since=since))
+    return sorted(merged, key=lambda c: (c.ssvm_name, c.target.address))
+
+
+def render_checks(checks: Iterable[Check]) -> list[dict[str, Any]]:
+    rows = []
+    for check in checks:
+        row: dict[str, Any] = {
+            "ssvm": check.ssvm_name,
+            "ssvmId": check.ssvm_id,
+            "target": check.target.address,
+            "targetName": check.target.name,
+            "role": check.target.role.value,
+            "kind": check.kind,
+            "reachable": check.reachable,
+            "latencyMs": check.latency_ms,
+            "error": check.error,
+            "checkedAt": conditions.timestamp(check.checked_at),
+            "unreachableSince": (
+                conditions.timestamp(check.unreachable_since) if check.unreachable_since else None
+            ),
+        }
+        rows.append({k: v for k, v in row.items() if v is not None})
+    return rows
+
+
+def checks_from_status(status: Mapping[str, Any]) -> list[Check]:
+    checks = []
+    for row in status.get("diagnostics") or ():
+        checked_at = conditions.parse_timestamp(row.get("checkedAt"))
+        try:
+            role = TargetRole(row.get("role"))
+        except ValueError:
+            continue
+        if checked_at is None or not row.get("ssvmId") or not row.get("target"):
+            continue
+        latency = row.get("latencyMs")
+        checks.append(
+            Check(
+                ssvm_id=str(row["ssvmId"]),
+                ssvm_name=str(row.get("ssvm") or row["ssvmId"]),
+                target=Target(str(row["target"]), role, row.get("targetName")),
+                checked_at=checked_at,
+                reachable=row.get("reachable") if isinstance(row.get("reachable"), bool) else None,
+                latency_ms=float(latency) if isinstance(latency, int | float) else None,
+                error=row.get("error"),
+                unreachable_since=conditions.parse_timestamp(row.get("unreachableSince")),
+                kind=str(row.get("kind") or "ping"),
+            )
+        )
+    return checks
+
+
+def _announce_changes(body: kopf.Body, previous: Sequence[Check], checks: Sequence[Check]) -> None:
+    """An Event when an SSVM loses or regains a target; checks that could not run change nothing."""
+    before = {(c.ssvm_id, c.target.address): c.reachable for c in previous}
+    for check in checks:
+        if check.reachable is None:
+            continue
+        was = before.get((check.ssvm_id, check.target.address))
+        if check.reachable is False and was is not False:
+            kopf.warn(
+                body,
+                reason="ConnectivityLost",
+                message=f"{check.ssvm_name} cannot reach {check.target.describe()}: {check.error}",
+            )
+        elif check.reachable and was is False:
+            kopf.info(
+                body,
+                reason="ConnectivityRestored",
+                message=f"{check.ssvm_name} reaches {check.target.describe()} again",
+            )
+
+
+def _announce_condition(body: kopf.Body, status: Mapping[str, Any], condition: Condition) -> None:
+    """One Event when the zone's classification changes, with the troubleshooting hint."""
+    before = conditions.find(status.get("conditions"), CONDITION) or {}
+    if before.get("reason") == condition.reason or condition.status is None:
+        return
+    if condition.status is False:
+        kopf.warn(body, reason=condition.reason, message=condition.message)
+    elif before.get("status") == "False":
+        kopf.info(body, reason=ConnectivityReason.REACHABLE.value, message=condition.message)

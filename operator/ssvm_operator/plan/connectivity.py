@@ -1,0 +1,441 @@
+"""Connectivity diagnostics judged: is a fault in the storage (or DNS, or the management servers), or in
+one SSVM?
+
+The classic SSVM troubles are rarely in the VM: the NFS server went away, the zone's DNS does not answer,
+the management server is out of reach. From inside every Running SSVM the operator pings the zone's image
+store hosts, its internal DNS servers, the management servers and any extra targets (`runDiagnostics`).
+
+- A target that no Running SSVM of the zone reaches is a fault of that target. Rebooting or recreating
+  SSVMs cannot fix it, so when it is a storage host, the agent symptoms that follow from it (Disconnected,
+  Alert, Down) are held instead of remediated.
+- An SSVM that cannot reach what a sibling reaches is the broken one: it is judged unhealthy like an SSVM
+  whose agent is lost, and the remediation ladder (reboot, then recreate) applies within the budget.
+
+Pure: checks in, findings, verdicts and holds out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from ssvm_operator.model.snapshot import SystemVm
+from ssvm_operator.model.spec import DiagnosticsPolicy, HealthPolicy
+from ssvm_operator.plan.assessment import Assessment
+from ssvm_operator.plan.candidate import Candidate, Purpose
+from ssvm_operator.plan.health import remember_remediation, seconds_between
+from ssvm_operator.plan.ladder import Verdict
+from ssvm_operator.plan.types import (
+    DISRUPTIVE_ACTIONS,
+    ActionKind,
+    Finding,
+    InFlight,
+    Severity,
+    VmMemory,
+)
+
+PING = "ping"
+FAULT_RECHECK_SECONDS = 60.0
+"""While anything is unreachable, a round runs at least this often, so a repaired target lifts its hold
+soon (60 s is also the smallest spec.diagnostics.intervalSeconds)."""
+
+
+class TargetRole(StrEnum):
+    """What a target is to the SSVM."""
+
+    STORAGE = "Storage"
+    """The host of an image store of the zone (listImageStores url): the SSVM mounts it over NFS."""
+    DNS = "DNS"
+    """An internal DNS server of the zone (listZones internaldns1/2): resolves template and ISO URLs."""
+    MANAGEMENT_SERVER = "ManagementServer"
+    """A management server (listManagementServers serviceip): the SSVM's agent connects to it on 8250."""
+    EXTRA = "Extra"
+    """An address from spec.diagnostics.targets, e.g. the template source host."""
+
+
+class ConnectivityReason(StrEnum):
+    """Reasons of the Connectivity condition and of the findings it gives the pool."""
+
+    REACHABLE = "Reachable"
+    NOT_CHECKED = "NotChecked"
+    STORAGE_UNREACHABLE = "StorageUnreachable"
+    MANAGEMENT_SERVER_UNREACHABLE = "ManagementServerUnreachable"
+    DNS_UNREACHABLE = "DnsUnreachable"
+    TARGET_UNREACHABLE = "TargetUnreachable"
+    SSVM_ISOLATED = "SSVMIsolated"
+
+
+# A zone-wide fault by the role of its target; the first in this order names the Connectivity condition.
+_ZONE_REASON = {
+    TargetRole.STORAGE: ConnectivityReason.STORAGE_UNREACHABLE,
+    TargetRole.MANAGEMENT_SERVER: ConnectivityReason.MANAGEMENT_SERVER_UNREACHABLE,
+    TargetRole.DNS: ConnectivityReason.DNS_UNREACHABLE,
+    TargetRole.EXTRA: ConnectivityReason.TARGET_UNREACHABLE,
+}
+
+_HINT = {
+    TargetRole.STORAGE: (
+        'the SSVMs cannot mount it ("Unable to mount secondary storage", stale NFS file handles): check '
+        "the NFS server, its export (showmount -e) and the storage network's routes and firewall"
+    ),
+    TargetRole.DNS: (
+        "template and ISO downloads stay at 0% because their URLs cannot be resolved: check the zone's "
+        "internal DNS servers (internaldns1/2) and their route from the SSVMs' management network"
+    ),
+    TargetRole.MANAGEMENT_SERVER: (
+        "SSVM agents cannot connect to it (port 8250): check the route and firewall between the "
+        "management network and the management servers, and the global setting host"
+    ),
+    TargetRole.EXTRA: "downloads from it fail: check its route and firewall from the SSVMs' public network",
+}
+
+_LABEL = {
+    TargetRole.STORAGE: "storage host",
+    TargetRole.DNS: "internal DNS",
+    TargetRole.MANAGEMENT_SERVER: "management server",
+    TargetRole.EXTRA: "target",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str
+    role: TargetRole
+    name: str | None = None
+    """Where the address came from: the image store, the management server, or the target as declared."""
+
+    def describe(self) -> str:
+        """E.g. "storage host 10.1.0.5 (nfs-zone-1-1)"."""
+        named = f" ({self.name})" if self.name and self.name != self.address else ""
+        return f"{_LABEL[self.role]} {self.address}{named}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check from one SSVM to one target; persisted as a row of status.diagnostics."""
+
+    ssvm_id: str
+    ssvm_name: str
+    target: Target
+    checked_at: datetime
+    reachable: bool | None
+    """None when the check could not run (the job failed); such a check proves nothing either way."""
+    latency_ms: float | None = None
+    error: str | None = None
+    unreachable_since: datetime | None = None
+    """When this SSVM first failed to reach this target, without a success since."""
+    kind: str = PING
+
+
+@dataclass(frozen=True)
+class Connectivity:
+    """The latest check per SSVM and target: the planner's view of the diagnostics."""
+
+    checks: tuple[Check, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZoneFault:
+    """A target that no Running SSVM of the zone reaches."""
+
+    target: Target
+    ssvms: tuple[str, ...]
+    """Names of the SSVMs that tried."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """An SSVM that cannot reach targets a sibling reaches."""
+
+    vm_id: str
+    vm_name: str
+    targets: tuple[Target, ...]
+    reached_by: tuple[str, ...]
+    """Names of the siblings that reach them."""
+    since: datetime
+    confirmed_at: datetime
+    """The latest check that showed it."""
+
+    def describe(self) -> str:
+        what = ", ".join(t.describe() for t in self.targets)
+        return f"cannot reach {what}, which {', '.join(self.reached_by)} reach(es)"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    zone_faults: tuple[ZoneFault, ...] = ()
+    isolated: tuple[Isolation, ...] = ()
+    checks: tuple[Check, ...] = ()
+    """The checks the diagnosis is built on: those of SSVMs Running now, that could run."""
+
+    @property
+    def storage_faults(self) -> tuple[ZoneFault, ...]:
+        return tuple(f for f in self.zone_faults if f.target.role is TargetRole.STORAGE)
+
+    def isolation_of(self, vm_id: str) -> Isolation | None:
+        return next((i for i in self.isolated if i.vm_id == vm_id), None)
+
+    def hold_reason(self) -> str | None:
+        """Why agent-lost SSVMs are not repaired now, or None."""
+        hosts = [f.target.address for f in self.storage_faults]
+        if not hosts:
+            return None
+        noun = "storage host" if len(hosts) == 1 else "storage hosts"
+        verb = "is" if len(hosts) == 1 else "are"
+        return (
+            f"{noun} {', '.join(hosts)} {verb} unreachable from every SSVM of the zone: repairing SSVMs "
+            "would not help; fix the storage first"
+        )
+
+    def findings(self, zone_name: str) -> list[Finding]:
+        found = []
+        for fault in self.zone_faults:
+            reason = _ZONE_REASON[fault.target.role]
+            found.append(Finding(Severity.DEGRADED, reason.value, self._zone_message(fault, zone_name)))
+        for isolation in self.isolated:
+            found.append(
+                Finding(
+                    Severity.DEGRADED,
+                    ConnectivityReason.SSVM_ISOLATED.value,
+                    f"{isolation.vm_name} {isolation.describe()}: the fault is in {isolation.vm_name} or its "
+                    "hypervisor host, and it is repaired like an SSVM whose agent is lost",
+                )
+            )
+        return found
+
+    def summary(self, zone_name: str) -> tuple[bool | None, str, str]:
+        """The Connectivity condition: (status, reason, message)."""
+        if not self.checks:
+            return None, ConnectivityReason.NOT_CHECKED.value, "no diagnostics from a Running SSVM yet"
+        findings = self.findings(zone_name)
+        if not findings:
+            targets = {c.target.address for c in self.checks}
+            ssvms = {c.ssvm_name for c in self.checks}
+            return (
+                True,
+                ConnectivityReason.REACHABLE.value,
+                f"every SSVM ({len(ssvms)}) reaches every target ({len(targets)}) at the last check",
+            )
+        return False, findings[0].reason, "; ".join(f.message for f in findings)
+
+    def _zone_message(self, fault: ZoneFault, zone_name: str) -> str:
+        every = "every SSVM" if len(fault.ssvms) > 1 else "the only SSVM checked"
+        text = (
+            f"{fault.target.describe()} is unreachable from {every} of zone {zone_name} "
+            f"({', '.join(fault.ssvms)}): {_HINT[fault.target.role]}"
+        )
+        if fault.target.role is TargetRole.STORAGE:
+            text += "; SSVMs are not rebooted or recreated for the agent trouble that follows from it"
+        return text
+
+
+def diagnose(connectivity: Connectivity | None, vms: Iterable[SystemVm]) -> Diagnosis:
+    """Classify the latest checks of the zone's Running SSVMs."""
+    if connectivity is None:
+        return Diagnosis()
+    running = {vm.id: vm for vm in vms if vm.state == "Running"}
+    checks = tuple(c for c in connectivity.checks if c.ssvm_id in running and c.reachable is not None)
+    by_target: dict[str, list[Check]] = {}
+    for check in checks:
+        by_target.setdefault(check.target.address, []).append(check)
+    faults = []
+    isolated: dict[str, list[tuple[Target, tuple[str, ...], Check]]] = {}
+    for address in sorted(by_target):
+        group = by_target[address]
+        reached = tuple(sorted(c.ssvm_name for c in group if c.reachable))
+        failed = [c for c in group if not c.reachable]
+        if not failed:
+            continue
+        if not reached:
+            faults.append(ZoneFault(group[0].target, tuple(sorted(c.ssvm_name for c in failed))))
+            continue
+        for check in failed:
+            isolated.setdefault(check.ssvm_id, []).append((check.target, reached, check))
+    isolations = []
+    for vm_id, entries in isolated.items():
+        failed_checks = [check for _, _, check in entries]
+        isolations.append(
+            Isolation(
+                vm_id=vm_id,
+                vm_name=running[vm_id].name,
+                targets=tuple(target for target, _, _ in entries),
+                reached_by=tuple(sorted({name for _, names, _ in entries for name in names})),
+                since=min(c.unreachable_since or c.checked_at for c in failed_checks),
+                confirmed_at=max(c.checked_at for c in failed_checks),
+            )
+        )
+    return Diagnosis(
+        zone_faults=tuple(sorted(faults, key=_fault_order)),
+        isolated=tuple(sorted(isolations, key=lambda i: i.vm_name)),
+        checks=checks,
+    )
+
+
+def _fault_order(fault: ZoneFault) -> tuple[int, str]:
+    return (list(_ZONE_REASON).index(fault.target.role), fault.target.address)
+
+
+def judge(
+    assessed: Sequence[Assessment],
+    diagnosis: Diagnosis,
+    memory: Mapping[str, VmMemory],
+    policy: HealthPolicy,
+    now: datetime,
+) -> tuple[Assessment, ...]:
+    """An isolated SSVM that CloudStack reports healthy is judged like one whose agent is lost.
+
+    The health memory forgets everything once CloudStack reports an SSVM healthy, so the memory the pool
+    carried in (`memory`, by SSVM id) is the record of the isolation's grace and of the rungs taken.
+    """
+    judged = []
+    for assessment in assessed:
+        isolation = diagnosis.isolation_of(assessment.vm.id)
+        if isolation is None or assessment.verdict is not None:
+            judged.append(assessment)  # not isolated, or CloudStack itself reports it unhealthy
+            continue
+        carried = memory.get(assessment.vm.id, VmMemory())
+        if carried.unhealthy_since is None:
+            carried = replace(carried, unhealthy_since=isolation.since)
+        if assessment.in_flight is not None:
+            flight = assessment.in_flight
+            judged.append(
+                replace(assessment, memory=remember_remediation(carried, flight.action, flight.started_at))
+            )
+            continue
+        if assessment.in_motion is not None:
+            judged.append(replace(assessment, memory=carried))
+            continue
+        verdict = isolated_verdict(isolation, carried, policy, now)
+        judged.append(replace(assessment, memory=carried, verdict=verdict))
+    return tuple(judged)
+
+
+def isolated_verdict(isolation: Isolation, memory: VmMemory, policy: HealthPolicy, now: datetime) -> Verdict:
+    """The ladder for an isolated SSVM: reboot after the grace period, recreate if a reboot did not help."""
+    what = isolation.describe()
+    last, last_at = memory.last_remediation, memory.last_remediation_at
+    if last in (ActionKind.START, ActionKind.REBOOT) and last_at is not None and last_at >= isolation.since:
+        elapsed = seconds_between(last_at, now)
+        timeout = policy.reboot_timeout_seconds
+        done = f"{'started' if last is ActionKind.START else 'rebooted'} {_s(elapsed)} ago"
+        if isolation.confirmed_at <= last_at:
+            return Verdict(
+                None,
+                f"{done} because it {what}; waiting for the next diagnostics round",
+                recovering=elapsed < timeout,
+            )
+        if elapsed < timeout:
+            return Verdict(
+                None,
+                f"{done} and still {what}; waiting up to {_s(timeout)} for it to recover",
+                recovering=True,
+            )
+        return Verdict(
+            ActionKind.RECREATE,
+            f"{done} and still {what} after the {_s(timeout)} reboot timeout; CloudStack's scanner creates a "
+            "replacement",
+        )
+    isolated_for = seconds_between(memory.unhealthy_since or isolation.since, now)
+    grace = policy.unhealthy_after_seconds
+    text = f"{what}, for {_s(isolated_for)} (grace {_s(grace)})"
+    if isolated_for < grace:
+        return Verdict(None, text)
+    return Verdict(ActionKind.REBOOT, text)
+
+
+def hold(
+    candidates: Sequence[Candidate], assessed: Sequence[Assessment], diagnosis: Diagnosis
+) -> list[Candidate]:
+    """Hold the repair of agent-lost SSVMs while the zone's storage is unreachable from all of them.
+
+    An SSVM that cannot mount its secondary storage loses its agent; rebooting or recreating it would only
+    add disruption. A stopped or broken VM is still repaired: that is not what a storage outage does.
+    """
+    reason = diagnosis.hold_reason()
+    if reason is None:
+        return list(candidates)
+    running = {a.vm.id for a in assessed if a.vm.state == "Running"}
+    held = []
+    for candidate in candidates:
+        vm_id = candidate.action.vm_id
+        if candidate.purpose is Purpose.REMEDIATION and vm_id in running and candidate.held is None:
+            candidate = replace(candidate, held=reason)
+        held.append(candidate)
+    return held
+
+
+def diagnosable(
+    vms: Iterable[SystemVm], in_flight: Iterable[InFlight]
+) -> tuple[tuple[SystemVm, ...], str | None]:
+    """The SSVMs a diagnostics round may run in now, and why the others (or all) are left out.
+
+    Never while the zone has a disruption in flight; never in an SSVM that is not Running, that has an
+    operator action in flight or a CloudStack job pending (a diagnostic job would queue behind it).
+    """
+    flights = tuple(in_flight)
+    disruptions = sorted(
+        f"{f.action.value} {f.vm_name or f.vm_id or 'zone'}"
+        for f in flights
+        if f.action in DISRUPTIVE_ACTIONS
+    )
+    if disruptions:
+        return (), "a disruption is in flight (" + ", ".join(disruptions) + ")"
+    busy = {f.vm_id for f in flights if f.vm_id is not None}
+    eligible, skipped = [], []
+    for vm in sorted(vms, key=lambda v: v.name):
+        if vm.state != "Running":
+            skipped.append(f"{vm.name} is {vm.state}")
+        elif vm.id in busy:
+            skipped.append(f"{vm.name} has an operator action in flight")
+        elif vm.pending_job_id is not None:
+            skipped.append(f"{vm.name} has CloudStack job {vm.pending_job_id} pending")
+        else:
+            eligible.append(vm)
+    if not eligible and not skipped:
+        return (), "no SSVM in the zone"
+    return tuple(eligible), "; ".join(skipped) or None
+
+
+def round_due(
+    policy: DiagnosticsPolicy,
+    now: datetime,
+    last_run: datetime | None,
+    request: str | None,
+    served_request: str | None,
+    eligible: Iterable[SystemVm],
+    checks: Iterable[Check],
+    faulty: bool,
+) -> str | None:
+    """Why a diagnostics round should run now, or None.
+
+    `request` is the value of the diagnose annotation; any new value asks for a round. `faulty` is whether
+    the last round found something unreachable or failed.
+    """
+    if request and request != served_request:
+        return f"requested ({request})"
+    if last_run is None:
+        return "first round"
+    checked = {c.ssvm_id for c in checks}
+    new = sorted(vm.name for vm in eligible if vm.id not in checked)
+    if new:
+        return f"{', '.join(new)} not checked yet"
+    elapsed = seconds_between(last_run, now)
+    if elapsed >= policy.interval_seconds:
+        return f"every {_s(policy.interval_seconds)}"
+    if faulty and elapsed >= min(policy.interval_seconds, FAULT_RECHECK_SECONDS):
+        return f"re-checking a fault every {_s(min(policy.interval_seconds, FAULT_RECHECK_SECONDS))}"
+    return None
+
+
+def next_round(policy: DiagnosticsPolicy, last_run: datetime, faulty: bool) -> datetime:
+    """When the interval (or the fault recheck) makes the next round due."""
+    seconds = policy.interval_seconds
+    if faulty:
+        seconds = min(seconds, FAULT_RECHECK_SECONDS)
+    return last_run + timedelta(seconds=seconds)
+
+
+def _s(seconds: float) -> str:
+    return f"{max(0, int(seconds))}s"
