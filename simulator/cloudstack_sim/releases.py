@@ -94,6 +94,8 @@ class Difference:
     """SETTING_SHAPE only: the scopes before `since`."""
     dynamic_before: bool = False
     """SETTING_SHAPE only: isdynamic before `since`."""
+    read_each_use_before: bool = False
+    """SETTING_SHAPE only: listed as non-dynamic before `since` but read from the database on every use."""
 
 
 def _v(text: str) -> Version:
@@ -374,11 +376,14 @@ DIFFERENCES: tuple[Difference, ...] = (
         Kind.SETTING_SHAPE,
         "consoleproxy.restart",
         _v("4.22.0"),
-        "PR #11415 (Move console proxy related global settings to Zone level): a Config.java entry before, "
-        "a zone-scoped ConfigKey in ConsoleProxyManager.java since 4.22.0",
+        "PR #11415 (Move console proxy related global settings to Zone level): before it a Config.java entry "
+        "(ConsoleProxyRestart, Global, isdynamic=false) that PremiumSecondaryStorageManagerImpl reads with "
+        "_configDao.getValue on every scan; since 4.22.0 a zone-scoped dynamic ConfigKey in "
+        "ConsoleProxyManager.java",
         "the SSVM scanner's consoleproxy.restart check can only be switched off for every zone at once",
         scopes_before=Scope.GLOBAL,
         dynamic_before=False,
+        read_each_use_before=True,
     ),
 )
 
@@ -435,7 +440,12 @@ class Release:
     def _as_declared(self, setting: Setting) -> Setting:
         for d in DIFFERENCES:
             if d.kind is Kind.SETTING_SHAPE and d.subject == setting.name and self.version < d.since:
-                return replace(setting, scopes=d.scopes_before, dynamic=d.dynamic_before)
+                return replace(
+                    setting,
+                    scopes=d.scopes_before,
+                    dynamic=d.dynamic_before,
+                    read_from_db_each_use=d.read_each_use_before,
+                )
         return setting
 
     def missing(self) -> list[Difference]:
