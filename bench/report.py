@@ -15,6 +15,8 @@ class Section:
     header: Sequence[str]
     rows: list[Sequence[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    headlines: list[tuple[str, str, str]] = field(default_factory=list)
+    """(measure, result, goal) rows for the summary at the top of the results."""
     seconds: float = 0.0
     """Wall time the measurement took."""
 
