@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +260,14 @@ def test_the_ssvm_still_recovers_on_the_oldest_supported_release() -> None:
             lambda: [v for v in sim.admin.ssvms(zone="zone-1", running=True) if v["id"] != vm["id"]],
             what="a replacement SSVM on 4.15",
         )
+
+
+def test_every_difference_the_simulator_models_is_documented_with_its_release() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| 4.")]
+    for difference in DIFFERENCES:
+        since = "| {}.{}.{} ".format(*difference.since)
+        row = next((r for r in rows if r.startswith(since) and f"`{difference.subject}`" in r), None)
+        assert row is not None, f"docs/compatibility.md lists no {difference.subject} under {since}"
+        if not difference.verified:
+            assert "(inferred)" in row, f"{difference.subject}: its first release is inferred, say so"

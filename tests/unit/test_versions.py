@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -134,3 +136,12 @@ def test_the_simulator_models_each_feature_from_the_same_release(spec: versions.
     before = f"{spec.minimum[0]}.{spec.minimum[1] - 1}"
     assert Release.of(first).has(kind, subject)
     assert not Release.of(before).has(kind, subject)
+
+
+def test_the_compatibility_page_shows_every_feature_with_its_release() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    for spec in FEATURES:
+        [row] = [line for line in page.splitlines() if line.startswith(f"| `{spec.name}` |")]
+        assert f"| {release_name(spec.minimum)} " in row, spec.name
+        assert ("(inferred)" in row) is not spec.verified, spec.name
+    assert "4.15" in page.split("\n\n")[1], "the first paragraph states the supported range"
