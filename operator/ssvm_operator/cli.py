@@ -1,4 +1,4 @@
-"""`ssvm-operator run | plan -f FILES | version`: parses options and hands over."""
+"""`ssvm-operator run | plan -f FILES | diagnose POOL | version`: parses options and hands over."""
 
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument("--endpoint", required=True, help="CloudStack API URL, e.g. https://cloud/client/api")
     plan.add_argument("--insecure-skip-tls-verify", action="store_true")
 
+    diagnose = commands.add_parser(
+        "diagnose", help="print a pool's connectivity checks, or run them now against an endpoint"
+    )
+    diagnose.add_argument("pool", nargs="?", help="the SSVMPool whose latest results to print")
+    diagnose.add_argument("-n", "--namespace", default="default", help="the SSVMPool's namespace")
+    diagnose.add_argument("--endpoint", help="run the checks now against this CloudStack API URL instead")
+    diagnose.add_argument("--zone", help="the zone whose SSVMs run the checks (with --endpoint)")
+    diagnose.add_argument("--target", dest="targets", action="append", default=[], help="extra target")
+    diagnose.add_argument("--insecure-skip-tls-verify", action="store_true")
+
     commands.add_parser("version", help="print the version")
 
     args = parser.parse_args(argv)
@@ -41,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "plan":
         return _plan(args)
+    if args.command == "diagnose":
+        return _diagnose(args)
     return _run(args)
 
 
@@ -84,6 +96,39 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 1 if print_plans(plans, sys.stdout) else 0
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    """Exit 0 when every target is reachable, 1 when something is not (or nothing was checked), 2 on error."""
+    from ssvm_operator.cloud.client import ConnectionSettings, Credentials
+    from ssvm_operator.cloud.errors import CloudError
+    from ssvm_operator.diagnose import DiagnoseError, from_cluster, print_report, run_now_sync
+
+    try:
+        if args.endpoint:
+            if not args.zone:
+                print("--endpoint needs --zone", file=sys.stderr)
+                return 2
+            api_key = os.environ.get("CLOUDSTACK_API_KEY")
+            secret_key = os.environ.get("CLOUDSTACK_SECRET_KEY")
+            if not api_key or not secret_key:
+                print(
+                    "set CLOUDSTACK_API_KEY and CLOUDSTACK_SECRET_KEY (never pass keys as arguments)",
+                    file=sys.stderr,
+                )
+                return 2
+            settings = ConnectionSettings(url=args.endpoint, verify=not args.insecure_skip_tls_verify)
+            report = run_now_sync(settings, Credentials(api_key, secret_key), args.zone, args.targets)
+        elif args.pool:
+            report = from_cluster(args.pool, args.namespace)
+        else:
+            print("name a pool, or give --endpoint and --zone", file=sys.stderr)
+            return 2
+    except (DiagnoseError, CloudError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print_report(report, sys.stdout)
+    return 1 if report.faulty else 0
 
 
 if __name__ == "__main__":

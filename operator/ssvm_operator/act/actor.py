@@ -104,7 +104,7 @@ class Actor:
         stale = _no_longer_needed(
             kind, current.state, current.health, current.offering_id, action.offering_id
         )
-        if stale:
+        if stale and not (action.diagnosed and current.state == "Running"):
             return self._outcome(action, Result.SKIPPED, stale)
         if kind is ActionKind.START:
             job_id = await systemvm.start(self._client, action.vm_id)

@@ -221,11 +221,11 @@ class Diagnosis:
         return False, findings[0].reason, "; ".join(f.message for f in findings)
 
     def _zone_message(self, fault: ZoneFault, zone_name: str) -> str:
-        every = "every SSVM" if len(fault.ssvms) > 1 else "the only SSVM checked"
-        text = (
-            f"{fault.target.describe()} is unreachable from {every} of zone {zone_name} "
-            f"({', '.join(fault.ssvms)}): {_HINT[fault.target.role]}"
-        )
+        if len(fault.ssvms) > 1:
+            where = f"every SSVM of zone {zone_name} ({', '.join(fault.ssvms)})"
+        else:
+            where = f"{fault.ssvms[0]}, the only SSVM of zone {zone_name} checked"
+        text = f"{fault.target.describe()} is unreachable from {where}: {_HINT[fault.target.role]}"
         if fault.target.role is TargetRole.STORAGE:
             text += "; SSVMs are not rebooted or recreated for the agent trouble that follows from it"
         return text
@@ -348,22 +348,26 @@ def isolated_verdict(isolation: Isolation, memory: VmMemory, policy: HealthPolic
 def hold(
     candidates: Sequence[Candidate], assessed: Sequence[Assessment], diagnosis: Diagnosis
 ) -> list[Candidate]:
-    """Hold the repair of agent-lost SSVMs while the zone's storage is unreachable from all of them.
+    """Hold the repair of agent-lost SSVMs while the zone's storage is unreachable from all of them, and
+    mark the repair of an isolated SSVM as asked for by the diagnostics.
 
     An SSVM that cannot mount its secondary storage loses its agent; rebooting or recreating it would only
-    add disruption. A stopped or broken VM is still repaired: that is not what a storage outage does.
+    add disruption. A stopped or broken VM is still repaired: that is not what a storage outage does. An
+    isolated SSVM looks healthy to CloudStack, so the re-read before acting must not cancel its repair.
     """
     reason = diagnosis.hold_reason()
-    if reason is None:
-        return list(candidates)
     running = {a.vm.id for a in assessed if a.vm.state == "Running"}
-    held = []
+    isolated = {i.vm_id for i in diagnosis.isolated}
+    adjusted = []
     for candidate in candidates:
         vm_id = candidate.action.vm_id
-        if candidate.purpose is Purpose.REMEDIATION and vm_id in running and candidate.held is None:
-            candidate = replace(candidate, held=reason)
-        held.append(candidate)
-    return held
+        if candidate.purpose is Purpose.REMEDIATION and vm_id in running:
+            if reason is not None and candidate.held is None:
+                candidate = replace(candidate, held=reason)
+            if vm_id in isolated:
+                candidate = replace(candidate, action=replace(candidate.action, diagnosed=True))
+        adjusted.append(candidate)
+    return adjusted
 
 
 def diagnosable(

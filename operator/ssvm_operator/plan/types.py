@@ -125,6 +125,9 @@ class PlannedAction:
     """Target offering, for CHANGE_OFFERING."""
     blocked: str | None = None
     """Why the action is not executed now (budget, paused, Observe, converging, backoff); None = execute."""
+    diagnosed: bool = False
+    """Asked for by the connectivity diagnostics, not by CloudStack's state: the re-read before acting does
+    not drop it because CloudStack shows the SSVM Running with its agent Up."""
 
     @property
     def disruptive(self) -> bool:
