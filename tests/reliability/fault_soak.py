@@ -112,8 +112,9 @@ class SoakConfig:
     job_timeout_seconds: int = 10
     """The endpoint's jobTimeoutSeconds: how long the operator follows a stuck job."""
     status_conflicts: bool = False
-    """Also answer 409 to status patches. Off until a 409 there no longer stops the pool's periodic
-    reconcile for good (tests/reliability/test_kubernetes_faults.py, an expected failure until then)."""
+    """Also answer 409 to the status patches kopf applies after a tick. Off until such a 409 no longer ends
+    the object's periodic reconcile for good (tests/reliability/test_kubernetes_faults.py, an expected
+    failure until then); 409s go to Event posts meanwhile."""
     work_dir: Path | None = None
     """Where the operator's log goes (a temporary directory when None)."""
 
@@ -215,12 +216,16 @@ class InvariantMonitor:
         for vm in state["vms"]:
             self.vm_zone[vm["id"]] = vm["zone"]
             self.vm_name[vm["id"]] = vm["name"]
-        self._check(state, statuses)
+        self.check(state, statuses)
 
     def _flag(self, key: str, message: str) -> None:
         self.violations.setdefault(key, message)
 
-    def _check(self, state: Mapping[str, Any], statuses: Mapping[str, Mapping[str, Any]]) -> None:
+    def check(self, state: Mapping[str, Any], statuses: Mapping[str, Mapping[str, Any]]) -> None:
+        """One sample: the simulator's `/_sim/state` and each pool's status, by pool name."""
+        for vm in state["vms"]:
+            self.vm_zone.setdefault(vm["id"], vm["zone"])
+            self.vm_name.setdefault(vm["id"], vm["name"])
         jobs = [j for j in state["jobs"] if j["command"] in VM_JOB_COMMANDS and j["instance"]]
         running = [j for j in jobs if j["status"] == "IN_PROGRESS"]
         busy: dict[str, set[str]] = defaultdict(set)
@@ -419,9 +424,9 @@ class FaultSchedule:
     # Kubernetes
 
     def _kube_conflict(self) -> str:
-        targets = [("patch", "ssvmpools"), ("patch", "cloudstackendpoints")]
+        targets = [("create", "events")]
         if self._config.status_conflicts:
-            targets.append(("patch", "ssvmpools/status"))
+            targets += [("patch", "ssvmpools/status"), ("patch", "cloudstackendpoints/status")]
         verb, resource = self._rng.choice(targets)
         self._cluster.inject_fault(verb, resource, status=409, count=self._rng.randint(1, 3))
         return "Kubernetes API 409"
@@ -445,7 +450,7 @@ class FaultSchedule:
 
     def _operator_kill(self) -> str:
         """SIGKILL, preferably while an action is in flight; a new process starts at once."""
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + 4.0
         mid_action = False
         while time.monotonic() < deadline:
             if any(s.get("inFlight") for s in self._monitor.last_status.values()):
