@@ -351,6 +351,14 @@ DIFFERENCES: tuple[Difference, ...] = (
     ),
     Difference(
         Kind.SETTING,
+        "use.https.to.upload",
+        _v("4.18.0"),
+        "api/.../storage/VolumeApiService.java: UseHttpsToUpload (PR #6506, opened 2022-06; issue #7568 "
+        "answers that 4.18 has it)",
+        verified=False,
+    ),
+    Difference(
+        Kind.SETTING,
         "secstorage.vm.userdata",
         _v("4.20.0"),
         "server/.../storage/secondary/SecondaryStorageVmManager.java: SecondaryStorageVMUserData "
