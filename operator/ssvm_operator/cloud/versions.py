@@ -194,7 +194,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "listSystemVms `serviceofferingid` and `serviceofferingname`",
         "which offering an SSVM runs is not reported: SSVMPool spec.serviceOffering is not enforced (no "
         "offering change is planned) and the pool says why",
-        "api/.../response/SystemVmResponse.java: serviceofferingid (PR #7938, 2023-09, first in 4.19.0)",
+        "api/.../response/SystemVmResponse.java: serviceofferingid (PR #7938, opened 2023-09-04, after "
+        "4.18.1; first in 4.19.0)",
+        verified=False,
     ),
     FeatureSpec(
         MANAGEMENT_SERVER_ADDRESSES,
