@@ -245,6 +245,10 @@ class TestWhenDiagnosticsRun:
         )
         assert why == "s-2-VM not checked yet"
 
+    def test_a_zone_with_nothing_to_check_waits_for_the_interval(self) -> None:
+        why = round_due(DiagnosticsPolicy(900), NOW, ago(10), None, None, (ssvm(1),), (), False)
+        assert why is None
+
 
 class TestPingResults:
     def test_a_reply_is_reachable_with_the_average_round_trip(self) -> None:

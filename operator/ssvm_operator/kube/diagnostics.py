@@ -42,6 +42,10 @@ from ssvm_operator.plan.types import InFlight
 log = structlog.get_logger("ssvm_operator.diagnostics")
 
 CONDITION = "Connectivity"
+NO_TARGETS = (
+    "the zone has no image store, internal DNS server or management server address to check, and "
+    "spec.diagnostics.targets is empty"
+)
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,8 @@ async def diagnostics_stage(
         try:
             targets = await zone_targets(connection.client, zone, spec.diagnostics.targets)
             fresh = await run_round(connection.client, eligible, targets, ctx.clock)
+            if not targets:
+                error = NO_TARGETS
         except CloudError as failure:
             fresh, error = [], f"listing the zone's targets failed: {failure}"
             log.warning("diagnostics.failed", pool=pool, zone=zone.name, error=str(failure))

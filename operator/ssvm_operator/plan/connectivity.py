@@ -423,7 +423,7 @@ def round_due(
         return "first round"
     checked = {c.ssvm_id for c in checks}
     new = sorted(vm.name for vm in eligible if vm.id not in checked)
-    if new:
+    if new and checked:  # with no check at all, the zone had nothing to check: wait for the interval
         return f"{', '.join(new)} not checked yet"
     elapsed = seconds_between(last_run, now)
     if elapsed >= policy.interval_seconds:
