@@ -91,8 +91,10 @@ def surplus_candidates(
     newest_first = sorted(
         (a for a in staying if a.in_flight is None), key=lambda a: by_age(a.vm), reverse=True
     )
-    # sorted() is stable: unhealthy SSVMs move to the front, each group keeping newest first.
-    giving_up = sorted(newest_first, key=lambda a: a.health is Health.HEALTHY)
+    # sorted() is stable: failed SSVMs first, serving ones next, and those still booting (likely the
+    # replacement CloudStack just started) last; each group keeps newest first.
+    rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}
+    giving_up = sorted(newest_first, key=lambda a: rank[a.health])
     candidates = []
     for assessment in giving_up[:excess]:
         vm = assessment.vm
