@@ -1,6 +1,6 @@
 """One inventory refresh per endpoint per poll, shared by every pool of that endpoint.
 
-Five list calls whatever the number of pools or zones, so CloudStack's load does not grow with the number
+Six list calls whatever the number of pools or zones, so CloudStack's load does not grow with the number
 of SSVMPool objects (measured in `make bench`).
 """
 
@@ -25,12 +25,15 @@ DEFAULT_SCAN_INTERVAL_MS = 30000
 
 
 async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, hosts, offerings, configs = await asyncio.gather(
+    zones, vms, hosts, offerings, configs, templates = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         client.list("listSystemVms", systemvmtype=SSVM_TYPE),
         client.list("listHosts", type="SecondaryStorageVM"),
         client.list("listServiceOfferings", issystem=True, systemvmtype=SSVM_TYPE),
         client.list("listConfigurations", name="secstorage."),
+        # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
+        # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
+        client.list("listTemplates", templatefilter="system"),
     )
     # The SSVM's agent is the host row named like the VM (and, since 4.21, with virtualmachineid = vm id).
     agent_by_vm: dict[str, str] = {}
@@ -58,6 +61,9 @@ async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | 
         )
         / 1000.0,
         settings=settings,
+        ready_template_zones=frozenset(
+            str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
+        ),
     )
 
 

@@ -37,6 +37,7 @@ from ssvm_operator.kube.pool_status import (
 )
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
+from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
     ActionKind,
     InFlight,
@@ -179,7 +180,11 @@ async def reconcile_pool(
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
     patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)
     patch.status["remediation"] = backoff.render()
-    report(*pool_conditions(spec, plan, actor.in_flight, outcomes, backoff), diagnostics.condition)
+    report(
+        *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
+        diagnostics.condition,
+        _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
+    )
     log.info(
         "pool.reconciled",
         pool=f"{namespace}/{name}",
@@ -188,6 +193,24 @@ async def reconcile_pool(
         desired=spec.replicas,
         actions=[str(a.kind) for a in plan.runnable],
         in_flight=len(actor.in_flight),
+    )
+
+
+def _template_condition(zone: str, ready: bool | None) -> Condition:
+    if ready is None:
+        return Condition(
+            "TemplateReady", None, "Unknown", f"the system VM templates of zone {zone} are not known"
+        )
+    if ready:
+        return Condition(
+            "TemplateReady", True, "SystemTemplateReady", f"a system VM template is Ready in {zone}"
+        )
+    return Condition(
+        "TemplateReady",
+        False,
+        "SystemTemplateNotReady",
+        f"no system VM template is Ready in zone {zone}: CloudStack cannot create SSVMs there; "
+        "register or re-download the systemvm template",
     )
 
 

@@ -145,6 +145,8 @@ class Inventory:
     settings: Mapping[str, str | None] = field(default_factory=dict)
     """Global values of the secstorage.* settings, by name."""
     cloudstack_version: str | None = None
+    ready_template_zones: frozenset[str] | None = None
+    """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
 
     def zone_named(self, name: str) -> Zone | None:
         return next((z for z in self.zones if z.name == name), None)

@@ -34,6 +34,8 @@ class Reason(StrEnum):
     """Degraded: an SSVM stayed unhealthy past its grace period."""
     CANNOT_RECREATE = "CannotRecreate"
     """Degraded: only recreation would fix an SSVM, but CloudStack would not create its replacement."""
+    SYSTEM_TEMPLATE_NOT_READY = "SystemTemplateNotReady"
+    """Degraded: no system VM template is Ready in the zone, so CloudStack cannot create an SSVM there."""
 
 
 def stalled(reason: Reason, message: str) -> Finding:

@@ -32,6 +32,7 @@ from ssvm_operator.plan.replicas import (
     zone_toggle,
 )
 from ssvm_operator.plan.rollout import rollout_candidates
+from ssvm_operator.plan.template import hold_recreations, template_findings
 from ssvm_operator.plan.types import Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
 
@@ -60,7 +61,8 @@ def plan_pool(ctx: PoolContext) -> Plan:
     findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
     candidates, stage_findings = propose(ctx, zone, assessed)
     candidates = hold(candidates, assessed, diagnosis)
-    findings += stage_findings
+    candidates = hold_recreations(candidates, zone, ctx.inventory)
+    findings += stage_findings + template_findings(zone, ctx.inventory)
     if ctx.pool_conflict is not None:
         candidates = []  # Two pools on one zone would fight: neither acts until one is removed.
     actions = enforce(
