@@ -167,8 +167,9 @@ class TestReplacedSSVM:
         assert kinds(result) == [(SURPLUS, "s-1-VM")]
         assert "an unhealthy surplus one" in result.actions[0].reason
 
-    def test_the_replacement_still_booting_is_kept_over_the_failed_one(self) -> None:
-        result = plan(
-            inventory(ssvm(1, "Error", None), ssvm(5, "Starting", None)), spec(), memory={1: unhealthy_for(600)}
-        )
-        assert kinds(result) == [(SURPLUS, "s-1-VM")]
+    def test_the_replacement_still_booting_is_kept_over_the_failed_one_even_within_grace(self) -> None:
+        for unhealthy in (unhealthy_for(600), unhealthy_for(1)):
+            result = plan(
+                inventory(ssvm(1, "Error", None), ssvm(5, "Starting", None)), spec(), memory={1: unhealthy}
+            )
+            assert kinds(result) == [(SURPLUS, "s-1-VM")]

@@ -92,9 +92,10 @@ def surplus_candidates(
         (a for a in staying if a.in_flight is None), key=lambda a: by_age(a.vm), reverse=True
     )
     # sorted() is stable: failed SSVMs first, serving ones next, and those still booting (likely the
-    # replacement CloudStack just started) last; each group keeps newest first.
+    # replacement CloudStack just started) last; each group keeps newest first. The raw state counts here,
+    # not the grace period: a VM in Error is the one to give up even before its grace has passed.
     rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}
-    giving_up = sorted(newest_first, key=lambda a: rank[a.health])
+    giving_up = sorted(newest_first, key=lambda a: rank[a.vm.health])
     candidates = []
     for assessment in giving_up[:excess]:
         vm = assessment.vm
