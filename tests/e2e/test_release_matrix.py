@@ -79,7 +79,6 @@ def test_a_pool_is_kept_healthy_on_every_supported_release(
     assert sim.admin.call_counts().get("destroySystemVm") is None
 
 
-@pytest.mark.xfail(strict=True, reason="operator gate not wired yet")
 def test_a_release_below_the_supported_floor_is_refused_by_name(
     cluster: EmulatedCluster, operator: OperatorProcess
 ) -> None:

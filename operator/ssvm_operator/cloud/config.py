@@ -19,3 +19,8 @@ async def update_setting(client: CloudClient, name: str, value: str | None) -> N
 
 async def list_management_servers(client: CloudClient) -> list[ManagementServer]:
     return [ManagementServer.from_api(row) for row in await client.list("listManagementServers")]
+
+
+async def reset_setting(client: CloudClient, name: str) -> None:
+    """resetConfiguration (4.16+): back to the default CloudStack ships."""
+    await client.call("resetConfiguration", name=name)

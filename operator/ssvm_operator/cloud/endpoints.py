@@ -15,6 +15,7 @@ from pathlib import Path
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CallObserver, CloudClient, ConnectionSettings, Credentials
 from ssvm_operator.cloud.inventory import InventoryCache
+from ssvm_operator.cloud.versions import Support, enabled, support
 from ssvm_operator.model.spec import EndpointSpec
 
 
@@ -28,6 +29,22 @@ class EndpointConnection:
     inventory: InventoryCache = field(default_factory=InventoryCache)
     cloudstack_version: str | None = None
     ca_file: Path | None = None
+    support: Support | None = None
+    """The verdict on the endpoint's release, read once per connection (a release changes only with an
+    upgrade, which restarts the management servers and so the connection)."""
+
+    async def read_release(self) -> Support:
+        if self.support is None:
+            capabilities = await self.client.call("listCapabilities")
+            reported = (capabilities.get("capability") or {}).get("cloudstackversion")
+            self.support = support(reported)
+            self.cloudstack_version = str(self.support.version) if self.support.version else str(reported)
+        return self.support
+
+    def feature(self, name: str) -> bool:
+        """Whether the endpoint's release has a feature of versions.FEATURES; False while not known."""
+        version = self.support.version if self.support else None
+        return version is not None and enabled(version, name)
 
     @property
     def breaker(self) -> CircuitBreaker:

@@ -237,6 +237,13 @@ def disabled(version: CloudStackVersion | str) -> list[Feature]:
     return [feature for feature in features(version) if not feature.enabled]
 
 
+def reason(verdict: Support, name: str) -> str:
+    """Why a feature is off (or on) for the endpoint's release, as one sentence for a condition."""
+    if verdict.version is None:
+        return verdict.message
+    return _feature(_BY_NAME[name], verdict.version).reason
+
+
 def _feature(spec: FeatureSpec, version: CloudStackVersion) -> Feature:
     minimum = release_name(spec.minimum)
     if version.at_least(spec.minimum):

@@ -9,6 +9,7 @@ import kopf
 import structlog
 
 from ssvm_operator import metrics
+from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions
@@ -47,10 +48,7 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
 
     try:
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
-        if connection.cloudstack_version is None:  # once per connection: it changes only with an upgrade
-            capabilities = await connection.client.call("listCapabilities")
-            version = (capabilities.get("capability") or {}).get("cloudstackversion")
-            connection.cloudstack_version = str(version) if version else "unknown"
+        verdict = await connection.read_release()
     except CloudError as error:
         opened = connection.breaker.tripped and _breaker_state(status) != "Open"
         metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(
@@ -83,9 +81,28 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         log.warning("endpoint.unreachable", endpoint=f"{namespace}/{name}", error=str(error))
         return
 
+    patch.status["cloudstackVersion"] = connection.cloudstack_version
+    if not verdict.supported:
+        warn_once("UnsupportedVersion", verdict.message)
+        report(
+            Condition("Ready", False, "UnsupportedVersion", verdict.message),
+            Condition("Stalled", True, "UnsupportedVersion", verdict.message),
+            Condition("Reconciling", False, "UnsupportedVersion", "nothing is managed on this endpoint"),
+        )
+        return
+    assert verdict.version is not None
+    found = versions.features(verdict.version)
+    patch.status["features"] = [{"name": f.name, "enabled": f.enabled, "reason": f.reason} for f in found]
+    off = [f for f in found if not f.enabled]
+    features_condition = (
+        Condition("FeaturesAvailable", False, "OlderCloudStack", "; ".join(f.reason for f in off))
+        if off
+        else Condition(
+            "FeaturesAvailable", True, "AllFeatures", f"CloudStack {verdict.version} has every feature"
+        )
+    )
     if _breaker_state(status) == "Open":
         kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
-    patch.status["cloudstackVersion"] = connection.cloudstack_version
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
     patch.status["lastSuccessfulContact"] = conditions.timestamp(inventory.observed_at)
     patch.status["circuitBreaker"] = _breaker(connection.breaker)
@@ -99,6 +116,7 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         Condition("Ready", True, "Connected", message),
         Condition("Stalled", False, "Connected", "nothing blocks the connection"),
         Condition("Reconciling", False, "Connected", "connected"),
+        features_condition,
     )
 
 

@@ -19,6 +19,7 @@ import structlog
 from ssvm_operator import metrics
 from ssvm_operator.act.actor import Actor
 from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
@@ -120,6 +121,21 @@ async def reconcile_pool(
             _announce(body, status, (), outcomes)
             patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
         log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
+        return
+    try:
+        verdict = await connection.read_release()
+    except CloudError as error:
+        report(Condition("Ready", False, "CloudStackUnreachable", str(error)))
+        return
+    if not verdict.supported:
+        message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
+        _stalled_once(body, status, "UnsupportedVersion", message)
+        report(*_stalled("UnsupportedVersion", message))
+        return
+    if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
+        message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
+        _stalled_once(body, status, "ReplicasNeedNewerCloudStack", message)
+        report(*_stalled("ReplicasNeedNewerCloudStack", message))
         return
     backoff = Backoff.from_status(status)
     if status.get("observedGeneration") != generation:

@@ -15,7 +15,7 @@ import kopf
 import structlog
 
 from ssvm_operator import logs
-from ssvm_operator.cloud import config
+from ssvm_operator.cloud import config, versions
 from ssvm_operator.cloud.endpoints import EndpointConnection
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
@@ -97,12 +97,17 @@ async def reconcile_settings(
         connection = await ctx.connect(
             namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
         )
+        verdict = await connection.read_release()
+        if not verdict.supported:
+            raise SettingsProblem("UnsupportedVersion", f"{verdict.message}; no setting is applied")
         catalogue = await config.list_settings(connection.client)
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
         servers = await config.list_management_servers(connection.client)
-        desired = await _desired(
-            namespace, spec, inventory, catalogue, pool_replicas.get((namespace, spec.endpoint), ())
-        )
+        # Before auto scale-down could be turned off, a standby count above one churns (versions.py).
+        replicas = pool_replicas.get((namespace, spec.endpoint), ())
+        if not connection.feature(versions.STABLE_STANDBY_REPLICAS):
+            replicas = ()
+        desired = await _desired(namespace, spec, inventory, catalogue, replicas)
     except EndpointUnavailable as error:
         stalled(error.reason, str(error))
         return
@@ -369,10 +374,22 @@ async def restore_settings(
         return
     namespace = str(body.metadata.namespace)
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
+    await connection.read_release()
     catalogue = await config.list_settings(connection.client)
     for record in applied_from_status(ctx.status_of(body)).values():
         if record.applied_at is None or record.name not in catalogue:
             continue  # the operator never changed it
-        value = catalogue[record.name].default if record.secret else record.previous_value
-        await config.update_setting(connection.client, record.name, value)
+        if record.secret:
+            # The previous secret value was never kept: back to CloudStack's default where it can say it.
+            if connection.feature(versions.RESET_CONFIGURATION):
+                await config.reset_setting(connection.client, record.name)
+            elif catalogue[record.name].default is not None:
+                await config.update_setting(connection.client, record.name, catalogue[record.name].default)
+            else:
+                log.warning(
+                    "setting.not_restored", setting=record.name, why="no resetConfiguration before 4.16"
+                )
+                continue
+        else:
+            await config.update_setting(connection.client, record.name, record.previous_value)
         log.info("setting.restored", setting=record.name)
