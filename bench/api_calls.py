@@ -94,8 +94,9 @@ def measure(pool_counts: Sequence[int] = POOL_COUNTS) -> Section:
     section.notes += [
         f"A cycle is one poll interval; each pool reads the shared inventory {READS_PER_CYCLE} times in it, "
         f"as its timer ticks. Averages over {CYCLES} cycles.",
-        "Ours always asks the same five list commands (listZones, listSystemVms, listHosts, "
-        "listServiceOfferings, listConfigurations), whatever the number of pools; the answers hold every "
+        "Ours always asks the same six list commands (listZones, listSystemVms, listHosts, "
+        "listServiceOfferings, listConfigurations, listTemplates), whatever the number of pools; the answers "
+        "hold every "
         "zone of the endpoint, so the rows returned do not shrink for a single pool.",
         "Times are wall time on this machine with the simulator in a separate process: a guide, not a "
         "promise about a real management server.",
