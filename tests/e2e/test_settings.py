@@ -178,3 +178,23 @@ def test_restore_puts_previous_values_back_on_delete(
     cluster.kubectl("delete", "ssvmsettings", "region-1", "--timeout=30s", check=True)
     assert setting(cloudstack, "secstorage.vm.auto.scale.down") == before
     assert setting(cloudstack, SITES_KEY) is None
+
+
+def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    key = "secstorage.vm.auto.scale.down"
+    apply(cluster, settings_doc(settings={key: "false"}))
+    wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync")
+    cloudstack.client().updateConfiguration(name=key, value="true")  # an admin, by hand
+    eventually(lambda: setting(cloudstack, key) == "false", what="the drifted setting put back")
+    assert any(r == "Drifted" and key in m for _, r, m in events(cluster, "region-1"))
+
+    apply(cluster, settings_doc(settings={key: "false"}, mode="Observe"))
+    eventually(
+        lambda: status(cluster, "SSVMSettings", "region-1").get("observedGeneration") == 2, what="gen 2"
+    )
+    cloudstack.client().updateConfiguration(name=key, value="true")
+    reported = wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "False", reason="Drifted")
+    assert key in reported["message"]
+    assert setting(cloudstack, key) == "true", "Observe mode reports drift and changes nothing"
