@@ -73,6 +73,26 @@ def ready(cluster: EmulatedCluster, name: str) -> str | None:
     return next((c["status"] for c in conditions if c["type"] == "Ready"), None)
 
 
+def planned(cluster: EmulatedCluster, name: str) -> list[Any]:
+    return list((pool(cluster, name).get("status") or {}).get("plannedActions") or [])
+
+
+def rollout(cluster: EmulatedCluster) -> dict[str, Any]:
+    body = cluster.call(
+        lambda api: api.get_object("ssvm.cloudstack.io/v1alpha1", "SSVMSettings", "region-1", "default")
+    )
+    return dict(((body or {}).get("status") or {}).get("rollout") or {})
+
+
+def condition(cluster: EmulatedCluster, kind: str, name: str, type_: str) -> str | None:
+    """The reason of a condition of one of our objects."""
+    body = (
+        cluster.call(lambda api: api.get_object("ssvm.cloudstack.io/v1alpha1", kind, name, "default")) or {}
+    )
+    found = ((body.get("status") or {}).get("conditions")) or []
+    return next((c.get("reason") for c in found if c["type"] == type_), None)
+
+
 def event_reasons(cluster: EmulatedCluster, name: str) -> list[str]:
     return [str(e.get("reason")) for e in cluster.call(lambda api: api.events_for(name, "default"))]
 
@@ -128,11 +148,31 @@ def main() -> int:
             show(cluster, "get", "ssvmpools")
             show(cluster, "describe", "ssvmpool", "zone-1")
             say(
-                "zone-2 is in Observe mode, and the SSVMSettings changed a setting that needs a "
-                "management-server restart: both say so"
+                "The SSVMSettings changed secstorage.allowed.internal.sites, which CloudStack reads only "
+                "when a management server starts: the operator says so instead of pretending it is done"
             )
-            show(cluster, "get", "ssvmsettings")
+            wait(
+                "the restart being asked for",
+                lambda: (
+                    condition(cluster, "SSVMSettings", "region-1", "Ready")
+                    == "ManagementServerRestartRequired"
+                ),
+            )
+            show(cluster, "get", "ssvmsettings", "-o", "wide")
+            say(
+                "Restarting the management server (simulator admin path), as the condition asks: the new "
+                "sites are then in force, and the operator reboots the SSVMs that booted before, zone by zone"
+            )
+            sim.admin.restart_management_server()
+            wait("zone-1's SSVM rebooted", lambda: rollout(cluster).get("activeZone") == "zone-2")
             show(cluster, "describe", "ssvmsettings", "region-1")
+            say(
+                "zone-2's pool is in Observe mode: its reboot is planned and shown, not executed. "
+                "Switch it to Enforce (spec.mode) and the rollout finishes."
+            )
+            wait("zone-2's plan catching up", lambda: "zone-1 first" not in str(planned(cluster, "zone-2")))
+            show(cluster, "get", "ssvmpool", "zone-2", "-o", "jsonpath={.status.plannedActions}")
+            print()
         finally:
             os.killpg(operator.pid, signal.SIGINT)
             try:
