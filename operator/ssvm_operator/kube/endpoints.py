@@ -15,25 +15,18 @@ from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.reconciliation import Reconciliation
 
 log = structlog.get_logger("ssvm_operator.endpoints")
 
 
 async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.Patch) -> None:
-    namespace = str(body.metadata.namespace)
-    name = str(body.metadata.name)
-    generation = body.metadata.get("generation")
-    status = ctx.status_of(body)
-    now = ctx.clock()
-
-    def report(*conds: Condition) -> None:
-        patch.status["observedGeneration"] = generation
-        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+    run = Reconciliation.begin(ctx, body, patch)
+    namespace, name, status = run.namespace, run.name, run.status
+    report = run.report
 
     def warn_once(reason: str, message: str) -> None:
-        before = conditions.find(status.get("conditions"), "Ready")
-        if before is None or before.get("reason") != reason:
-            kopf.warn(body, reason=reason, message=message)
+        run.warn_once("Ready", reason, message, status="False")
 
     try:
         connection = await ctx.connect(namespace, name, body.get("spec") or {})

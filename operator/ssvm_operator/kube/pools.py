@@ -36,6 +36,7 @@ from ssvm_operator.kube.pool_status import (
     render_recent,
     render_ssvms,
 )
+from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.template import template_ready
@@ -64,21 +65,14 @@ async def reconcile_pool(
     zone_claims: Mapping[tuple[str, str, str], Sequence[tuple[str, str]]],
     rollouts: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
 ) -> None:
-    namespace = str(body.metadata.namespace)
-    name = str(body.metadata.name)
-    generation = body.metadata.get("generation")
-    status = ctx.status_of(body)
-    now = ctx.clock()
-
-    def report(*conds: Condition) -> None:
-        patch.status["observedGeneration"] = generation
-        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+    run = Reconciliation.begin(ctx, body, patch)
+    namespace, name, generation, status, now = run.namespace, run.name, run.generation, run.status, run.now
+    report = run.report
 
     try:
         spec = PoolSpec.parse(body.get("spec") or {}, body.metadata.annotations)
     except SpecError as error:
-        _stalled_once(body, status, "InvalidSpec", f"spec.{error.field}: {error.message}")
-        report(*_stalled("InvalidSpec", f"spec.{error.field}: {error.message}"))
+        run.stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
         return
 
     try:
@@ -86,8 +80,7 @@ async def reconcile_pool(
             namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
         )
     except EndpointUnavailable as error:
-        _stalled_once(body, status, error.reason, str(error))
-        report(*_stalled(error.reason, str(error)))
+        run.stalled(error.reason, str(error))
         return
 
     async def record(entries: tuple[InFlight, ...]) -> None:
@@ -109,8 +102,7 @@ async def reconcile_pool(
     except CloudError as error:
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
-            _stalled_once(body, status, "Unauthorized", message)
-            report(*_stalled("Unauthorized", message))
+            run.stalled("Unauthorized", message)
         else:
             report(
                 Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
@@ -129,13 +121,11 @@ async def reconcile_pool(
         return
     if not verdict.supported:
         message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
-        _stalled_once(body, status, "UnsupportedVersion", message)
-        report(*_stalled("UnsupportedVersion", message))
+        run.stalled("UnsupportedVersion", message)
         return
     if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
         message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
-        _stalled_once(body, status, "ReplicasNeedNewerCloudStack", message)
-        report(*_stalled("ReplicasNeedNewerCloudStack", message))
+        run.stalled("ReplicasNeedNewerCloudStack", message)
         return
     backoff = Backoff.from_status(status)
     if status.get("observedGeneration") != generation:
@@ -282,21 +272,6 @@ def _next_backoff(
     if successes:
         return Backoff()
     return backoff
-
-
-def _stalled(reason: str, message: str) -> tuple[Condition, ...]:
-    return (
-        Condition("Stalled", True, reason, message),
-        Condition("Reconciling", False, reason, "waiting for the problem to be fixed"),
-        Condition("Ready", False, reason, message),
-    )
-
-
-def _stalled_once(body: kopf.Body, status: Mapping[str, Any], reason: str, message: str) -> None:
-    """One Warning event when a pool becomes stalled for a reason, not one per poll."""
-    before = conditions.find(status.get("conditions"), "Stalled")
-    if before is None or before.get("status") != "True" or before.get("reason") != reason:
-        kopf.warn(body, reason=reason, message=message)
 
 
 def _announce(

@@ -21,6 +21,7 @@ from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
 from ssvm_operator.model.settings import (
@@ -61,25 +62,12 @@ async def reconcile_settings(
     owners: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
     pool_replicas: Mapping[tuple[str, str], Sequence[int]],
 ) -> None:
-    namespace = str(body.metadata.namespace)
-    name = str(body.metadata.name)
-    generation = body.metadata.get("generation")
-    status = ctx.status_of(body)
-    now = ctx.clock()
-
-    def report(*conds: Condition) -> None:
-        patch.status["observedGeneration"] = generation
-        patch.status["conditions"] = conditions.render(conds, status.get("conditions"), generation, now)
+    run = Reconciliation.begin(ctx, body, patch)
+    namespace, name, status, now = run.namespace, run.name, run.status, run.now
+    report = run.report
 
     def stalled(reason: str, message: str) -> None:
-        before = conditions.find(status.get("conditions"), "Stalled")
-        if before is None or before.get("status") != "True" or before.get("reason") != reason:
-            kopf.warn(body, reason=reason, message=message)
-        report(
-            Condition("Stalled", True, reason, message),
-            Condition("Reconciling", False, reason, "nothing is applied until this is fixed"),
-            Condition("Ready", False, reason, message),
-        )
+        run.stalled(reason, message, waiting="nothing is applied until this is fixed")
 
     try:
         spec = SettingsSpec.parse(body.get("spec") or {})

@@ -1,0 +1,64 @@
+"""One reconcile of one object: the status it starts from, and how it reports back.
+
+Shared by the three kinds so their conditions and Events behave alike: conditions in the kstatus style with
+observedGeneration, and a Warning Event when an object becomes stalled for a reason, not once per poll.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import kopf
+
+from ssvm_operator.kube import conditions
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.context import OperatorContext
+
+
+@dataclass
+class Reconciliation:
+    body: kopf.Body
+    patch: kopf.Patch
+    status: dict[str, Any]
+    """As this process last wrote it, else as the body shows it (OperatorContext.status_of)."""
+    now: datetime
+
+    @classmethod
+    def begin(cls, ctx: OperatorContext, body: kopf.Body, patch: kopf.Patch) -> Reconciliation:
+        return cls(body, patch, ctx.status_of(body), ctx.clock())
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body.metadata.namespace)
+
+    @property
+    def name(self) -> str:
+        return str(self.body.metadata.name)
+
+    @property
+    def generation(self) -> Any:
+        return self.body.metadata.get("generation")
+
+    def report(self, *conds: Condition) -> None:
+        self.patch.status["observedGeneration"] = self.generation
+        self.patch.status["conditions"] = conditions.render(
+            conds, self.status.get("conditions"), self.generation, self.now
+        )
+
+    def warn_once(self, condition_type: str, reason: str, message: str, status: str = "True") -> None:
+        """A Warning Event, unless the condition already stands at this status and reason (said before)."""
+        before = conditions.find(self.status.get("conditions"), condition_type)
+        if before is None or before.get("status") != status or before.get("reason") != reason:
+            kopf.warn(self.body, reason=reason, message=message)
+
+    def stalled(
+        self, reason: str, message: str, waiting: str = "waiting for the problem to be fixed"
+    ) -> None:
+        self.warn_once("Stalled", reason, message)
+        self.report(
+            Condition("Stalled", True, reason, message),
+            Condition("Reconciling", False, reason, waiting),
+            Condition("Ready", False, reason, message),
+        )
