@@ -41,11 +41,6 @@ def test_server_errors_on_status_writes_are_retried_and_the_pool_keeps_being_rec
     assert not cluster.call(lambda api: api.faults.pending()), "every injected fault was answered"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 409 on the status patch kopf applies after a timer tick ends that timer for good "
-    "(kopf's _timer lets patch_and_check raise); the pool is never polled again until a restart",
-)
 def test_a_conflict_on_a_status_write_does_not_stop_the_periodic_reconcile(
     cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:

@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import kopf
+import structlog
 
-from ssvm_operator import metrics
+from ssvm_operator import logs, metrics
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import kubeapi
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
@@ -31,6 +32,7 @@ from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_setting
 TICK_SECONDS = float(os.environ.get("SSVM_OPERATOR_TICK_SECONDS", "10"))
 
 _locks: dict[str, asyncio.Lock] = {}
+log = structlog.get_logger("ssvm_operator.handlers")
 
 
 def _lock(uid: str) -> asyncio.Lock:
@@ -39,8 +41,15 @@ def _lock(uid: str) -> asyncio.Lock:
 
 
 @contextlib.asynccontextmanager
-async def _reconciling(kind: str, body: kopf.Body, patch: kopf.Patch, memo: Any) -> AsyncIterator[None]:
-    """One object at a time, measured, its written status remembered (see OperatorContext.status_of)."""
+async def _reconciling(
+    kind: str, plural: str, body: kopf.Body, patch: kopf.Patch, memo: Any
+) -> AsyncIterator[None]:
+    """One object at a time, measured; its status written here and remembered (OperatorContext.status_of).
+
+    The status is written by the operator itself rather than left in kopf's patch: kopf applies a timer's
+    patch after the tick, and an API error there (a 409, a 5xx) ends that object's timer for good. Written
+    here, a failed write is logged and simply repeated on the next tick.
+    """
     uid = str(body.metadata.uid)
     started = time.monotonic()
     result = "error"
@@ -48,8 +57,30 @@ async def _reconciling(kind: str, body: kopf.Body, patch: kopf.Patch, memo: Any)
         async with _lock(uid):
             ctx = _context(memo)
             before = ctx.status_of(body)
-            yield
-            ctx.remember_status(uid, before, dict(patch.get("status") or {}))
+            try:
+                yield
+            except (kopf.TemporaryError, kopf.PermanentError):
+                raise
+            except Exception as error:
+                # Whatever escapes is logged and stored by kopf: never with a secret value in it.
+                raise kopf.TemporaryError(
+                    logs.redact(f"{type(error).__name__}: {error}"), delay=TICK_SECONDS
+                ) from None
+            changes = dict(patch.pop("status", None) or {})
+            if any(before.get(key) != value for key, value in changes.items()):
+                try:
+                    await kubeapi.patch_status(
+                        plural, str(body.metadata.namespace), str(body.metadata.name), changes
+                    )
+                except Exception as error:  # the next tick writes it again
+                    log.warning(
+                        "status.write_failed",
+                        kind=kind,
+                        name=body.metadata.name,
+                        error=logs.redact(str(error)),
+                    )
+                    return
+            ctx.remember_status(uid, before, changes)
         result = "success"
     finally:
         metrics.RECONCILES.labels(kind=kind, result=result).inc()
@@ -140,7 +171,7 @@ def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
 @kopf.on.update(GROUP, VERSION, ENDPOINTS)
 @kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
-    async with _reconciling("CloudStackEndpoint", body, patch, memo):
+    async with _reconciling("CloudStackEndpoint", ENDPOINTS, body, patch, memo):
         await reconcile_endpoint(_context(memo), body, patch)
 
 
@@ -156,7 +187,7 @@ async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
 async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     # kopf passes each index by its function's name.
     endpoints, claims, rollouts = kwargs["endpoint_specs"], kwargs["zone_claims"], kwargs["settings_rollouts"]
-    async with _reconciling("SSVMPool", body, patch, memo):
+    async with _reconciling("SSVMPool", POOLS, body, patch, memo):
         await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims), _first(rollouts))
 
 
@@ -172,7 +203,7 @@ async def pool_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
 @kopf.on.update(GROUP, VERSION, SETTINGS)
 @kopf.timer(GROUP, VERSION, SETTINGS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
 async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
-    async with _reconciling("SSVMSettings", body, patch, memo):
+    async with _reconciling("SSVMSettings", SETTINGS, body, patch, memo):
         await reconcile_settings(
             _context(memo),
             body,

@@ -127,7 +127,15 @@ async def reconcile_settings(
     ]
     todo = changes(desired, catalogue)
     if spec.mode is Mode.ENFORCE:
-        await _apply(connection, body, todo, catalogue, applied, drifted, now)
+        try:
+            await _apply(connection, body, todo, catalogue, applied, drifted, now)
+        except CloudError as error:
+            # CloudStack's refusal may quote the value: secret values are masked before anyone sees it.
+            patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
+            message = logs.redact(f"CloudStack refused a setting: {error}")
+            log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
+            stalled("SettingRejected", message)
+            return
     elif todo:
         names = ", ".join(s.name for s in todo)
         _event_once(body, status, "WouldApply", f"Observe mode: would set {names}")
