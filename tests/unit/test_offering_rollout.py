@@ -31,7 +31,7 @@ class TestResolution:
         finding = next(f for f in result.findings if f.reason == "OfferingNotFound")
         assert finding.severity is Severity.STALLED
         assert finding.message == (
-            "service offering 'Huge' does not exist on this CloudStack endpoint; system offerings for SSVMs: "
+            "spec.serviceOffering: service offering 'Huge' does not exist on this CloudStack endpoint; system offerings for SSVMs: "
             "SSVM Large, System Offering For Secondary Storage VM"
         )
         assert result.actions == ()

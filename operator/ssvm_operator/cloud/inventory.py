@@ -29,7 +29,8 @@ async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | 
         client.list("listZones", showcapacities=False),
         client.list("listSystemVms", systemvmtype=SSVM_TYPE),
         client.list("listHosts", type="SecondaryStorageVM"),
-        client.list("listServiceOfferings", issystem=True, systemvmtype=SSVM_TYPE),
+        # Every system offering, so one declared for another system VM type is recognised as such.
+        client.list("listServiceOfferings", issystem=True),
         client.list("listConfigurations", name="secstorage."),
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.

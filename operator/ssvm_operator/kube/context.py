@@ -73,13 +73,18 @@ class OperatorContext:
         try:
             api_key = await kubeapi.read_secret_key(namespace, spec.api_key.name, spec.api_key.key)
             secret_key = await kubeapi.read_secret_key(namespace, spec.secret_key.name, spec.secret_key.key)
-            ca_pem = None
-            if spec.ca is not None:
-                ca_pem = await kubeapi.read_secret_key(namespace, spec.ca.name, spec.ca.key)
         except kubeapi.SecretError as error:
             raise EndpointUnavailable(
                 "CredentialsMissing", f"{error}; see spec.credentialsSecretRef of CloudStackEndpoint {key}"
             ) from None
+        ca_pem = None
+        if spec.ca is not None:
+            try:
+                ca_pem = await kubeapi.read_secret_key(namespace, spec.ca.name, spec.ca.key)
+            except kubeapi.SecretError as error:
+                raise EndpointUnavailable(
+                    "CABundleMissing", f"{error}; see spec.caSecretRef of CloudStackEndpoint {key}"
+                ) from None
         for value in (api_key, secret_key):
             logs.register_secret(value)
         self._secrets_read_at[key] = time.monotonic()

@@ -56,8 +56,20 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
                 Condition("Stalled", True, "Unauthorized", message),
                 Condition("Reconciling", False, "Unauthorized", "waiting for valid API keys"),
             )
+        elif not error.retryable:
+            reason = "TLSFailure" if "TLS" in error.detail else "EndpointRejected"
+            message = f"spec.url {connection.spec.url}: {error}"
+            warn_once(reason, message)
+            report(
+                Condition("Ready", False, reason, message),
+                Condition("Stalled", True, reason, message),
+                Condition("Reconciling", False, reason, "waiting for the endpoint to be fixed"),
+            )
         else:
-            message = f"{error}; retrying every {int(connection.spec.poll_interval_seconds)}s"
+            message = (
+                f"spec.url {connection.spec.url}: {error}; "
+                f"retrying every {int(connection.spec.poll_interval_seconds)}s"
+            )
             warn_once("Unreachable", message)
             if opened:
                 kopf.warn(

@@ -33,12 +33,13 @@ class Backoff:
         )
 
     def render(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"failures": self.failures}
-        if self.last_failure:
-            out["lastFailureTime"] = timestamp(self.last_failure)
-        if self.next_attempt_after:
-            out["nextAttemptAfter"] = timestamp(self.next_attempt_after)
-        return out
+        # Unset times are written as null: a merge patch keeps whatever it omits, and a stale
+        # nextAttemptAfter would read back as a pending backoff after a restart.
+        return {
+            "failures": self.failures,
+            "lastFailureTime": timestamp(self.last_failure) if self.last_failure else None,
+            "nextAttemptAfter": timestamp(self.next_attempt_after) if self.next_attempt_after else None,
+        }
 
 
 def memory_from_status(status: Mapping[str, Any]) -> dict[str, VmMemory]:

@@ -47,6 +47,7 @@ from ssvm_operator.plan.types import (
     PlannedAction,
     PoolContext,
     RolloutRequest,
+    Severity,
     VmMemory,
 )
 
@@ -103,6 +104,8 @@ async def reconcile_pool(
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
             run.stalled("Unauthorized", message)
+        elif not error.retryable:
+            run.stalled("EndpointRejected", f"CloudStackEndpoint {spec.endpoint}: {error}")
         else:
             report(
                 Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
@@ -159,6 +162,9 @@ async def reconcile_pool(
             connectivity=diagnostics.connectivity,
         )
     )
+    stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
+    if stalled is not None:
+        run.warn_once("Stalled", stalled.reason, stalled.message)
     memory = plan.memory
     for action in plan.runnable:
         outcome = await actor.execute(action)

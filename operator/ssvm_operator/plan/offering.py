@@ -25,8 +25,8 @@ def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, 
         return None, [
             stalled(
                 Reason.OFFERING_NOT_FOUND,
-                f"service offering {name!r} does not exist on this CloudStack endpoint; "
-                f"system offerings for SSVMs: {valid}",
+                f"spec.serviceOffering: service offering {name!r} does not exist on this CloudStack "
+                f"endpoint; system offerings for SSVMs: {valid}",
             )
         ]
     if not offering.fits_ssvm:
@@ -34,8 +34,8 @@ def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, 
         return None, [
             stalled(
                 Reason.OFFERING_NOT_FOR_SSVM,
-                f"service offering {offering.name!r} ({kind}) cannot run an SSVM; changeServiceForSystemVm "
-                f"needs a system offering for secondarystoragevm: {valid}",
+                f"spec.serviceOffering: {offering.name!r} ({kind}) cannot run an SSVM; "
+                f"changeServiceForSystemVm needs a system offering for secondarystoragevm: {valid}",
             )
         ]
     return offering, []
