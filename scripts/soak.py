@@ -29,11 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--converge-bound", type=float, default=120.0, help="seconds every acting pool may take to be Ready"
     )
-    parser.add_argument(
-        "--status-conflicts",
-        action="store_true",
-        help="also answer 409 to status patches (ends kopf timers until the operator handles it)",
-    )
     parser.add_argument("--work-dir", type=Path, default=None, help="keep the operator log here")
     args = parser.parse_args(argv)
     if args.work_dir is not None:
@@ -45,7 +40,6 @@ def main(argv: list[str] | None = None) -> int:
             fault_seconds=args.fault_seconds,
             converge_bound_seconds=args.converge_bound,
             work_dir=args.work_dir,
-            status_conflicts=args.status_conflicts,
         ),
         log=lambda line: print(f"[{time.monotonic() - started:6.1f}s] {line}", flush=True),
     )

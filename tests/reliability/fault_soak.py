@@ -111,10 +111,6 @@ class SoakConfig:
     """The endpoint's timeoutSeconds; an injected timeout holds the answer longer than that."""
     job_timeout_seconds: int = 10
     """The endpoint's jobTimeoutSeconds: how long the operator follows a stuck job."""
-    status_conflicts: bool = False
-    """Also answer 409 to the status patches kopf applies after a tick. Off until such a 409 no longer ends
-    the object's periodic reconcile for good (tests/reliability/test_kubernetes_faults.py, an expected
-    failure until then); 409s go to Event posts meanwhile."""
     work_dir: Path | None = None
     """Where the operator's log goes (a temporary directory when None)."""
 
@@ -424,10 +420,15 @@ class FaultSchedule:
     # Kubernetes
 
     def _kube_conflict(self) -> str:
-        targets = [("create", "events")]
-        if self._config.status_conflicts:
-            targets += [("patch", "ssvmpools/status"), ("patch", "cloudstackendpoints/status")]
-        verb, resource = self._rng.choice(targets)
+        verb, resource = self._rng.choice(
+            (
+                ("patch", "ssvmpools/status"),
+                ("patch", "ssvmpools/status"),
+                ("patch", "cloudstackendpoints/status"),
+                ("patch", "ssvmpools"),
+                ("create", "events"),
+            )
+        )
         self._cluster.inject_fault(verb, resource, status=409, count=self._rng.randint(1, 3))
         return "Kubernetes API 409"
 
