@@ -201,22 +201,9 @@ class Stalls:
 
 NO_OFFERING_CHECK = pytest.mark.xfail(
     strict=True,
-    reason="the inventory lists SSVM offerings only, so a user or router offering is 'not found' (the "
-    "OfferingNotForSSVM branch is unreachable), the message does not name spec.serviceOffering, and a "
-    "Stalled finding of the plan posts no Event",
-)
-NO_EVENT_FOR_PLAN_FINDINGS = pytest.mark.xfail(
-    strict=True, reason="a Stalled finding of the plan (ZoneNotFound, DuplicatePool, ...) posts no Event"
-)
-CA_NAMED_AS_CREDENTIALS = pytest.mark.xfail(
-    strict=True, reason="a missing CA Secret is reported as spec.credentialsSecretRef, not spec.caSecretRef"
-)
-URL_NOT_NAMED = pytest.mark.xfail(
-    strict=True, reason="an unreachable endpoint's condition and Event do not name spec.url"
-)
-TLS_RETRIED_AS_UNREACHABLE = pytest.mark.xfail(
-    strict=True,
-    reason="a TLS failure is a permanent error but the endpoint shows Unreachable/Retrying, not Stalled",
+    reason="a user (non-system) offering is reported as OfferingNotFound, naming spec.serviceOffering and "
+    "the valid SSVM offerings: the inventory lists system offerings only (a router offering is "
+    "OfferingNotForSSVM)",
 )
 
 RUNTIME_ROWS = [
@@ -238,11 +225,9 @@ RUNTIME_ROWS = [
             "OfferingNotForSSVM",
             ("spec.serviceOffering", "domainrouter"),
         ),
-        marks=NO_OFFERING_CHECK,
     ),
     pytest.param(
         Stalls("unknown zone", "SSVMPool", "lost", "ZoneNotFound", ("zone-9", "zone-1")),
-        marks=NO_EVENT_FOR_PLAN_FINDINGS,
     ),
     Stalls(
         "missing Secret",
@@ -270,10 +255,9 @@ RUNTIME_ROWS = [
             "missing CA Secret",
             "CloudStackEndpoint",
             "no-ca",
-            "CredentialsMissing",
+            "CABundleMissing",
             ("no-ca-bundle", "spec.caSecretRef"),
         ),
-        marks=CA_NAMED_AS_CREDENTIALS,
     ),
     pytest.param(
         Stalls(
@@ -285,13 +269,11 @@ RUNTIME_ROWS = [
             "Ready",
             "False",
         ),
-        marks=URL_NOT_NAMED,
     ),
     pytest.param(
         Stalls(
             "https to a plain-http server", "CloudStackEndpoint", "tls-to-http", None, ("TLS", "caSecretRef")
         ),
-        marks=TLS_RETRIED_AS_UNREACHABLE,
     ),
     pytest.param(
         Stalls(
@@ -301,7 +283,6 @@ RUNTIME_ROWS = [
             None,
             ("TLS verification failed", "caSecretRef"),
         ),
-        marks=TLS_RETRIED_AS_UNREACHABLE,
     ),
     Stalls(
         "second SSVMSettings for an endpoint",

@@ -6,8 +6,6 @@ handler returns. These tests make exactly those writes fail and check the pool i
 
 from __future__ import annotations
 
-import pytest
-
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
