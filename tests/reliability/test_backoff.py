@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
@@ -86,12 +84,6 @@ def test_a_retryable_failure_backs_off_and_a_success_resets_it(
     assert status(cluster, "SSVMPool", "zone-1")["remediation"]["failures"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Backoff.render omits unset fields, and a merge patch keeps what it omits: after a success "
-    "status.remediation still shows the old lastFailureTime and nextAttemptAfter, which a restarted "
-    "operator reads back as a pending backoff",
-)
 def test_a_success_clears_the_whole_backoff_record(
     cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
@@ -150,11 +142,6 @@ def test_a_permanent_refusal_stalls_the_pool_without_a_hot_loop_and_a_spec_chang
     assert not cloudstack.admin.call_counts().get("stopSystemVm")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="updateConfiguration's 431 escapes reconcile_settings: no Stalled condition, no status at all, "
-    "and kopf retries the handler every 60 s",
-)
 def test_a_setting_value_cloudstack_refuses_stalls_the_settings_with_its_field(
     cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:

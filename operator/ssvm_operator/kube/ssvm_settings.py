@@ -129,10 +129,10 @@ async def reconcile_settings(
     if spec.mode is Mode.ENFORCE:
         try:
             await _apply(connection, body, todo, catalogue, applied, drifted, now)
-        except CloudError as error:
+        except (CloudError, SettingsProblem) as error:
             # CloudStack's refusal may quote the value: secret values are masked before anyone sees it.
             patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
-            message = logs.redact(f"CloudStack refused a setting: {error}")
+            message = logs.redact(str(error))
             log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
             stalled("SettingRejected", message)
             return
@@ -218,7 +218,12 @@ async def _apply(
         entry = catalogue[setting.name]
         before = applied.get(setting.name)
         previous = before.previous_value if before is not None else entry.value
-        await config.update_setting(connection.client, setting.name, setting.value)
+        try:
+            await config.update_setting(connection.client, setting.name, setting.value)
+        except CloudError as error:
+            raise SettingsProblem(
+                "SettingRejected", f"spec.{setting.field}: CloudStack refused it: {error}"
+            ) from None
         applied[setting.name] = AppliedRecord.of(setting, previous, now, entry.is_dynamic)
         shown = "a new secret value" if setting.secret else repr(setting.value)
         if setting.name in drifted:
