@@ -31,8 +31,8 @@ class TestResolution:
         finding = next(f for f in result.findings if f.reason == "OfferingNotFound")
         assert finding.severity is Severity.STALLED
         assert finding.message == (
-            "spec.serviceOffering: service offering 'Huge' does not exist on this CloudStack endpoint; system offerings for SSVMs: "
-            "SSVM Large, System Offering For Secondary Storage VM"
+            "spec.serviceOffering: service offering 'Huge' does not exist on this CloudStack endpoint; "
+            "system offerings for SSVMs: SSVM Large, System Offering For Secondary Storage VM"
         )
         assert result.actions == ()
 
