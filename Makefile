@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 HELM_ENV := HELM_CACHE_HOME=$(CURDIR)/$(TOOLS)/helm/cache HELM_CONFIG_HOME=$(CURDIR)/$(TOOLS)/helm/config \
 	HELM_DATA_HOME=$(CURDIR)/$(TOOLS)/helm/data
 
-.PHONY: help install tools lint typecheck test demo sim chart image-context bench compat clean
+.PHONY: help install tools lint typecheck test demo sim chart image-context bench compat soak clean
 
 help:
 	@echo "make demo   - CloudStack simulator + emulated cluster + operator, shown through kubectl"
@@ -19,6 +19,7 @@ help:
 	@echo "make chart  - lint and package the Helm chart into dist/"
 	@echo "make bench  - performance side by side with a naive poller, writes bench/results.md"
 	@echo "make compat - the end-to-end matrix over CloudStack 4.15 to the latest"
+	@echo "make soak   - the fault soak at length, with its table"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -83,6 +84,10 @@ bench: install tools
 compat: install tools
 	SSVM_COMPAT_VERSIONS=4.15,4.16,4.17,4.18,4.19,4.20,4.20.1,4.21,4.22 $(PY) -m pytest -q \
 	  tests/e2e/test_release_matrix.py tests/sim/test_sim_versions.py tests/unit/test_versions.py
+
+# The fault soak at length (seeded; prints faults, actions, invariant violations, convergence time).
+soak: install tools
+	$(PY) scripts/soak.py --fault-seconds 300
 
 sim: install
 	$(VENV)/bin/cloudstack-sim --host 127.0.0.1 --port 8080
