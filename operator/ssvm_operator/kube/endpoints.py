@@ -82,6 +82,7 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
                 Condition("Ready", False, "Unreachable", message),
                 Condition("Stalled", False, "Retrying", "the failure may be temporary"),
                 Condition("Reconciling", True, "Unreachable", message),
+                _breaker_condition(connection.breaker),
             )
         log.warning("endpoint.unreachable", endpoint=f"{namespace}/{name}", error=str(error))
         return
@@ -122,12 +123,25 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         Condition("Stalled", False, "Connected", "nothing blocks the connection"),
         Condition("Reconciling", False, "Connected", "connected"),
         features_condition,
+        _breaker_condition(connection.breaker),
     )
 
 
 def _breaker_state(status: Mapping[str, Any]) -> str | None:
     """The breaker state last shown, so an Event marks each change once, whichever handler saw it."""
     return (status.get("circuitBreaker") or {}).get("state")
+
+
+def _breaker_condition(breaker: CircuitBreaker) -> Condition:
+    if breaker.tripped:
+        return Condition(
+            "RemediationAllowed",
+            False,
+            "CircuitOpen",
+            f"{breaker.failures} failed inventories in a row: no SSVM of this endpoint is repaired until "
+            "CloudStack answers again",
+        )
+    return Condition("RemediationAllowed", True, "CircuitClosed", "CloudStack answers; repairs may run")
 
 
 def _breaker(breaker: CircuitBreaker) -> dict[str, Any]:
