@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CallObserver, CloudClient, ConnectionSettings, Credentials
+from ssvm_operator.cloud.config import ConfigCache
 from ssvm_operator.cloud.inventory import InventoryCache
 from ssvm_operator.cloud.versions import Support, enabled, support
 from ssvm_operator.model.spec import EndpointSpec
@@ -27,6 +28,7 @@ class EndpointConnection:
     credentials_fingerprint: int
     ca_pem: str | None = None
     inventory: InventoryCache = field(default_factory=InventoryCache)
+    config: ConfigCache = field(default_factory=ConfigCache)
     cloudstack_version: str | None = None
     ca_file: Path | None = None
     support: Support | None = None

@@ -169,12 +169,7 @@ async def reconcile_pool(
     for action in plan.runnable:
         outcome = await actor.execute(action)
         outcomes.append(outcome)
-        if outcome.result is Result.STARTED and action.kind in (ActionKind.START, ActionKind.REBOOT):
-            memory[action.vm_id or ""] = replace(
-                memory.get(action.vm_id or "", VmMemory()),
-                last_remediation=action.kind,
-                last_remediation_at=now,
-            )
+        # The rung taken is already in plan.memory: the planner records every remediation it runs.
         if outcome.result is not Result.SKIPPED:
             connection.inventory.invalidate()
 

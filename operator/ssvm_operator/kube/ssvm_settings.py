@@ -88,9 +88,10 @@ async def reconcile_settings(
         verdict = await connection.read_release()
         if not verdict.supported:
             raise SettingsProblem("UnsupportedVersion", f"{verdict.message}; no setting is applied")
-        catalogue = await config.list_settings(connection.client)
-        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
-        servers = await config.list_management_servers(connection.client)
+        poll = connection.spec.poll_interval_seconds
+        configuration = await connection.config.get(connection.client, poll)
+        catalogue, servers = configuration.settings, configuration.servers
+        inventory = await connection.inventory.get(connection.client, poll)
         # Before auto scale-down could be turned off, a standby count above one churns (versions.py).
         replicas = pool_replicas.get((namespace, spec.endpoint), ())
         if not connection.feature(versions.STABLE_STANDBY_REPLICAS):
@@ -130,12 +131,15 @@ async def reconcile_settings(
         try:
             await _apply(connection, body, todo, catalogue, applied, drifted, now)
         except (CloudError, SettingsProblem) as error:
+            connection.config.invalidate()
             # CloudStack's refusal may quote the value: secret values are masked before anyone sees it.
             patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
             message = logs.redact(str(error))
             log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
             stalled("SettingRejected", message)
             return
+        if todo:
+            connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
     elif todo:
         names = ", ".join(s.name for s in todo)
         _event_once(body, status, "WouldApply", f"Observe mode: would set {names}")
