@@ -298,7 +298,3 @@ def _announce(
                 reason=f"{action.kind}Refused",
                 message=f"{action.kind} {target} not executed: {action.blocked} (wanted: {action.reason})",
             )
-
-
-def startup_jitter(interval: float) -> float:
-    return random.uniform(0, interval)
