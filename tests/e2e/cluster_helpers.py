@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import yaml
 
-from kube_emulator.testing import EmulatedCluster
+from kube_emulator.testing import EmulatedCluster, find_kubectl
 
 API_VERSION = "ssvm.cloudstack.io/v1alpha1"
 NAMESPACE = "default"
@@ -74,6 +78,60 @@ def events(cluster: EmulatedCluster, name: str) -> list[tuple[str, str, str]]:
     found = cluster.call(lambda api: api.events_for(name, NAMESPACE))
     ordered = sorted(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
     return [(str(e.get("type")), str(e.get("reason")), str(e.get("message"))) for e in ordered]
+
+
+class StatusHistory:
+    """Every status an object had while watched, in order: what `kubectl get -w` streamed.
+
+    Unlike polling, a watch misses no version, so a status that held for a moment is still seen.
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def add(self, status: dict[str, Any]) -> None:
+        with self._lock:
+            self._seen.append(status)
+
+    def seen(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._seen)
+
+
+@contextlib.contextmanager
+def watched_status(cluster: EmulatedCluster, plural: str, name: str) -> Iterator[StatusHistory]:
+    history = StatusHistory()
+    process = subprocess.Popen(
+        [str(find_kubectl()), "get", plural, name, "-n", NAMESPACE, "-w", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=cluster.env(),
+    )
+
+    def read() -> None:
+        assert process.stdout is not None
+        decoder, pending = json.JSONDecoder(), ""
+        for line in process.stdout:
+            pending += line
+            try:
+                body, end = decoder.raw_decode(pending.strip())
+            except json.JSONDecodeError:
+                continue  # an object is printed over many lines
+            history.add(dict(body.get("status") or {}))
+            pending = pending.strip()[end:]
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    # The watch's first event is the object as it is now: from then on no change is missed.
+    eventually(lambda: history.seen(), timeout=10, what=f"a watch on {plural}/{name}")
+    try:
+        yield history
+    finally:
+        process.kill()
+        reader.join(timeout=5)
+        process.wait()
 
 
 def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:

@@ -18,6 +18,7 @@ from tests.e2e.cluster_helpers import (
     pool_doc,
     status,
     wait_condition,
+    watched_status,
 )
 from tests.e2e.operator_process import OperatorProcess
 from tests.reliability.conftest import FAST_HEALTH
@@ -52,6 +53,15 @@ def assert_growing(seen: list[dict[str, Any]]) -> None:
         if "nextAttemptAfter" in r
     ]
     assert gaps[-1] > gaps[0] * 2, f"the wait after a failure grows: {gaps}"
+
+
+def failures_at(statuses: list[dict[str, Any]], generation: int) -> list[int]:
+    """status.remediation.failures as written for one generation of the spec, in order."""
+    return [
+        int((s.get("remediation") or {}).get("failures") or 0)
+        for s in statuses
+        if s.get("observedGeneration") == generation
+    ]
 
 
 def _seconds(stamp: str) -> float:
@@ -125,20 +135,20 @@ def test_a_permanent_refusal_stalls_the_pool_without_a_hot_loop_and_a_spec_chang
     failures = status(cluster, "SSVMPool", "zone-1")["remediation"]["failures"]
     before = cloudstack.admin.call_counts().get("changeServiceForSystemVm", 0)
     health = {**FAST_HEALTH, "rebootTimeoutSeconds": 4}
-    apply(cluster, pool_doc("zone-1", "zone-1", health=health, serviceOffering=LARGE))
-    eventually(
-        lambda: cloudstack.admin.call_counts().get("changeServiceForSystemVm", 0) > before,
-        timeout=3,
-        what="a retry right after the spec change",
-    )
-    eventually(
-        lambda: (
-            status(cluster, "SSVMPool", "zone-1").get("observedGeneration") == 3
-            and status(cluster, "SSVMPool", "zone-1")["remediation"]["failures"] == 1
-        ),
-        timeout=5,
-        what=f"failures back to 1 from {failures}",
-    )
+    with watched_status(cluster, "ssvmpools", "zone-1") as history:
+        apply(cluster, pool_doc("zone-1", "zone-1", health=health, serviceOffering=LARGE))
+        eventually(
+            lambda: cloudstack.admin.call_counts().get("changeServiceForSystemVm", 0) > before,
+            timeout=3,
+            what="a retry right after the spec change",
+        )
+        eventually(
+            lambda: 1 in failures_at(history.seen(), generation=3),
+            timeout=5,
+            what="one failure recorded for the new generation",
+        )
+    counted = failures_at(history.seen(), generation=3)
+    assert counted == sorted(counted), f"failures count afresh from 1 after {failures}: {counted}"
     assert not cloudstack.admin.call_counts().get("stopSystemVm")
 
 
