@@ -30,15 +30,15 @@ WINDOW_SECONDS = 10.0
 def watch_backoff(
     cluster: EmulatedCluster, cloudstack: SimulatorHandle, pool: str, command: str, seconds: float
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Calls of `command` over `seconds`, and every distinct status.remediation seen meanwhile."""
+    """Calls of `command` over `seconds`, and every distinct status.remediation written meanwhile."""
     before = cloudstack.admin.call_counts().get(command, 0)
+    with watched_status(cluster, "ssvmpools", pool) as history:
+        time.sleep(seconds)  # the observation window itself, not a wait for something to happen
     seen: list[dict[str, Any]] = []
-    ends = time.monotonic() + seconds
-    while time.monotonic() < ends:
-        remediation = status(cluster, "SSVMPool", pool).get("remediation") or {}
+    for written in history.seen():
+        remediation = written.get("remediation") or {}
         if remediation and (not seen or remediation != seen[-1]):
             seen.append(remediation)
-        time.sleep(0.1)
     return cloudstack.admin.call_counts().get(command, 0) - before, seen
 
 
@@ -100,12 +100,13 @@ def test_a_success_clears_the_whole_backoff_record(
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
     cloudstack.admin.inject_fault("destroySystemVm", "error", status=530, count=1)
-    cloudstack.admin.fail_vm(cloudstack.admin.ssvms(zone="zone-1")[0]["name"])
-    eventually(
-        lambda: status(cluster, "SSVMPool", "zone-1").get("remediation", {}).get("failures") == 1,
-        timeout=20,
-        what="one failed destroy",
-    )
+    with watched_status(cluster, "ssvmpools", "zone-1") as history:
+        cloudstack.admin.fail_vm(cloudstack.admin.ssvms(zone="zone-1")[0]["name"])
+        eventually(
+            lambda: 1 in failures_at(history.seen(), generation=1),
+            timeout=20,
+            what="one failed destroy",
+        )
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
     assert status(cluster, "SSVMPool", "zone-1")["remediation"] == {"failures": 0}
 
