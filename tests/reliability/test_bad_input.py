@@ -199,23 +199,13 @@ class Stalls:
         return wrong
 
 
-NO_OFFERING_CHECK = pytest.mark.xfail(
-    strict=True,
-    reason="a user (non-system) offering is reported as OfferingNotFound, naming spec.serviceOffering and "
-    "the valid SSVM offerings: the inventory lists system offerings only (a router offering is "
-    "OfferingNotForSSVM)",
-)
-
 RUNTIME_ROWS = [
-    pytest.param(
-        Stalls(
-            "non-system offering",
-            "SSVMPool",
-            "user-offering",
-            "OfferingNotForSSVM",
-            ("spec.serviceOffering", "Small Instance"),
-        ),
-        marks=NO_OFFERING_CHECK,
+    Stalls(
+        "non-system offering",
+        "SSVMPool",
+        "user-offering",
+        "OfferingNotForSSVM",
+        ("spec.serviceOffering", "Small Instance"),
     ),
     pytest.param(
         Stalls(
@@ -312,15 +302,12 @@ RUNTIME_ROWS = [
         "OfferingNotFound",
         ("spec.serviceOffering", "Huge"),
     ),
-    pytest.param(
-        Stalls(
-            "non-system offering for new SSVMs",
-            "SSVMSettings",
-            "user-offering-settings",
-            "OfferingNotForSSVM",
-            ("spec.serviceOffering", "Medium Instance"),
-        ),
-        marks=NO_OFFERING_CHECK,
+    Stalls(
+        "non-system offering for new SSVMs",
+        "SSVMSettings",
+        "user-offering-settings",
+        "OfferingNotForSSVM",
+        ("spec.serviceOffering", "Medium Instance"),
     ),
 ]
 ROWS: list[Stalls] = [r.values[0] if hasattr(r, "values") else r for r in RUNTIME_ROWS]  # type: ignore[union-attr]

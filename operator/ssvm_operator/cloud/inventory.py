@@ -1,7 +1,8 @@
 """One inventory refresh per endpoint per poll, shared by every pool of that endpoint.
 
 Six list calls whatever the number of pools or zones, so CloudStack's load does not grow with the number
-of SSVMPool objects (measured in `make bench`).
+of SSVMPool objects (measured in `make bench`). Only a declaration naming an offering that is no system
+offering costs more: one lookup per poll while it stands.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
@@ -104,15 +107,26 @@ class InventoryCache:
         self._error: CloudError | None = None
         self._fetched_at = -math.inf
         self._lock = asyncio.Lock()
+        self._user_offerings: dict[str, Offering | None] = {}
+        """Declared offerings looked up among the user offerings since the last refresh."""
 
     def invalidate(self) -> None:
         """After the operator changed something, the next reader sees CloudStack afresh."""
         self._fetched_at = -math.inf
 
-    async def get(self, client: CloudClient, max_age: float) -> Inventory:
+    async def get(
+        self, client: CloudClient, max_age: float, *, declared_offering: str | None = None
+    ) -> Inventory:
+        """The shared inventory; with `declared_offering`, it also holds that offering if it is a user one.
+
+        Every poll lists the system offerings only. An offering declared by mistake that is none of them is
+        looked up once per poll among the user offerings, so the pool can say "not a system offering" rather
+        than "does not exist".
+        """
         async with self._lock:
             if time.monotonic() - self._fetched_at >= max_age:
                 self._fetched_at = time.monotonic()
+                self._user_offerings = {}
                 try:
                     self._inventory, self._error = await fetch_inventory(client), None
                     self.breaker.record_success()
@@ -122,4 +136,29 @@ class InventoryCache:
             if self._error is not None:
                 raise self._error
             assert self._inventory is not None
-            return self._inventory
+            inventory = self._inventory
+            if declared_offering is None or inventory.offering_named(declared_offering) is not None:
+                return inventory
+            if declared_offering not in self._user_offerings:
+                self._user_offerings[declared_offering] = await _user_offering(client, declared_offering)
+            found = self._user_offerings[declared_offering]
+            return replace(inventory, offerings=(*inventory.offerings, found)) if found else inventory
+
+
+async def _user_offering(client: CloudClient, declared: str) -> Offering | None:
+    """The user offering named (or, for a UUID, with the id) `declared`; None when there is none."""
+    try:
+        found = await client.list("listServiceOfferings", name=declared)
+        if not found and _is_uuid(declared):
+            found = await client.list("listServiceOfferings", id=declared)
+    except CloudError:
+        return None  # only the wording of a Stalled condition depends on it
+    return Offering.from_api(found[0]) if found else None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True

@@ -99,7 +99,9 @@ async def reconcile_pool(
         connection.inventory.invalidate()  # a job ended: plan on what CloudStack shows now
 
     try:
-        inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+        inventory = await connection.inventory.get(
+            connection.client, connection.spec.poll_interval_seconds, declared_offering=spec.service_offering
+        )
     except CloudError as error:
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"

@@ -91,7 +91,9 @@ async def reconcile_settings(
         poll = connection.spec.poll_interval_seconds
         configuration = await connection.config.get(connection.client, poll)
         catalogue, servers = configuration.settings, configuration.servers
-        inventory = await connection.inventory.get(connection.client, poll)
+        inventory = await connection.inventory.get(
+            connection.client, poll, declared_offering=spec.service_offering
+        )
         # Before auto scale-down could be turned off, a standby count above one churns (versions.py).
         replicas = pool_replicas.get((namespace, spec.endpoint), ())
         if not connection.feature(versions.STABLE_STANDBY_REPLICAS):
@@ -183,15 +185,17 @@ async def _desired(
     if spec.service_offering is not None:
         offering = inventory.offering_named(spec.service_offering)
         if offering is None:
-            names = ", ".join(sorted(o.name for o in inventory.offerings if o.fits_ssvm)) or "none"
             raise SettingsProblem(
                 "OfferingNotFound",
-                f"spec.serviceOffering: no offering {spec.service_offering!r}; SSVM offerings: {names}",
+                f"spec.serviceOffering: no offering {spec.service_offering!r}; "
+                f"SSVM offerings: {inventory.ssvm_offering_names()}",
             )
         if not offering.fits_ssvm:
+            kind = f"for {offering.system_vm_type}" if offering.is_system else "not a system offering"
             raise SettingsProblem(
                 "OfferingNotForSSVM",
-                f"spec.serviceOffering: {offering.name} is not a system offering for secondarystoragevm",
+                f"spec.serviceOffering: {offering.name!r} ({kind}) cannot run an SSVM; "
+                f"SSVM offerings: {inventory.ssvm_offering_names()}",
             )
         desired.append(DesiredSetting(SERVICE_OFFERING_KEY, offering.id, field="serviceOffering"))
     desired += [DesiredSetting(k, v, field=f"settings.{k}") for k, v in sorted(spec.settings.items())]

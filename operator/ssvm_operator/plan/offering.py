@@ -19,7 +19,7 @@ from ssvm_operator.plan.types import ActionKind, Finding, InFlight, PlannedActio
 
 def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, list[Finding]]:
     """The offering `name` (a name or an id) means, or a Stalled finding saying what to fix."""
-    valid = ", ".join(sorted(o.name for o in inventory.offerings if o.fits_ssvm)) or "none"
+    valid = inventory.ssvm_offering_names()
     offering = inventory.offering_named(name)
     if offering is None:
         return None, [
