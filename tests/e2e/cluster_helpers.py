@@ -146,6 +146,21 @@ def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condi
     raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last!r}")
 
 
+def wait_event(
+    cluster: EmulatedCluster, name: str, reason: str, type_: str | None = None, timeout: float = 10.0
+) -> str:
+    """The message of the first Event with `reason` about `name`, once posted.
+
+    kopf posts Events from a queue of its own, so one may land just after the status it goes with.
+    """
+    found = eventually(
+        lambda: [m for t, r, m in events(cluster, name) if r == reason and type_ in (None, t)],
+        timeout,
+        f"a {type_ or ''} Event {reason} about {name}",
+    )
+    return found[0]
+
+
 def wait_condition(
     cluster: EmulatedCluster,
     kind: str,

@@ -9,7 +9,7 @@ from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, events, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import apply, events, eventually, pool_doc, status, wait_condition, wait_event
 from tests.e2e.operator_process import OperatorProcess
 
 DIAGNOSE = "ssvm.cloudstack.io/diagnose"
@@ -81,7 +81,7 @@ def test_storage_unreachable_from_every_ssvm_is_the_storage_and_no_ssvm_is_repai
     time.sleep(2)  # well past the 1 s grace period
     counts = cloudstack.admin.call_counts()
     assert not counts.get("rebootSystemVm") and not counts.get("destroySystemVm")
-    assert "StorageUnreachable" in [reason for _, reason, _ in events(cluster, "zone-1")]
+    wait_event(cluster, "zone-1", "StorageUnreachable")
 
     # The storage answers again: the hold lifts and the ladder repairs, one SSVM at a time.
     for name in ssvms:
@@ -131,7 +131,7 @@ def test_dns_unreachable_is_reported_with_the_download_hint(
     assert row["reachable"] is False and row["role"] == "DNS" and "packet loss" in row["error"]
     others = [r for r in status(cluster, "SSVMPool", "zone-1")["diagnostics"] if r["target"] != dns]
     assert others and all(r["reachable"] and r["latencyMs"] > 0 for r in others)
-    assert "ConnectivityLost" in [reason for _, reason, _ in events(cluster, "zone-1")]
+    wait_event(cluster, "zone-1", "ConnectivityLost")
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=10)
     assert not cloudstack.admin.call_counts().get("rebootSystemVm"), "DNS trouble is not an SSVM fault"
 

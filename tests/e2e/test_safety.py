@@ -16,6 +16,7 @@ from tests.e2e.cluster_helpers import (
     pool_doc,
     status,
     wait_condition,
+    wait_event,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -134,7 +135,7 @@ def test_invalid_declarations_are_refused_with_the_field_and_nothing_in_cloudsta
     }
     assert "zone-1" in stalled["lost"]["message"] and "zone-2" in stalled["lost"]["message"]
     assert "System Offering For Secondary Storage VM" in stalled["wrong-offering"]["message"]
-    assert ("Warning", "EndpointNotFound") in {(t, r) for t, r, _ in events(cluster, "no-endpoint")}
+    wait_event(cluster, "no-endpoint", "EndpointNotFound", "Warning")
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True")
     assert mutations(cloudstack) == {}
 

@@ -18,6 +18,7 @@ from tests.e2e.cluster_helpers import (
     pool_doc,
     status,
     wait_condition,
+    wait_event,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -56,9 +57,7 @@ def test_allowed_sites_wait_for_a_restart_then_reach_every_ssvm_zone_by_zone(
     assert [
         p["name"] for p in status(cluster, "SSVMSettings", "region-1")["pendingManagementServerRestart"]
     ] == [SITES_KEY]
-    assert ("Warning", "ManagementServerRestartRequired") in {
-        (t, r) for t, r, _ in events(cluster, "region-1")
-    }
+    wait_event(cluster, "region-1", "ManagementServerRestartRequired", "Warning")
     assert not cloudstack.admin.call_counts().get("rebootSystemVm"), "nothing is rolled before the restart"
 
     cloudstack.admin.restart_management_server()
@@ -188,7 +187,7 @@ def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync")
     cloudstack.client().updateConfiguration(name=key, value="true")  # an admin, by hand
     eventually(lambda: setting(cloudstack, key) == "false", what="the drifted setting put back")
-    assert any(r == "Drifted" and key in m for _, r, m in events(cluster, "region-1"))
+    assert key in wait_event(cluster, "region-1", "Drifted", "Warning")
 
     apply(cluster, settings_doc(settings={key: "false"}, mode="Observe"))
     eventually(

@@ -13,11 +13,11 @@ from tests.e2e.cluster_helpers import (
     NAMESPACE,
     apply,
     condition,
-    events,
     eventually,
     pool_doc,
     status,
     wait_condition,
+    wait_event,
     watched_status,
 )
 from tests.e2e.operator_process import OperatorProcess
@@ -122,7 +122,7 @@ def test_a_permanent_refusal_stalls_the_pool_without_a_hot_loop_and_a_spec_chang
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH, serviceOffering=LARGE))
     stalled = wait_condition(cluster, "SSVMPool", "zone-1", "Stalled", "True", reason="ActionRejected")
     assert "insufficient capacity" in stalled["message"] and "431" in stalled["message"]
-    assert ("Warning", "ChangeOfferingFailed") in {(t, r) for t, r, _ in events(cluster, "zone-1")}
+    wait_event(cluster, "zone-1", "ChangeOfferingFailed", "Warning")
 
     cloudstack.admin.reset_call_counts()
     calls, seen = watch_backoff(cluster, cloudstack, "zone-1", "changeServiceForSystemVm", WINDOW_SECONDS)
