@@ -8,6 +8,7 @@ actor per zone ever touches an SSVM.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
@@ -91,6 +93,7 @@ async def reconcile_settings(
         poll = connection.spec.poll_interval_seconds
         configuration = await connection.config.get(connection.client, poll)
         catalogue, servers = configuration.settings, configuration.servers
+        servers, confirmation_problem = confirmed_starts(servers, body.metadata.annotations or {}, now)
         inventory = await connection.inventory.get(
             connection.client, poll, declared_offering=spec.service_offering
         )
@@ -153,6 +156,10 @@ async def reconcile_settings(
 
     pending = [r for r in applied.values() if _pending_restart(r, servers)]
     announce_restart(body, status, pending, servers)
+    if pending and confirmation_problem is not None:
+        previous = conditions.find(status.get("conditions"), "Ready") or {}
+        if confirmation_problem not in str(previous.get("message")):
+            kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
     rollout = _rollout(spec, applied, servers, inventory, (status.get("rollout") or {}).get("activeZone"))
 
     patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
@@ -165,7 +172,8 @@ async def reconcile_settings(
             "sessionMax": int(catalogue["secstorage.session.max"].value or 50),
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
-    report(*_conditions(spec, drifted, pending, rollout, todo))
+    confirm = (name, confirmation_problem) if any(s.last_start is None for s in servers) else None
+    report(*_conditions(spec, drifted, pending, rollout, todo, confirm))
 
 
 async def _desired(
@@ -243,6 +251,31 @@ async def _apply(
         else:
             kopf.info(body, reason="SettingApplied", message=f"{setting.name} set to {shown}")
         log.info("setting.applied", setting=setting.name, secret=setting.secret)
+
+
+def confirmed_starts(
+    servers: Sequence[ManagementServer], annotations: Mapping[str, str], now: datetime
+) -> tuple[list[ManagementServer], str | None]:
+    """The management servers, with the admin's confirmed restart time for those CloudStack gives none.
+
+    Before 4.17 listManagementServers has no `lastserverstart`, so the operator cannot see a restart by
+    itself; the annotation stands in for the start times CloudStack does not report, never for one it does.
+    Returns the servers and, for an annotation that cannot be used, why.
+    """
+    raw = annotations.get(RESTART_CONFIRMED_ANNOTATION)
+    if raw is None:
+        return list(servers), None
+    at = conditions.parse_timestamp(raw)
+    if at is None or at.tzinfo is None:
+        return list(servers), (
+            f"annotation {RESTART_CONFIRMED_ANNOTATION}: {raw!r} is not a time with its zone, "
+            "like 2026-11-27T10:00:00Z; the restart is not confirmed"
+        )
+    if at > now:
+        return list(servers), (
+            f"annotation {RESTART_CONFIRMED_ANNOTATION}: {raw} is in the future; the restart is not confirmed"
+        )
+    return [s if s.last_start is not None else replace(s, last_start=at) for s in servers], None
 
 
 def _pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) -> bool:
@@ -324,11 +357,23 @@ def _conditions(
     pending: Sequence[AppliedRecord],
     rollout: Mapping[str, Any],
     todo: Sequence[DesiredSetting],
+    confirm: tuple[str, str | None] | None = None,
 ) -> list[Condition]:
+    """`confirm`: when CloudStack does not report management-server starts, this object's name and what is
+    wrong with the annotation confirming a restart, if anything."""
     conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
     if pending:
         names = ", ".join(r.name for r in pending)
         message = f"restart every management server so that {names} take effect"
+        if confirm is not None:
+            confirm_as, problem = confirm
+            message += (
+                "; this CloudStack does not report when its management servers started, so confirm the "
+                f"restart: kubectl annotate --overwrite ssvmsettings {confirm_as} "
+                f"{RESTART_CONFIRMED_ANNOTATION}=<time of the restart, e.g. 2026-11-27T10:00:00Z>"
+            )
+            if problem is not None:
+                message += f" ({problem})"
         conds += [
             Condition("Reconciling", True, "ManagementServerRestartRequired", message),
             Condition("Ready", False, "ManagementServerRestartRequired", message),
