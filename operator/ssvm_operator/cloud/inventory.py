@@ -153,7 +153,8 @@ async def _user_offering(client: CloudClient, declared: str) -> Offering | None:
             found = await client.list("listServiceOfferings", id=declared)
     except CloudError:
         return None  # only the wording of a Stalled condition depends on it
-    return Offering.from_api(found[0]) if found else None
+    exact = [Offering.from_api(row) for row in found if declared in (row.get("name"), row.get("id"))]
+    return exact[0] if exact else None
 
 
 def _is_uuid(text: str) -> bool:
