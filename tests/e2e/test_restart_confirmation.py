@@ -3,6 +3,7 @@ with an annotation, and only then are the SSVMs rolled onto a boot-time setting.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -33,17 +34,14 @@ def cloudstack_416() -> Iterator[SimulatorHandle]:
         yield sim
 
 
-def annotate(cluster: EmulatedCluster, value: str) -> None:
-    cluster.kubectl(
-        "annotate",
-        "--overwrite",
-        "ssvmsettings",
-        "region-1",
-        "-n",
-        NAMESPACE,
-        f"{ANNOTATION}={value}",
-        check=True,
-    )
+PLACEHOLDER = "<time of the restart, e.g. 2026-11-27T10:00:00Z>"
+
+
+def run_the_command_given(cluster: EmulatedCluster, message: str, restarted_at: str) -> None:
+    """What an admin does: copy the kubectl command from the condition message, with the time filled in."""
+    given = message.split("kubectl ", 1)[1].split(PLACEHOLDER, 1)[0] + restarted_at
+    assert given.startswith("annotate") and f"{ANNOTATION}=" in given, message
+    cluster.kubectl(*shlex.split(given), check=True)
 
 
 def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
@@ -65,12 +63,11 @@ def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
     pending = wait_condition(
         cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
     )
-    assert f"kubectl annotate --overwrite ssvmsettings region-1 {ANNOTATION}=" in pending["message"]
 
     sim.admin.restart_management_server()
     restarted = datetime.now(UTC).replace(microsecond=0)
     # A confirmation that cannot be read is refused by name; CloudStack alone cannot end the wait.
-    annotate(cluster, "after lunch")
+    run_the_command_given(cluster, pending["message"], "'after lunch'")
     problem = wait_event(cluster, "region-1", "InvalidAnnotation", "Warning")
     assert ANNOTATION in problem and "'after lunch'" in problem
     still = wait_condition(
@@ -79,7 +76,7 @@ def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
     assert "'after lunch'" in still["message"]
     assert not sim.admin.call_counts().get("rebootSystemVm"), "nothing is rolled before the confirmation"
 
-    annotate(cluster, restarted.isoformat().replace("+00:00", "Z"))
+    run_the_command_given(cluster, still["message"], restarted.isoformat().replace("+00:00", "Z"))
     eventually(
         lambda: (status(cluster, "SSVMSettings", "region-1").get("rollout") or {}).get("phase") == "Done",
         timeout=60,

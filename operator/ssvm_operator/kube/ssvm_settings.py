@@ -93,6 +93,8 @@ async def reconcile_settings(
         poll = connection.spec.poll_interval_seconds
         configuration = await connection.config.get(connection.client, poll)
         catalogue, servers = configuration.settings, configuration.servers
+        # Before 4.17 CloudStack does not report when its management servers started (versions.py).
+        starts_unreported = any(s.last_start is None for s in servers)
         servers, confirmation_problem = confirmed_starts(servers, body.metadata.annotations or {}, now)
         inventory = await connection.inventory.get(
             connection.client, poll, declared_offering=spec.service_offering
@@ -172,7 +174,7 @@ async def reconcile_settings(
             "sessionMax": int(catalogue["secstorage.session.max"].value or 50),
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
-    confirm = (name, confirmation_problem) if any(s.last_start is None for s in servers) else None
+    confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None
     report(*_conditions(spec, drifted, pending, rollout, todo, confirm))
 
 
@@ -359,8 +361,8 @@ def _conditions(
     todo: Sequence[DesiredSetting],
     confirm: tuple[str, str | None] | None = None,
 ) -> list[Condition]:
-    """`confirm`: when CloudStack does not report management-server starts, this object's name and what is
-    wrong with the annotation confirming a restart, if anything."""
+    """`confirm`: when CloudStack does not report management-server starts, how kubectl names this object
+    and what is wrong with the annotation confirming a restart, if anything."""
     conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
     if pending:
         names = ", ".join(r.name for r in pending)
@@ -369,7 +371,7 @@ def _conditions(
             confirm_as, problem = confirm
             message += (
                 "; this CloudStack does not report when its management servers started, so confirm the "
-                f"restart: kubectl annotate --overwrite ssvmsettings {confirm_as} "
+                f"restart: kubectl annotate --overwrite {confirm_as} "
                 f"{RESTART_CONFIRMED_ANNOTATION}=<time of the restart, e.g. 2026-11-27T10:00:00Z>"
             )
             if problem is not None:
