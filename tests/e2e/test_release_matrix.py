@@ -22,6 +22,7 @@ from tests.e2e.cluster_helpers import (
     pool_doc,
     status,
     wait_condition,
+    watched_status,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -66,14 +67,20 @@ def test_a_pool_is_kept_healthy_on_every_supported_release(
     assert ssvm["state"] == "Running" and ssvm["agentState"] == "Up"
 
     broken = sim.admin.ssvms(zone="zone-1")[0]
-    sim.admin.set_agent_state(broken["name"], "Down")
-    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "False", timeout=20)
-    eventually(
-        lambda: "RebootStarted" in [reason for _, reason, _ in events(cluster, "zone-1")],
-        timeout=20,
-        what=f"a reboot of {broken['name']} on CloudStack {version}",
-    )
-    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=30)
+    with watched_status(cluster, "ssvmpools", "zone-1") as history:
+        sim.admin.set_agent_state(broken["name"], "Down")
+        eventually(
+            lambda: "RebootStarted" in [reason for _, reason, _ in events(cluster, "zone-1")],
+            timeout=20,
+            what=f"a reboot of {broken['name']} on CloudStack {version}",
+        )
+        wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=30)
+    # The pool said it was not Ready while the agent was down, however briefly that lasted.
+    assert any(
+        c["type"] == "Ready" and c["status"] == "False"
+        for written in history.seen()
+        for c in written.get("conditions") or ()
+    ), "Ready=False while the agent was down"
     [repaired] = status(cluster, "SSVMPool", "zone-1")["ssvms"]
     assert repaired["name"] == broken["name"], "a reboot was enough: the same SSVM is healthy again"
     assert sim.admin.call_counts().get("destroySystemVm") is None
