@@ -197,3 +197,11 @@ def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
     reported = wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "False", reason="Drifted")
     assert key in reported["message"]
     assert setting(cloudstack, key) == "true", "Observe mode reports drift and changes nothing"
+    assert key in wait_event(cluster, "region-1", "WouldApply")
+    polls = cloudstack.admin.call_counts().get("listConfigurations", 0)
+    eventually(
+        lambda: cloudstack.admin.call_counts().get("listConfigurations", 0) >= polls + 3,
+        what="three more polls finding the same difference",
+    )
+    would_apply = [m for _, r, m in events(cluster, "region-1") if r == "WouldApply"]
+    assert len(would_apply) == 1, f"one Event for one difference, not one per poll: {would_apply}"

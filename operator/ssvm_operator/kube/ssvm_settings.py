@@ -147,9 +147,9 @@ async def reconcile_settings(
             return
         if todo:
             connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
-    elif todo:
+    elif todo and not _said_before(status, "Reconciling", _not_applied(todo, drifted)):
         names = ", ".join(s.name for s in todo)
-        _event_once(body, status, "WouldApply", f"Observe mode: would set {names}")
+        kopf.info(body, reason="WouldApply", message=f"Observe mode: would set {names}")
     for setting in desired:  # values already in place are recorded too, so drift is noticed later
         if setting.name not in applied:
             entry = catalogue[setting.name]
@@ -158,10 +158,8 @@ async def reconcile_settings(
 
     pending = [r for r in applied.values() if _pending_restart(r, servers)]
     announce_restart(body, status, pending, servers)
-    if pending and confirmation_problem is not None:
-        previous = conditions.find(status.get("conditions"), "Ready") or {}
-        if confirmation_problem not in str(previous.get("message")):
-            kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
+    if pending and confirmation_problem and not _said_before(status, "Ready", confirmation_problem):
+        kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
     rollout = _rollout(spec, applied, servers, inventory, (status.get("rollout") or {}).get("activeZone"))
 
     patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
@@ -392,7 +390,7 @@ def _conditions(
     elif spec.mode is Mode.OBSERVE and (todo or drifted):
         names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
         conds += [
-            Condition("Reconciling", False, "Observing", f"Observe mode: not applied: {names}"),
+            Condition("Reconciling", False, "Observing", _not_applied(todo, drifted)),
             Condition(
                 "Ready",
                 False,
@@ -411,10 +409,18 @@ def _conditions(
     return conds
 
 
-def _event_once(body: kopf.Body, status: Mapping[str, Any], reason: str, message: str) -> None:
-    before = conditions.find(status.get("conditions"), "Ready")
-    if before is None or before.get("message") != message:
-        kopf.info(body, reason=reason, message=message)
+def _not_applied(todo: Sequence[DesiredSetting], drifted: Sequence[str]) -> str:
+    names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
+    return f"Observe mode: not applied: {names}"
+
+
+def _said_before(status: Mapping[str, Any], condition_type: str, text: str) -> bool:
+    """Whether the condition as last written already says `text`, so its Event was posted then.
+
+    Events go with a change of what the conditions say, not with every tick that finds the same thing.
+    """
+    before = conditions.find(status.get("conditions"), condition_type) or {}
+    return text in str(before.get("message") or "")
 
 
 async def restore_settings(
