@@ -36,6 +36,7 @@ from ssvm_operator.model.settings import (
 )
 from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import Mode, SpecError
+from ssvm_operator.plan.offering import resolve_offering
 from ssvm_operator.plan.settings import (
     BOOT_TIME_KEYS,
     DesiredSetting,
@@ -191,20 +192,9 @@ async def _desired(
             )
         )
     if spec.service_offering is not None:
-        offering = inventory.offering_named(spec.service_offering)
+        offering, problems = resolve_offering(spec.service_offering, inventory)
         if offering is None:
-            raise SettingsProblem(
-                "OfferingNotFound",
-                f"spec.serviceOffering: no offering {spec.service_offering!r}; "
-                f"SSVM offerings: {inventory.ssvm_offering_names()}",
-            )
-        if not offering.fits_ssvm:
-            kind = f"for {offering.system_vm_type}" if offering.is_system else "not a system offering"
-            raise SettingsProblem(
-                "OfferingNotForSSVM",
-                f"spec.serviceOffering: {offering.name!r} ({kind}) cannot run an SSVM; "
-                f"SSVM offerings: {inventory.ssvm_offering_names()}",
-            )
+            raise SettingsProblem(str(problems[0].reason), problems[0].message)
         desired.append(DesiredSetting(SERVICE_OFFERING_KEY, offering.id, field="serviceOffering"))
     desired += [DesiredSetting(k, v, field=f"settings.{k}") for k, v in sorted(spec.settings.items())]
     for key, ref in sorted(spec.secret_settings.items()):

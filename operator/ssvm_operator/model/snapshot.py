@@ -158,10 +158,6 @@ class Inventory:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
 
-    def ssvm_offering_names(self) -> str:
-        """The offerings an SSVM can run on, for messages that say what to declare instead."""
-        return ", ".join(sorted(o.name for o in self.offerings if o.fits_ssvm)) or "none"
-
 
 def parse_cloudstack_time(value: Any) -> datetime | None:
     """CloudStack dates look like 2025-10-30T12:00:00+0000 (Gson, yyyy-MM-dd'T'HH:mm:ssZ)."""

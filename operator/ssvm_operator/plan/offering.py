@@ -19,7 +19,7 @@ from ssvm_operator.plan.types import ActionKind, Finding, InFlight, PlannedActio
 
 def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, list[Finding]]:
     """The offering `name` (a name or an id) means, or a Stalled finding saying what to fix."""
-    valid = inventory.ssvm_offering_names()
+    valid = ", ".join(sorted(o.name for o in inventory.offerings if o.fits_ssvm)) or "none"
     offering = inventory.offering_named(name)
     if offering is None:
         return None, [
@@ -35,7 +35,7 @@ def resolve_offering(name: str, inventory: Inventory) -> tuple[Offering | None, 
             stalled(
                 Reason.OFFERING_NOT_FOR_SSVM,
                 f"spec.serviceOffering: {offering.name!r} ({kind}) cannot run an SSVM; "
-                f"changeServiceForSystemVm needs a system offering for secondarystoragevm: {valid}",
+                f"system offerings for SSVMs: {valid}",
             )
         ]
     return offering, []
