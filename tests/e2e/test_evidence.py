@@ -3,6 +3,8 @@ why there is none) is in the Event, recentActions and the log, and the repair ne
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -143,3 +145,41 @@ def test_a_cloudstack_without_the_command_skips_the_collection_and_says_so(
     assert cloudstack.admin.call_counts().get("destroySystemVm") == 1
     ready = wait_condition(cluster, "CloudStackEndpoint", endpoint, "Ready", "True")
     assert ready["reason"] == "Connected", "a refused collection is not a credentials problem"
+
+
+def collect_command(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **cluster.env(),
+        "CLOUDSTACK_API_KEY": cloudstack.api_key,
+        "CLOUDSTACK_SECRET_KEY": cloudstack.secret_key,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ssvm_operator.cli", "diagnose", "--collect", "zone-1", "--timeout", "20"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_diagnose_collect_prints_where_each_ssvm_of_the_pool_left_its_data(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, endpoint: str
+) -> None:
+    apply(cluster, pool_doc("zone-1", "zone-1"))
+    [vm] = cloudstack.admin.ssvms(zone="zone-1")
+
+    shown = collect_command(cluster, cloudstack)
+    assert shown.returncode == 0, shown.stderr
+    assert "SSVMPool default/zone-1 (zone zone-1): diagnostics data of 1 SSVM(s)" in shown.stdout
+    [line] = [line for line in shown.stdout.splitlines() if vm["name"] in line]
+    assert "Running  http://" in line and "/userdata/" in line, shown.stdout
+    assert cloudstack.api_key not in shown.stdout + shown.stderr
+    assert cloudstack.admin.call_counts().get("getDiagnosticsData") == 1
+
+    cloudstack.admin.set_reachability(vm["name"], "link-local", reachable=False)
+    failed = collect_command(cluster, cloudstack)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "none: getDiagnosticsData job" in failed.stdout and "Failed to generate" in failed.stdout
