@@ -109,6 +109,36 @@ def test_a_collection_that_never_ends_holds_the_repair_only_until_the_timeout(
     assert 2 <= held <= 5, f"held {held}s for a 3 s timeout"
 
 
+def test_an_operator_restarted_mid_collection_destroys_once_without_asking_again(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    health = {"unhealthyAfterSeconds": 1, "evidence": {"timeoutSeconds": 8}}
+    apply(cluster, pool_doc("zone-1", "zone-1", health=health))
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
+    cloudstack.admin.inject_fault("getDiagnosticsData", "job_stuck")
+    cloudstack.admin.pause_scanner()  # CloudStack would replace the failed VM itself
+    [vm] = cloudstack.admin.ssvms(zone="zone-1")
+    cloudstack.admin.fail_vm(vm["name"], "Error")
+
+    def recorded() -> list[dict[str, Any]]:
+        rows = status(cluster, "SSVMPool", "zone-1").get("inFlight") or []
+        return [r for r in rows if r.get("step") == "evidence"]
+
+    [row] = eventually(recorded, timeout=20, what="the collection recorded in status.inFlight")
+    operator.restart()
+
+    message = recreate_started(cluster, timeout=40)
+    assert "still running after 8s" in message, message
+    counts = cloudstack.admin.call_counts()
+    assert counts.get("getDiagnosticsData") == 1, "the recorded job is followed, not asked for again"
+    assert counts.get("destroySystemVm") == 1
+    [collection] = jobs(cloudstack, "getDiagnosticsData")
+    assert collection["id"] == row["jobId"]
+    [destroy] = jobs(cloudstack, "destroySystemVm")
+    held = (created(destroy) - created(collection)).total_seconds()
+    assert held <= 8 + 2, f"the deadline counts from the request, not from the restart (held {held}s)"
+
+
 def test_observe_mode_plans_the_collection_and_runs_nothing(
     cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
