@@ -33,6 +33,7 @@ def test_a_running_ssvm_answers_a_download_url_served_by_an_ssvm_of_its_zone(
     job = collect(api, vm["id"])
     assert job["jobstatus"] == 1, job
     assert job["cmd"] == "org.apache.cloudstack.api.command.admin.diagnostics.GetDiagnosticsDataCmd"
+    assert "jobinstanceid" not in job, "the command names no resource for its job (no getApiResourceId)"
     url = job["jobresult"]["diagnostics"]["url"]
     match = URL.match(url)
     assert match, url

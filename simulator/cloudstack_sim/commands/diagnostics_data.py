@@ -151,7 +151,9 @@ async def get_diagnostics_data(services: Services, args: dict[str, Any]) -> Asyn
         link = f"{cloud.new_uuid()}.zip"
         return {"diagnostics": {"url": download_url(cloud, cloud.rng.choice(serving), link)}}
 
-    return AsyncWork(vm.uuid, run)
+    # GetDiagnosticsDataCmd does not override getApiResourceId: the job has no instance, and listSystemVms
+    # shows no `jobid` on the VM while it runs (ApiServer.queueCommand).
+    return AsyncWork(None, run)
 
 
 def _float(value: str | None, default: float) -> float:
