@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     diagnose.add_argument("--zone", help="the zone whose SSVMs run the checks (with --endpoint)")
     diagnose.add_argument("--target", dest="targets", action="append", default=[], help="extra target")
     diagnose.add_argument("--insecure-skip-tls-verify", action="store_true")
+    diagnose.add_argument(
+        "--collect", action="store_true", help="collect the SSVMs' diagnostics data now and print the URLs"
+    )
+    diagnose.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --collect")
 
     commands.add_parser("version", help="print the version")
 
@@ -104,6 +108,8 @@ def _diagnose(args: argparse.Namespace) -> int:
     from ssvm_operator.cloud.errors import CloudError
     from ssvm_operator.diagnose import DiagnoseError, from_cluster, print_report, run_now_sync
 
+    if args.collect:
+        return _collect(args)
     try:
         if args.endpoint:
             if not args.zone:
@@ -129,6 +135,35 @@ def _diagnose(args: argparse.Namespace) -> int:
         return 2
     print_report(report, sys.stdout)
     return 1 if report.faulty else 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from ssvm_operator import collect
+    from ssvm_operator.cloud.client import Credentials
+    from ssvm_operator.cloud.errors import CloudError
+    from ssvm_operator.diagnose import DiagnoseError
+
+    api_key = os.environ.get("CLOUDSTACK_API_KEY")
+    secret_key = os.environ.get("CLOUDSTACK_SECRET_KEY")
+    if not api_key or not secret_key:
+        print(
+            "set CLOUDSTACK_API_KEY and CLOUDSTACK_SECRET_KEY (never pass keys as arguments)", file=sys.stderr
+        )
+        return 2
+    try:
+        return collect.run(
+            Credentials(api_key, secret_key),
+            pool=args.pool,
+            namespace=args.namespace,
+            endpoint=args.endpoint,
+            zone=args.zone,
+            insecure=args.insecure_skip_tls_verify,
+            timeout_seconds=args.timeout,
+            out=sys.stdout,
+        )
+    except (DiagnoseError, CloudError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
     POST   /_sim/management-server/restart   {"names": [...], "downtime": seconds}
     POST   /_sim/vms/{vm}/agent              {"state": an agent Status (Down, Alert, ...), "sticky": bool}
     POST   /_sim/vms/{vm}/fail               {"state": "Error" | "Unknown"}
-    POST   /_sim/vms/{vm}/reachability       {"target": "8.8.8.8" | "*", "reachable": false}
+    POST   /_sim/vms/{vm}/reachability       {"target": "8.8.8.8" | "*" | "link-local", "reachable": false}
+                                             (link-local: whether the host reaches the guest at all)
     POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "command_load",
                                               "vm_capacity"}
     GET    /_sim/faults  POST /_sim/faults  DELETE /_sim/faults
@@ -171,6 +172,22 @@ class AdminApi:
             ],
             "faults": [f.describe() for f in sim.faults.active()],
             "calls": sim.calls.snapshot(),
+            "image_stores": [
+                {
+                    "id": store.uuid,
+                    "name": store.name,
+                    "zone_id": store.zone_uuid,
+                    "files": {
+                        path: {
+                            "written": _date(f.written),
+                            "vm": f.source_vm_uuid,
+                            "contents": list(f.contents),
+                        }
+                        for path, f in sorted(store.files.items())
+                    },
+                }
+                for store in sorted(cloud.image_stores.values(), key=lambda s: s.internal_id)
+            ],
         }
 
     def scanner_state(self) -> dict[str, Any]:

@@ -51,9 +51,16 @@ _JAVA_CLASSES = {
     "Long": "class java.lang.Long",
     "Boolean": "class java.lang.Boolean",
     "String": "class java.lang.String",
+    "Double": "class java.lang.Double",
 }
 # listConfigurations `type` (ConfigurationManagerImpl L8494-8533).
-_API_TYPES = {"Integer": "Number", "Long": "Number", "Boolean": "Boolean", "String": "String"}
+_API_TYPES = {
+    "Integer": "Number",
+    "Long": "Number",
+    "Boolean": "Boolean",
+    "String": "String",
+    "Double": "Decimal",
+}
 _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 
 
@@ -61,7 +68,7 @@ _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 class Setting:
     name: str
     java_type: str
-    """Integer, Long, Boolean or String: what values must parse as."""
+    """Integer, Long, Double, Boolean or String: what values must parse as."""
     default: str | None
     description: str
     dynamic: bool = False
@@ -126,6 +133,81 @@ def _legacy(
         boot_arg=boot_arg,
     )
 
+
+def _diagnostics(name: str, java_type: str, default: str, description: str, *, dynamic: bool) -> Setting:
+    """A ConfigKey of DiagnosticsServiceImpl or DiagnosticsFilesList (getDiagnosticsData, since 4.14)."""
+    return Setting(
+        name,
+        java_type,
+        default,
+        description,
+        dynamic=dynamic,
+        component="DiagnosticsServiceImpl",
+        subgroup="Miscellaneous",
+        boot_arg=False,
+    )
+
+
+# server/src/main/java/org/apache/cloudstack/diagnostics/DiagnosticsServiceImpl.java and
+# .../diagnostics/fileprocessor/DiagnosticsFilesList.java.
+DIAGNOSTICS_DATA_SETTINGS = (
+    _diagnostics(
+        "diagnostics.data.gc.enable",
+        "Boolean",
+        "true",
+        "Enable the garbage collector background task to delete old files from secondary storage.",
+        dynamic=False,
+    ),
+    _diagnostics(
+        "diagnostics.data.gc.interval",
+        "Integer",
+        "86400",
+        "The interval at which the garbage collector background tasks in seconds",
+        dynamic=False,
+    ),
+    _diagnostics(
+        "diagnostics.data.retrieval.timeout",
+        "Long",
+        "1800",
+        "Overall system VM script execution time out in seconds.",
+        dynamic=True,
+    ),
+    _diagnostics(
+        "diagnostics.data.max.file.age",
+        "Long",
+        "86400",
+        "Sets the maximum time in seconds a file can stay in secondary storage before it is deleted.",
+        dynamic=True,
+    ),
+    _diagnostics(
+        "diagnostics.data.disable.threshold",
+        "Double",
+        "0.9",
+        "Sets the secondary storage disk utilisation percentage for file retrieval. Used to look for "
+        "suitable secondary storage with enough space, otherwise an exception is thrown when no secondary "
+        "store is found.",
+        dynamic=True,
+    ),
+    _diagnostics(
+        "diagnostics.data.systemvm.defaults",
+        "String",
+        "iptables,ipaddr,iprule,iproute,/etc/cloudstack-release,/usr/local/cloud/systemvm/conf/agent.properties,"
+        "/usr/local/cloud/systemvm/conf/consoleproxy.properties,/var/log/cloud.log,/var/log/patchsystemvm.log,"
+        "/var/log/daemon.log",
+        "List of supported diagnostics data file options for the CPVM and SSVM.",
+        dynamic=True,
+    ),
+    _diagnostics(
+        "diagnostics.data.router.defaults",
+        "String",
+        "iptables,ipaddr,iprule,iproute,/etc/cloudstack-release,/etc/dnsmasq.conf,/etc/dhcphosts.txt,"
+        "/etc/dhcpopts.txt,/etc/dnsmasq.d/cloud.conf,/etc/dnsmasq-resolv.conf,/var/lib/misc/dnsmasq.leases,"
+        "/var/log/dnsmasq.log,/etc/hosts,/etc/resolv.conf,/etc/haproxy/haproxy.cfg,/var/log/haproxy.log,"
+        "/etc/ipsec.d/l2tp.conf,/var/log/cloud.log,/var/log/routerServiceMonitor.log,/var/log/daemon.log",
+        "List of supported diagnostics data file options for the domain router.",
+        dynamic=True,
+    ),
+)
 
 SETTINGS: tuple[Setting, ...] = (
     # §4.1: secstorage.* — Config.java entries
@@ -351,6 +433,7 @@ SETTINGS: tuple[Setting, ...] = (
         subgroup="Miscellaneous",
         boot_arg=False,
     ),
+    *DIAGNOSTICS_DATA_SETTINGS,
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -382,6 +465,12 @@ def _parses_as(value: str, java_type: str) -> bool:
     if java_type == "Boolean":
         # Lower-cased first, then exactly true or false.
         return value.lower() in ("true", "false")
+    if java_type == "Double":
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
     if java_type in _INT_RANGES:
         low, high = _INT_RANGES[java_type]
         try:

@@ -124,6 +124,16 @@ class HypervisorHost:
     resource_state: str = "Enabled"
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A file the simulator wrote to secondary storage (getDiagnosticsData's zips)."""
+
+    written: datetime
+    source_vm_uuid: str
+    contents: tuple[str, ...]
+    """The files and outputs asked for, as fileinfo.txt inside the zip lists them."""
+
+
 @dataclass
 class ImageStore:
     uuid: str
@@ -136,6 +146,8 @@ class ImageStore:
     readonly: bool = False
     size_total: int = 2 * 1024**4
     size_used: int = 300 * 1024**3
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    """Files written to the store by path, e.g. diagnostics_data/diagnostics_files_20250101-120000.tar."""
 
 
 @dataclass

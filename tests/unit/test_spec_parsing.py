@@ -187,3 +187,27 @@ class TestEndpointSpec:
     def test_a_url_that_is_not_http_says_what_one_looks_like(self) -> None:
         with pytest.raises(SpecError, match=r"e\.g\. https://cloud\.example\.com/client/api"):
             EndpointSpec.parse({**MINIMAL_ENDPOINT, "url": "ftp://cloud"})
+
+
+class TestEvidencePolicy:
+    def test_collection_is_on_by_default_with_a_short_timeout(self) -> None:
+        policy = PoolSpec.parse(MINIMAL_POOL).health.evidence
+        assert policy.collect is True and policy.timeout_seconds == 60
+
+    def test_it_can_be_turned_off_and_its_timeout_set(self) -> None:
+        parsed = PoolSpec.parse(pool(health={"evidence": {"collect": False, "timeoutSeconds": 5}}))
+        assert parsed.health.evidence.collect is False and parsed.health.evidence.timeout_seconds == 5
+
+    @pytest.mark.parametrize(
+        ("evidence", "field"),
+        [
+            ({"collect": "yes"}, "health.evidence.collect"),
+            ({"timeoutSeconds": 0}, "health.evidence.timeoutSeconds"),
+            ({"timeoutSeconds": 3600}, "health.evidence.timeoutSeconds"),
+            ({"timeoutSeconds": "60"}, "health.evidence.timeoutSeconds"),
+        ],
+    )
+    def test_bad_values_name_the_field(self, evidence: dict[str, Any], field: str) -> None:
+        with pytest.raises(SpecError) as raised:
+            PoolSpec.parse(pool(health={"evidence": evidence}))
+        assert raised.value.field == field

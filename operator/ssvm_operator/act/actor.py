@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from ssvm_operator.act import evidence
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import systemvm
 from ssvm_operator.cloud.client import CloudClient, JobState
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.snapshot import Health
+from ssvm_operator.model.spec import EvidencePolicy
 from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
 
 RecordInFlight = Callable[[tuple[InFlight, ...]], Awaitable[None]]
@@ -32,8 +34,10 @@ class Actor:
         record: RecordInFlight,
         now: Callable[[], datetime],
         job_timeout_seconds: float,
+        evidence_policy: EvidencePolicy | None = None,
     ) -> None:
         self._client = client
+        self._evidence = evidence_policy or EvidencePolicy(collect=False)
         self._record = record
         self._now = now
         self._job_timeout = timedelta(seconds=job_timeout_seconds)
@@ -45,6 +49,11 @@ class Actor:
         for entry in list(self.in_flight):
             if entry.job_id is None:
                 self.in_flight.remove(entry)
+                continue
+            if evidence.collecting(entry):
+                # Requested before a restart: follow that job for what is left of its time, then destroy.
+                found = await evidence.outcome(self._client, entry, self._evidence, self._now())
+                outcomes.append(await self._destroy_after_evidence(entry, found))
                 continue
             try:
                 job = await self._client.job(entry.job_id)
@@ -106,6 +115,8 @@ class Actor:
         )
         if stale and not (action.diagnosed and current.state == "Running"):
             return self._outcome(action, Result.SKIPPED, stale)
+        if evidence.wanted(action, self._evidence):
+            return await self._collect_then_destroy(action)
         if kind is ActionKind.START:
             job_id = await systemvm.start(self._client, action.vm_id)
         elif kind is ActionKind.REBOOT or kind is ActionKind.ROLLOUT_REBOOT:
@@ -123,6 +134,46 @@ class Actor:
         return self._outcome(
             action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}", job_id=job_id
         )
+
+    async def _collect_then_destroy(self, action: PlannedAction) -> Outcome:
+        try:
+            entry = await evidence.request(self._client, action, self._now())
+        except CloudError as error:
+            placeholder = InFlight(
+                action.kind, action.vm_id, action.vm_name, None, self._now(), evidence.STEP
+            )
+            self.in_flight.append(placeholder)
+            found = evidence.not_requested(error)
+            return await self._destroy_after_evidence(placeholder, found, action.reason)
+        await self._add(entry)
+        found = await evidence.outcome(self._client, entry, self._evidence, self._now())
+        return await self._destroy_after_evidence(entry, found, action.reason)
+
+    async def _destroy_after_evidence(
+        self, entry: InFlight, found: evidence.Evidence, reason: str | None = None
+    ) -> Outcome:
+        """The destroy the collection held back: once, whatever the collection gave."""
+        assert entry.vm_id is not None
+        evidence.log_result(entry, found)
+        note = found.describe()
+        try:
+            current = await systemvm.find_ssvm(self._client, entry.vm_id)
+            if current is None:
+                return await self._drop(entry, Result.SUCCEEDED, f"the SSVM no longer exists; {note}")
+            if current.pending_job_id and current.pending_job_id != entry.job_id:
+                message = f"CloudStack is running job {current.pending_job_id} on it; {note}"
+                return await self._drop(entry, Result.SKIPPED, message)
+            if entry.step != evidence.STEP_DIAGNOSED:
+                stale = _no_longer_needed(entry.action, current.state, current.health, None, None)
+                if stale:
+                    return await self._drop(entry, Result.SKIPPED, f"{stale}; {note}")
+            job_id = await systemvm.destroy(self._client, entry.vm_id)
+        except CloudError as error:
+            return await self._drop(entry, Result.FAILED, f"destroy failed: {error}; {note}", error.retryable)
+        self.in_flight.remove(entry)
+        await self._add(InFlight(entry.action, entry.vm_id, entry.vm_name, job_id, self._now()))
+        message = f"{reason + '; ' if reason else ''}{note}; destroying it, CloudStack job {job_id}"
+        return Outcome(entry.action, Result.STARTED, message, self._now(), entry.vm_id, entry.vm_name, job_id)
 
     async def _start_after_stop(self, entry: InFlight) -> Outcome:
         assert entry.vm_id is not None
@@ -151,10 +202,12 @@ class Actor:
         self.in_flight.append(entry)
         await self._record(tuple(self.in_flight))
 
-    async def _drop(self, entry: InFlight, result: Result, message: str) -> Outcome:
+    async def _drop(self, entry: InFlight, result: Result, message: str, retryable: bool = True) -> Outcome:
         self.in_flight.remove(entry)
         await self._record(tuple(self.in_flight))
-        return Outcome(entry.action, result, message, self._now(), entry.vm_id, entry.vm_name, entry.job_id)
+        return Outcome(
+            entry.action, result, message, self._now(), entry.vm_id, entry.vm_name, entry.job_id, retryable
+        )
 
     def _outcome(
         self,

@@ -17,6 +17,7 @@ import kopf
 import structlog
 
 from ssvm_operator import metrics
+from ssvm_operator.act import evidence
 from ssvm_operator.act.actor import Actor
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import versions
@@ -93,6 +94,7 @@ async def reconcile_pool(
         record,
         ctx.clock,
         connection.spec.job_timeout_seconds,
+        evidence_policy=spec.health.evidence,
     )
     outcomes = await actor.follow_jobs()
     if any(o.result is not Result.STARTED for o in outcomes):
@@ -184,7 +186,7 @@ async def reconcile_pool(
     patch.status["replicas"] = len(plan.vms)
     patch.status["readyReplicas"] = plan.ready_replicas
     patch.status["ssvms"] = render_ssvms(plan.vms, memory)
-    patch.status["plannedActions"] = render_planned(plan.actions)
+    patch.status["plannedActions"] = evidence.annotate(render_planned(plan.actions), plan.actions, spec)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
     patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)

@@ -15,6 +15,9 @@ PAUSED_ANNOTATION = "ssvm.cloudstack.io/paused"
 
 _Enum = TypeVar("_Enum", bound=StrEnum)
 
+MAX_EVIDENCE_SECONDS = 600
+"""A repair is held at most this long for its evidence: past it, a broken SSVM stays broken too long."""
+
 
 class Mode(StrEnum):
     ENFORCE = "Enforce"
@@ -39,6 +42,15 @@ class SpecError(ValueError):
 
 
 @dataclass(frozen=True)
+class EvidencePolicy:
+    """spec.health.evidence: getDiagnosticsData before the operator destroys an SSVM, its logs go with it."""
+
+    collect: bool = True
+    timeout_seconds: float = 60.0
+    """The longest a destroy waits for the collection; the repair goes on whatever the answer."""
+
+
+@dataclass(frozen=True)
 class HealthPolicy:
     unhealthy_after_seconds: float = 300.0
     """How long an SSVM may look unhealthy before the operator remediates it."""
@@ -48,6 +60,7 @@ class HealthPolicy:
     """How many SSVMs of the zone the operator may disrupt at once."""
     reboot_timeout_seconds: float = 600.0
     """How long a rebooted SSVM gets to come back before the next rung is tried."""
+    evidence: EvidencePolicy = field(default_factory=EvidencePolicy)
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class PoolSpec:
             reboot_timeout_seconds=float(
                 _int(health_spec.get("rebootTimeoutSeconds", 600), "health.rebootTimeoutSeconds", minimum=1)
             ),
+            evidence=_evidence(health_spec.get("evidence") or {}),
         )
         diag_spec = spec.get("diagnostics") or {}
         diagnostics = DiagnosticsPolicy(
@@ -166,6 +180,19 @@ class EndpointSpec:
             ),
             requests_per_second=rps,
         )
+
+
+def _evidence(spec: Mapping[str, Any]) -> EvidencePolicy:
+    collect = spec.get("collect", True)
+    if not isinstance(collect, bool):
+        raise SpecError("health.evidence.collect", f"{collect!r} is not true or false")
+    timeout = _int(
+        spec.get("timeoutSeconds", 60),
+        "health.evidence.timeoutSeconds",
+        minimum=1,
+        maximum=MAX_EVIDENCE_SECONDS,
+    )
+    return EvidencePolicy(collect=collect, timeout_seconds=float(timeout))
 
 
 def _required_str(spec: Mapping[str, Any], path: str, value: Any) -> str:

@@ -60,11 +60,19 @@ def registry(release: Release | None = None) -> dict[str, Command]:
     """Every command the release serves, by its exact API name (CloudStack looks names up case-sensitively),
     each with the parameters that release declares: the others are ignored, as CloudStack ignores unknown
     parameters (releases.py)."""
-    from cloudstack_sim.commands import configuration, diagnostics, infrastructure, jobs, systemvms, zones
+    from cloudstack_sim.commands import (
+        configuration,
+        diagnostics,
+        diagnostics_data,
+        infrastructure,
+        jobs,
+        systemvms,
+        zones,
+    )
 
     release = release or Release(LATEST)
     commands: dict[str, Command] = {}
-    for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics):
+    for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics, diagnostics_data):
         for command in module.COMMANDS:
             if not release.has_command(command.name):
                 continue
