@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 from enum import IntFlag
 
-from cloudstack_sim.errors import invalid_parameter
+from cloudstack_sim.errors import internal_error, invalid_parameter
 
 
 class Scope(IntFlag):
@@ -368,13 +368,19 @@ def require(name: str) -> Setting:
     return setting
 
 
-def check_value(setting: Setting, value: str | None) -> None:
-    """validateConfigurationValue: the value parses as the setting's type, then special cases."""
+def java_class(java_type: str) -> str:
+    """The class name CloudStack's type-check messages print, e.g. `class java.lang.Integer`."""
+    return _JAVA_CLASSES[java_type]
+
+
+def check_value(setting: Setting, value: str | None, check_cidrs: bool = True) -> None:
+    """validateConfigurationValue: the value parses as the setting's type, then special cases.
+    `check_cidrs`: whether the release validates secstorage.allowed.internal.sites (releases.py)."""
     if value is None:
         return
     if not _parses_as(value, setting.java_type):
         raise invalid_parameter(f"Value [{value}] is not a valid [{_JAVA_CLASSES[setting.java_type]}].")
-    if setting.name == "secstorage.allowed.internal.sites":
+    if setting.name == "secstorage.allowed.internal.sites" and check_cidrs:
         _check_cidr_list(setting.name, value)
 
 
@@ -400,7 +406,19 @@ def _check_cidr_list(name: str, value: str) -> None:
     for entry in value.split(","):
         if _is_ip(entry) or _is_clean_ipv4_cidr(entry):
             continue
+        if not _is_ipv4_cidr(entry):
+            # ConfigurationManagerImpl.validateValueRange calls NetUtils.getCleanIp4Cidr, which throws a
+            # CloudRuntimeException for anything that is not an IPv4 CIDR: an uncaught 530, not the 431 text.
+            raise internal_error(f"Invalid CIDR: {entry}")
         raise invalid_parameter(f"Invalid CIDR {entry} value specified for the config {name}.")
+
+
+def _is_ipv4_cidr(text: str) -> bool:
+    try:
+        ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return False
+    return "/" in text
 
 
 def _is_ip(text: str) -> bool:

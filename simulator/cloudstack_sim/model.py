@@ -207,6 +207,8 @@ class Zone:
     behaviour: ZoneBehaviour = field(default_factory=ZoneBehaviour)
     subnet: int = 1
     """Second octet of the zone's simulated address plans."""
+    token: str = ""
+    """data_center.zone_token, a random UUID set at creation (ConfigurationManagerImpl.createZone)."""
 
     @property
     def ssvm_required(self) -> bool:

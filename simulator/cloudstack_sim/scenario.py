@@ -159,6 +159,7 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
         created=cloud.now(),
         pod_uuid=cloud.new_uuid(),
         pod_name=f"{name}-pod-1",
+        token=cloud.new_uuid(),
         allocation_state=str(spec.get("allocationstate", "Enabled")),
         type=str(spec.get("type", "Core")),
         network_type=str(spec.get("networktype", "Advanced")),

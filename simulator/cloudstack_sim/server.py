@@ -101,8 +101,10 @@ class Simulator:
         endpoint = ApiEndpoint(
             self.services, self.credentials, self.faults, self.calls, self.closing, self.available
         )
-        app.router.add_route("GET", API_PATH, endpoint.handle)
-        app.router.add_route("POST", API_PATH, endpoint.handle)
+        # ApiServlet is mapped to /api/* (client/WEB-INF/web.xml): /client/api/ and deeper paths answer too.
+        for path in (API_PATH, API_PATH + "/{tail:.*}"):
+            app.router.add_route("GET", path, endpoint.handle)
+            app.router.add_route("POST", path, endpoint.handle)
         add_admin_routes(app, self, ADMIN_PREFIX)
         return app
 

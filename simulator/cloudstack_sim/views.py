@@ -193,6 +193,7 @@ def zone(cloud: Cloud, z: Zone) -> JsonObject:
             "localstorageenabled": z.local_storage_enabled,
             "domain": z.domain,
             "type": z.type,
+            "zonetoken": z.token or None,
             "tags": [],
             # ApiDBUtils.getResourceDetails returns null for an empty map, so the field then disappears.
             "resourcedetails": dict(z.details) if z.details else None,

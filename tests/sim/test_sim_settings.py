@@ -97,9 +97,15 @@ def test_allowed_internal_sites_are_validated_like_cloudstack(api: CloudStack) -
     name = "secstorage.allowed.internal.sites"
     api.updateConfiguration(name=name, value="10.0.0.0/8,192.168.1.7,fd00::1")
     assert setting(api, name)["value"] == "10.0.0.0/8,192.168.1.7,fd00::1"
-    for bad in ("10.0.0.1/8", "not-a-cidr", "300.1.1.1"):
-        error = refused(lambda bad=bad: api.updateConfiguration(name=name, value=f"10.0.0.0/8,{bad}"))
-        assert error["errortext"] == f"Invalid CIDR {bad} value specified for the config {name}."
+    error = refused(lambda: api.updateConfiguration(name=name, value="10.0.0.0/8,10.0.0.1/8"))
+    assert error["errortext"] == f"Invalid CIDR 10.0.0.1/8 value specified for the config {name}."
+    # Anything that is not an IPv4 CIDR makes NetUtils.getCleanIp4Cidr throw: a 530, not the 431 text.
+    for bad in ("not-a-cidr", "300.1.1.1", "fd00::/8"):
+        with pytest.raises(CloudStackApiException) as caught:
+            api.updateConfiguration(name=name, value=f"10.0.0.0/8,{bad}")
+        assert caught.value.response.status_code == 530
+        assert caught.value.error["errortext"] == f"Invalid CIDR: {bad}"
+    assert setting(api, name)["value"] == "10.0.0.0/8,192.168.1.7,fd00::1", "nothing was stored"
 
 
 def test_unknown_names_are_431(api: CloudStack) -> None:

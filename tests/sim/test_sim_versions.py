@@ -137,7 +137,10 @@ def test_a_command_the_release_does_not_have_is_refused_like_an_unknown_command(
                 "errortext": "unable to verify user credentials and/or request signature",
             }
         }
-    with cloudstack("4.16") as (_, api):
+    with cloudstack("4.16.0") as (_, api):
+        error = refused(lambda: api.resetConfiguration(name="secstorage.capacity.standby"))
+        assert error.response.status_code == 401, "ResetCfgCmd first ships in 4.16.1.0"
+    with cloudstack("4.16.1") as (_, api):
         reset = api.resetConfiguration(name="secstorage.capacity.standby")["configuration"]
         assert reset["name"] == "secstorage.capacity.standby" and reset["value"] == "10"
 
@@ -213,7 +216,7 @@ def test_a_setting_newer_than_the_release_does_not_exist(name: str, first: tuple
         assert name in {c["name"] for c in api.listConfigurations(fetch_list=True)}
 
 
-@pytest.mark.parametrize(("release", "churns"), [("4.16", True), ("4.17", False)])
+@pytest.mark.parametrize(("release", "churns"), [("4.16.0", True), ("4.16.1", False)])
 def test_a_standby_count_above_one_churns_before_the_scale_down_switch(release: str, churns: bool) -> None:
     """Before secstorage.vm.auto.scale.down an idle command-executor SSVM is always scaled down: issue
     #6038's steps (session.max 5, standby 10) give a second SSVM that the next scan removes again."""

@@ -132,12 +132,16 @@ async def destroy_system_vm(services: Services, args: dict[str, Any]) -> AsyncWo
     vm = _checked_for_type(_system_vm(args))
 
     async def run() -> dict[str, Any]:
-        # The VO loaded before the expunge is what the job returns: its state is the pre-destroy one.
+        # ManagementServerImpl.destroySecondaryStorageVm returns the VO it loaded before the expunge, so the
+        # VM fields are the pre-destroy ones; createSystemVmResponse then looks the agent's host row up by
+        # name, and the expunge removed it: no agentstate, disconnected or version.
         before = _result(services, vm)
         try:
             await services.lifecycle.destroy(vm)
         except OperationFailed:
             raise internal_error("Fail to destroy system vm") from None
+        for agent_field in ("agentstate", "disconnected", "version"):
+            before["systemvm"].pop(agent_field, None)
         return before
 
     return AsyncWork(vm.uuid, run)
