@@ -5,11 +5,12 @@
     POST   /_sim/scan                        run one scan now; returns its decisions
     POST   /_sim/scanner/pause | resume
     POST   /_sim/management-server/restart   {"names": [...], "downtime": seconds}
-    POST   /_sim/vms/{vm}/agent              {"state": an agent Status (Down, Alert, ...), "sticky": bool}
-    POST   /_sim/vms/{vm}/fail               {"state": "Error" | "Unknown"}
+    POST   /_sim/vms/{vm}/agent              {"state": Up | Connecting | Alert | Disconnected, "sticky": bool}
+    POST   /_sim/vms/{vm}/fail               {"state": "Error" | "Unknown" | "Stopped"}
+    POST   /_sim/vms/{vm}/guest              {"hung": bool, "ssh": bool}
     POST   /_sim/vms/{vm}/reachability       {"target": "8.8.8.8" | "*", "reachable": false}
-    POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "command_load",
-                                              "vm_capacity"}
+    POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "agent_connects",
+                                              "command_load", "vm_capacity"}
     GET    /_sim/faults  POST /_sim/faults  DELETE /_sim/faults
     GET    /_sim/calls   DELETE /_sim/calls
 `{vm}` and `{zone}` are a uuid or a name.
@@ -27,6 +28,7 @@ from aiohttp import web
 from cloudstack_sim.clock import cs_date
 from cloudstack_sim.lifecycle import OperationFailed
 from cloudstack_sim.model import AgentState, SystemVm, VmState, Zone
+from cloudstack_sim.scenario import connect_outcome
 
 if TYPE_CHECKING:
     from cloudstack_sim.server import Simulator
@@ -53,6 +55,20 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="body must be a JSON object")
     return data
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise web.HTTPBadRequest(text=f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def _count(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number of at least 0, not {value!r}")
+    return value
 
 
 def _date(value: Any) -> str | None:
@@ -86,6 +102,7 @@ class AdminApi:
             "version": vm.version,
             "pending_job": pending.uuid if pending else None,
             "agent_stuck_as": vm.agent_stuck_as.value if vm.agent_stuck_as else None,
+            "guest": {"hung": vm.guest_hung, "ssh": vm.guest_ssh, "booting": vm.guest_booting},
             "reachability": dict(vm.reachability),
             "boot": None
             if boot is None
@@ -235,20 +252,29 @@ class AdminApi:
     async def agent(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
         try:
-            self.sim.lifecycle.set_agent_state(
-                vm, AgentState(body.get("state", "")), bool(body.get("sticky", False))
-            )
+            state = AgentState(body.get("state", ""))
         except ValueError:
-            return _problem(400, f"state must be one of {[s.value for s in AgentState]}")
+            return _problem(400, "state must be one of Up, Connecting, Alert, Disconnected")
+        try:
+            self.sim.lifecycle.set_agent_state(vm, state, _flag(body, "sticky", False))
         except OperationFailed as error:
             return _problem(409, str(error))
         return _ok(self.vm_state(vm))
 
+    async def guest(self, request: web.Request) -> web.Response:
+        vm, body = self._vm(request), await _body(request)
+        if "hung" in body:
+            self.sim.lifecycle.hang_guest(vm, _flag(body, "hung", True))
+        if "ssh" in body:
+            vm.guest_ssh = _flag(body, "ssh", True)
+        return _ok(self.vm_state(vm))
+
     async def fail(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
-        state = VmState(body.get("state", VmState.ERROR.value))
+        state = body.get("state", VmState.ERROR.value)
         if state not in (VmState.ERROR, VmState.UNKNOWN, VmState.STOPPED):
             return _problem(400, "state must be Error, Unknown or Stopped")
+        state = VmState(state)
         self.sim.lifecycle.fail(vm, state)
         return _ok(self.vm_state(vm))
 
@@ -260,15 +286,25 @@ class AdminApi:
     async def behaviour(self, request: web.Request) -> web.Response:
         zone, body = self._zone(request), await _body(request)
         behaviour = zone.behaviour
-        if "boot_fails" in body:
-            behaviour.boot_fails = bool(body["boot_fails"])
+        unknown = set(body) - {
+            "boot_fails",
+            "agent_connects_as",
+            "agent_connects",
+            "command_load",
+            "vm_capacity",
+        }
+        if unknown:
+            return _problem(400, f"unknown behaviour fields: {sorted(unknown)}")
         if "agent_connects_as" in body:
-            value = body["agent_connects_as"]
-            behaviour.agent_connects_as = AgentState(value) if value else None
+            behaviour.agent_connects_as = connect_outcome(body["agent_connects_as"])
+        if "boot_fails" in body:
+            behaviour.boot_fails = _flag(body, "boot_fails", False)
+        if "agent_connects" in body:
+            behaviour.agent_connects = _flag(body, "agent_connects", True)
         if "command_load" in body:
-            behaviour.command_load = int(body["command_load"])
+            behaviour.command_load = _count(body, "command_load")
         if "vm_capacity" in body:
-            behaviour.vm_capacity = int(body["vm_capacity"])
+            behaviour.vm_capacity = _count(body, "vm_capacity")
         return _ok(self.zone_state(zone))
 
     async def list_faults(self, request: web.Request) -> web.Response:
@@ -306,7 +342,17 @@ class AdminApi:
 async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/_sim") and request.remote not in _LOOPBACK:
         return _problem(403, "the admin path answers loopback callers only")
-    return await handler(request)
+    if not request.path.startswith("/_sim"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status >= 400 and error.text and not error.text.startswith("{"):
+            return _problem(error.status, error.text)
+        raise
+    except (ValueError, TypeError) as error:
+        # Bad input the handlers did not check one by one: a clear 400, never a crash.
+        return _problem(400, f"bad request: {error}")
 
 
 def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
@@ -321,6 +367,7 @@ def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
         ("POST", "/management-server/restart", admin.restart),
         ("POST", "/vms/{vm}/agent", admin.agent),
         ("POST", "/vms/{vm}/fail", admin.fail),
+        ("POST", "/vms/{vm}/guest", admin.guest),
         ("POST", "/vms/{vm}/reachability", admin.reachability),
         ("POST", "/zones/{zone}/behaviour", admin.behaviour),
         ("GET", "/faults", admin.list_faults),

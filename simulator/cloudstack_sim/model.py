@@ -49,6 +49,12 @@ class AgentState(StrEnum):
     UNKNOWN = "Unknown"
 
     @property
+    def reachable_by_system_vm_agent(self) -> bool:
+        """The statuses CloudStack gives a system VM's agent (Status.java transitions, AgentManagerImpl):
+        no path leads an SSVM or console-proxy agent to Down, Error, Creating or Rebalancing."""
+        return self in (AgentState.CONNECTING, AgentState.UP, AgentState.ALERT, AgentState.DISCONNECTED)
+
+    @property
     def lost_connection(self) -> bool:
         return self in (
             AgentState.DOWN,
@@ -178,7 +184,11 @@ class ZoneBehaviour:
     boot_fails: bool = False
     """Every VM start in this zone fails: the scanner then churns through new SSVMs."""
     agent_connects_as: AgentState | None = None
-    """The state an SSVM agent reaches after boot instead of Up (e.g. Down for a broken storage network)."""
+    """The state an SSVM agent ends in after it connects, instead of Up: Connecting (startup never
+    completes), Alert (the link closes again) or Disconnected (it stops answering pings)."""
+    agent_connects: bool = True
+    """False: agents in this zone never reach the management server (port 8250 blocked). A new SSVM then has
+    no host row at all; an existing one keeps the status it had."""
     command_load: int = 0
     """A: active command-execution sessions in the zone (VMware delegation, data migration)."""
     vm_capacity: int = 10
@@ -279,6 +289,12 @@ class SystemVm:
     dynamically_scalable: bool = False
     agent_stuck_as: AgentState | None = None
     """Set by the admin path: the agent comes back in this state after every boot or reboot."""
+    guest_hung: bool = False
+    """Set by the admin path: the guest ignores ACPI and SSH and its agent stops pinging, until a stop."""
+    guest_ssh: bool = True
+    """Whether the host reaches the guest's SSH on the link-local address (runDiagnostics needs it)."""
+    guest_booting: bool = False
+    """Between the link drop of a reboot and the guest being up again: nothing runs inside it."""
     reachability: dict[str, bool] = field(default_factory=dict)
     """runDiagnostics targets by address; "*" is the default. Unlisted targets are reachable."""
     generation: int = 0

@@ -475,6 +475,10 @@ class Release:
         return sorted((d for d in DIFFERENCES if self.version < d.since), key=lambda d: (d.since, d.subject))
 
 
+SYSTEM_VM_STOP_DISCONNECTS_AGENT_SINCE: Version = _v("4.16.0")
+"""VirtualMachineManagerImpl.advanceStop marks a stopped system VM's agent Disconnected (ShutdownRequested)
+from 4.16.0 (PR #5010, commit 2eae0f5385); on 4.15 it keeps the status its closed link gave it (Alert)."""
+
 CIDR_VALIDATION_SINCE: Version = _v("4.19.2")
 """secstorage.allowed.internal.sites is validated by updateConfiguration from 4.19.2.0 and 4.20.0.0 on
 (commit 0ba9a292d5, PR #9567, in ConfigurationManagerImpl.validateValueRange); before, any text is stored."""

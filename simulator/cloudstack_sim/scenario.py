@@ -170,7 +170,7 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
         domain=spec.get("domain"),
         details={str(k): str(v) for k, v in (spec.get("details") or {}).items()},
         behaviour=ZoneBehaviour(
-            agent_connects_as=AgentState(agent_state) if agent_state else None,
+            agent_connects_as=connect_outcome(agent_state),
             **{key: value for key, value in behaviour.items()},
         ),
         subnet=internal_id,
@@ -216,6 +216,21 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
     return zone
 
 
+def connect_outcome(value: Any) -> AgentState | None:
+    """`agent_connects_as`: how an agent ends after it connects; None (or Up) is the normal Up."""
+    if not value:
+        return None
+    state = AgentState(str(value))
+    if state is AgentState.UP:
+        return None
+    if state not in (AgentState.CONNECTING, AgentState.ALERT, AgentState.DISCONNECTED):
+        raise ValueError(
+            f"agent_connects_as: {state.value}: a system VM's agent never reaches it in CloudStack; use "
+            "Connecting, Alert or Disconnected (or agent_connects: false for an agent that never connects)"
+        )
+    return state
+
+
 def _add_vm(
     cloud: Cloud, zone: Zone, vm_type: VmType, spec: dict[str, Any], ms: ManagementServer
 ) -> SystemVm:
@@ -245,6 +260,11 @@ def _add_vm(
         )
     if agent_state:
         state = AgentState(agent_state)
+        if not state.reachable_by_system_vm_agent:
+            raise ScenarioError(
+                f"zone {zone.name}: agent: {state.value}: a system VM's agent never reaches it in CloudStack "
+                "(Up, Connecting, Alert or Disconnected; null for an agent that never connected)"
+            )
         vm.agent = Agent(
             uuid=cloud.new_uuid(),
             internal_id=cloud.next_id("host"),

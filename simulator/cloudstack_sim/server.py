@@ -161,6 +161,7 @@ class Simulator:
         for ms in servers:
             ms.state = "Down"
             ms.last_server_stop = now
+        held = self.lifecycle.management_servers_down({ms.uuid for ms in servers})
         loop = asyncio.get_running_loop()
         if downtime > 0:
             self._unavailable_until = loop.time() + downtime
@@ -172,6 +173,8 @@ class Simulator:
         self.jobs.fail_pending({ms.uuid for ms in servers})
         for ms in servers:
             self.cloud.start_management_server(ms)
+        # The agents reconnect to the restarted server and get its connect-time settings.
+        self.lifecycle.reconnect(held, servers[0])
         self.scanner.restart_schedule()
         log.info("management_server.restarted servers=%s", [ms.name for ms in servers])
         return servers

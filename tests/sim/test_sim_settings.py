@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import SCAN_INTERVAL_MS, boot_record, healthy_ssvm, only_ssvm, wait_job, zone
+from sim_helpers import SCAN_INTERVAL_MS, boot_record, eventually, healthy_ssvm, only_ssvm, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle
 
@@ -165,23 +165,26 @@ def test_a_dynamic_setting_is_in_force_at_once(api: CloudStack, sim: SimulatorHa
     assert sim.admin.state()["settings"]["secstorage.vm.auto.scale.down"]["in_force"] == "true"
 
 
-def test_allowed_sites_reach_an_ssvm_at_its_next_agent_connect_after_a_restart(
+def test_allowed_sites_reach_an_ssvm_when_its_agent_reconnects_after_a_restart(
     api: CloudStack, sim: SimulatorHandle
 ) -> None:
     # Read in configure() (MS restart), then programmed on every agent connect (SecondaryStorageListener
-    # .processConnect), so a reboot is enough once the management server has restarted.
+    # .processConnect). The restart itself reconnects every agent the server held, so no reboot is needed.
     name = "secstorage.allowed.internal.sites"
     zone_1 = zone(api, "zone-1")
     vm = only_ssvm(api, zone_1["id"])
     api.updateConfiguration(name=name, value="10.1.0.0/16")
     wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
+    eventually(lambda: boot_record(sim, vm["id"])["boot_count"] == 2, what="the guest rebooted")
     healthy_ssvm(api, zone_1["id"])
     assert connected_with(sim, vm["id"]).get(name) is None, "not in force before the restart"
 
+    before = only_ssvm(api, zone_1["id"])["disconnected"]
     sim.admin.restart_management_server()
-    wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
-    healthy_ssvm(api, zone_1["id"])
-    assert connected_with(sim, vm["id"])[name] == "10.1.0.0/16"
+    eventually(lambda: connected_with(sim, vm["id"]).get(name) == "10.1.0.0/16", what="sites at reconnect")
+    after = healthy_ssvm(api, zone_1["id"])
+    assert after["disconnected"] == before, "agentStatusTransitTo leaves `disconnected` alone"
+    assert boot_record(sim, vm["id"])["boot_count"] == 2, "no reboot was needed"
 
 
 def test_boot_arguments_change_at_a_start_not_at_a_reboot(api: CloudStack, sim: SimulatorHandle) -> None:
