@@ -113,6 +113,9 @@ class ManagementServer:
     """Global setting values this server read at its last start (what non-dynamic keys obey)."""
     last_server_stop: datetime | None = None
     state: str = "Up"
+    decommissioned: bool = False
+    """Shut down for good: listed as Down forever (listManagementServers filters nothing by state, and
+    removeManagementServer only arrived in 4.22), never restarted."""
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Format (every key optional; see docs/simulator.md and examples/sim/):
 
     cloudstack_version: 4.20.1.0
-    management_servers: 1            # or a list of names
+    management_servers: 1            # or a list of names, or of {name, state: Up | Down (decommissioned)}
     console_proxies: true            # one console proxy VM per zone, as a real region has
     settings: {secstorage.session.max: "50"}
     offerings: [{name: SSVM Large, cpunumber: 2, cpuspeed: 1000, memory: 2048}]
@@ -313,12 +313,16 @@ def _build(document: dict[str, Any], zones: int | None, seed: int | None, versio
             raise ScenarioError(f"settings: {key}: {error.text}") from error
         cloud.settings.set_global(setting.name, text)
     servers = document.get("management_servers", 1)
-    names = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
-    for n, name in enumerate(names, start=1):
+    entries = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
+    for n, entry in enumerate(entries, start=1):
+        spec = entry if isinstance(entry, dict) else {"name": entry}
+        state = str(spec.get("state", "Up"))
+        if state not in ("Up", "Down"):
+            raise ScenarioError(f"management_servers: {spec.get('name')}: state is Up or Down, not {state}")
         ms = ManagementServer(
             uuid=cloud.new_uuid(),
             internal_id=n,
-            name=str(name),
+            name=str(spec.get("name") or f"ms-{n}"),
             ip=f"10.0.0.{10 + n}",
             version=cloud.version,
             last_server_start=cloud.now(),
@@ -326,6 +330,10 @@ def _build(document: dict[str, Any], zones: int | None, seed: int | None, versio
         )
         cloud.management_servers.append(ms)
         cloud.start_management_server(ms)
+        if state == "Down":
+            ms.state, ms.decommissioned, ms.last_server_stop = "Down", True, cloud.now()
+    if cloud.management_servers[0].decommissioned:
+        raise ScenarioError("management_servers: the first one answers the API and must be Up")
     for spec in _default_offerings(cloud) + list(document.get("offerings") or []):
         _add_offering(cloud, spec)
     template = Template(

@@ -43,7 +43,8 @@ class Simulator:
             millis = max(1, round(self.config.scan_interval * 1000))
             self.cloud.settings.set_global("secstorage.capacityscan.interval", str(millis))
             for ms in self.cloud.management_servers:
-                self.cloud.start_management_server(ms)
+                if not ms.decommissioned:
+                    self.cloud.start_management_server(ms)
         self.credentials = Credentials(self.config.api_key, self.config.secret_key)
         # Timings follow the scan interval the region starts with; later interval changes do not rescale them.
         self.timings = Timings.from_scan_interval(scan_interval_seconds(self.cloud), **self.config.timings)
@@ -152,8 +153,12 @@ class Simulator:
         self, names: list[str] | None = None, downtime: float = 0.0
     ) -> list[ManagementServer]:
         """Stop and start management servers: they fail the jobs they owned and read every setting again."""
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ValueError("names must be a list of management server names or ids")
         servers = [
-            ms for ms in self.cloud.management_servers if not names or ms.name in names or ms.uuid in names
+            ms
+            for ms in self.cloud.management_servers
+            if not ms.decommissioned and (not names or ms.name in names or ms.uuid in names)
         ]
         if not servers:
             raise LookupError(f"no management server named {names}")

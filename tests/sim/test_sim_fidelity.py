@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import zone
+from sim_helpers import SCAN_INTERVAL, eventually, wait_job, zone
+
+from cloudstack_sim.testing import running_simulator
 
 
 def _setting(api: CloudStack, name: str) -> dict[str, Any]:
@@ -49,3 +52,179 @@ def test_enable_secstorage_vm_is_read_like_java_parse_boolean(sim: Any, api: Clo
     for _ in range(3):
         sim.admin.scan()
     assert sim.admin.vm(vm["id"])["state"] == "Stopped", f"enable.secstorage.vm={value!r} disables SSVMs"
+
+
+# --- agent host rows and their statuses ---------------------------------------------------------------
+
+
+def _agent(api: CloudStack, vm_id: str) -> str | None:
+    [vm] = api.listSystemVms(id=vm_id, fetch_list=True)
+    state: str | None = vm.get("agentstate")
+    return state
+
+
+def test_a_new_ssvm_has_no_host_row_until_its_agent_connects(sim: Any, api: CloudStack) -> None:
+    # The host row is created from the agent's StartupCommand (SecondaryStorageManagerImpl
+    # .createHostVOForConnectedAgent); createSystemVmResponse sets agentstate only when it finds that row.
+    sim.admin.set_zone_behaviour("zone-1", agent_connects=False)
+    old = sim.admin.ssvms(zone="zone-1")[0]
+    wait_job(api, api.destroySystemVm(id=old["id"])["jobid"])
+    new = eventually(
+        lambda: [
+            v for v in sim.admin.ssvms(zone="zone-1") if v["id"] != old["id"] and v["state"] == "Running"
+        ],
+        what="the scanner's replacement",
+    )[0]
+    for _ in range(3):
+        sim.admin.scan()
+    [listed] = api.listSystemVms(id=new["id"], fetch_list=True)
+    assert listed["state"] == "Running"
+    assert not {"agentstate", "version", "disconnected"} & set(listed)
+    assert not api.listHosts(type="SecondaryStorageVM", name=new["name"], fetch_list=True)
+
+    sim.admin.set_zone_behaviour("zone-1", agent_connects=True)
+    wait_job(api, api.rebootSystemVm(id=new["id"])["jobid"])
+    eventually(lambda: _agent(api, new["id"]) == "Up", what="the first connect")
+    [host] = api.listHosts(type="SecondaryStorageVM", name=new["name"], fetch_list=True)
+    assert host["state"] == "Up"
+
+
+def test_after_a_stop_and_start_the_row_stays_disconnected_until_the_agent_connects(
+    sim: Any, api: CloudStack
+) -> None:
+    sim.admin.pause_scanner()
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    stopped = wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])["jobresult"]["systemvm"]
+    assert stopped["state"] == "Stopped" and stopped["agentstate"] == "Disconnected"
+    sim.admin.set_zone_behaviour("zone-1", agent_connects=False)
+    started = wait_job(api, api.startSystemVm(id=vm["id"])["jobid"])["jobresult"]["systemvm"]
+    assert started["state"] == "Running" and started["agentstate"] == "Disconnected"
+    sim.admin.set_zone_behaviour("zone-1", agent_connects=True)
+    wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
+    eventually(lambda: _agent(api, vm["id"]) == "Up", what="the agent to connect")
+
+
+@pytest.mark.parametrize(("release", "after_stop"), [("4.15", "Alert"), ("4.16", "Disconnected")])
+def test_a_stopped_ssvm_agent_is_disconnected_from_4_16(release: str, after_stop: str) -> None:
+    # VirtualMachineManagerImpl.advanceStop marks a stopped system VM's agent ShutdownRequested ->
+    # Disconnected since PR #5010 (4.16); before, the closed link left it Alert.
+    with running_simulator(
+        scan_interval=SCAN_INTERVAL, seed=7, scenario={"cloudstack_version": release}
+    ) as s:
+        api = s.client(method="post", poll_interval=0.05)
+        s.admin.pause_scanner()
+        vm = s.admin.ssvms(zone="zone-1")[0]
+        result = wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])["jobresult"]["systemvm"]
+        assert result["agentstate"] == after_stop
+
+
+def test_a_crashed_guest_leaves_its_agent_in_alert(sim: Any, api: CloudStack) -> None:
+    # The link closes; AgentManagerImpl.investigate answers Alert for every virtual (system VM) host.
+    sim.admin.pause_scanner()
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    sim.admin.fail_vm(vm["id"], "Stopped")
+    assert _agent(api, vm["id"]) == "Alert"
+
+
+def test_a_reboot_drops_the_link_as_alert_then_reconnects(sim: Any, api: CloudStack) -> None:
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    api.rebootSystemVm(id=vm["id"])
+    seen: list[str] = []
+
+    def cycled() -> bool:
+        state = _agent(api, vm["id"]) or "-"
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        return "Alert" in seen and seen[-1] == "Up"
+
+    eventually(cycled, what="Up -> Alert -> ... -> Up")
+    assert seen[0] == "Up" and "Down" not in seen and "Disconnected" not in seen
+
+
+def test_a_management_server_restart_reconnects_its_agents(sim: Any, api: CloudStack) -> None:
+    # AgentManagerImpl.stop(): Up + ManagementServerDown -> Disconnected, `disconnected` untouched; the
+    # agents reconnect and get the connect-time settings from the restarted server.
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    before = api.listSystemVms(id=vm["id"], fetch_list=True)[0].get("disconnected")
+    seen: set[str] = set()
+    sim.admin.restart_management_server()
+
+    def back() -> bool:
+        state = _agent(api, vm["id"]) or "-"
+        seen.add(state)
+        return state == "Up" and sim.admin.vm(vm["id"])["boot"]["agent_connected_at"] is not None
+
+    eventually(back, what="the agent back Up")
+    listed = api.listSystemVms(id=vm["id"], fetch_list=True)[0]
+    assert listed.get("disconnected") == before
+    assert sim.admin.vm(vm["id"])["boot"]["boot_count"] == 1, "no reboot: only the agent reconnected"
+
+
+def test_a_decommissioned_management_server_stays_listed_as_down() -> None:
+    # QueryManagerImpl.listManagementServersInternal filters nothing by state.
+    scenario = {"management_servers": [{"name": "ms-1"}, {"name": "ms-old", "state": "Down"}]}
+    with running_simulator(scan_interval=SCAN_INTERVAL, seed=7, scenario=scenario) as s:
+        servers = {m["name"]: m["state"] for m in s.client().listManagementServers(fetch_list=True)}
+        assert servers == {"ms-1": "Up", "ms-old": "Down"}
+
+
+# --- runDiagnostics when the guest cannot run the command ----------------------------------------------
+
+
+def _diagnose(api: CloudStack, vm_id: str) -> dict[str, Any]:
+    job = wait_job(api, api.runDiagnostics(targetid=vm_id, ipaddress="10.1.0.5", type="ping")["jobid"])
+    assert job["jobstatus"] == 1, "DiagnosticsAnswer.getExecutionDetails: the job still succeeds"
+    result: dict[str, Any] = job["jobresult"]["diagnostics"]
+    return result
+
+
+def test_run_diagnostics_in_a_hung_guest_succeeds_with_exit_code_minus_one(sim: Any, api: CloudStack) -> None:
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    assert _diagnose(api, vm["id"])["exitcode"] == "0"
+    sim.admin.set_guest(vm["id"], hung=True)
+    assert _diagnose(api, vm["id"]) == {"stdout": "", "stderr": "timeout", "exitcode": "-1"}
+    # Its agent misses pings: Disconnected after the ping timeout; an ACPI reboot does nothing.
+    eventually(lambda: _agent(api, vm["id"]) == "Disconnected", what="the ping timeout")
+    wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
+    assert _diagnose(api, vm["id"])["exitcode"] == "-1", "a hung guest ignores the ACPI reboot"
+    # A forced reboot (stop, then start) clears it.
+    wait_job(api, api.rebootSystemVm(id=vm["id"], forced=True)["jobid"])
+    eventually(lambda: _agent(api, vm["id"]) == "Up", what="the agent after a forced reboot")
+    assert _diagnose(api, vm["id"])["exitcode"] == "0"
+
+
+def test_run_diagnostics_without_ssh_to_the_guest(sim: Any, api: CloudStack) -> None:
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    sim.admin.set_guest(vm["id"], ssh=False)
+    assert _diagnose(api, vm["id"])["exitcode"] == "-1"
+    assert _agent(api, vm["id"]) == "Up", "the agent's own link is not SSH"
+
+
+def test_run_diagnostics_mid_reboot(sim: Any, api: CloudStack) -> None:
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    api.rebootSystemVm(id=vm["id"])
+    eventually(lambda: sim.admin.vm(vm["id"])["guest"]["booting"], what="the guest going down")
+    assert _diagnose(api, vm["id"])["exitcode"] == "-1"
+
+
+# --- the admin path refuses bad input -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/zones/zone-1/behaviour", {"agent_connects_as": "Down"}),
+        ("/zones/zone-1/behaviour", {"vm_capacity": "many"}),
+        ("/zones/zone-1/behaviour", {"boot_fails": "yes"}),
+        ("/zones/zone-1/behaviour", {"no_such_field": 1}),
+        ("/vms/s-1-VM/fail", {"state": "Exploded"}),
+        ("/vms/s-1-VM/agent", {"state": "Down"}),
+        ("/vms/s-1-VM/guest", {"hung": "maybe"}),
+        ("/management-server/restart", {"downtime": "soon"}),
+    ],
+)
+def test_bad_admin_input_is_a_clear_400(sim: Any, path: str, body: dict[str, Any]) -> None:
+    answer = requests.post(sim.admin_url + path, json=body, timeout=5)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]
+    assert requests.get(sim.admin_url + "/health", timeout=5).json() == {"ok": True}
