@@ -11,6 +11,7 @@
     POST   /_sim/vms/{vm}/reachability       {"target": "8.8.8.8" | "*", "reachable": false}
     POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "agent_connects",
                                               "command_load", "vm_capacity"}
+    POST   /_sim/image-stores/{store}        {"total_gib", "used_gib", "readonly"}
     GET    /_sim/faults  POST /_sim/faults  DELETE /_sim/faults
     GET    /_sim/calls   DELETE /_sim/calls
 `{vm}` and `{zone}` are a uuid or a name.
@@ -27,8 +28,8 @@ from aiohttp import web
 
 from cloudstack_sim.clock import cs_date
 from cloudstack_sim.lifecycle import OperationFailed
-from cloudstack_sim.model import AgentState, SystemVm, VmState, Zone
-from cloudstack_sim.scenario import connect_outcome
+from cloudstack_sim.model import AgentState, ImageStore, SystemVm, VmState, Zone
+from cloudstack_sim.scenario import connect_outcome, set_store_usage
 
 if TYPE_CHECKING:
     from cloudstack_sim.server import Simulator
@@ -116,6 +117,7 @@ class AdminApi:
                 "agent_connected_at": _date(boot.agent_connected_at),
                 "connect_settings": boot.connect_settings,
                 "boot_count": boot.boot_count,
+                "boot_args": boot.boot_args,
             },
         }
 
@@ -173,6 +175,7 @@ class AdminApi:
             ],
             "zones": [self.zone_state(z) for z in sorted(cloud.zones.values(), key=lambda z: z.internal_id)],
             "vms": [self.vm_state(vm) for vm in cloud.live_vms()],
+            "image_stores": [self.store_state(s) for s in cloud.image_stores.values()],
             "settings": self.settings_state(),
             "jobs": [
                 {
@@ -307,6 +310,36 @@ class AdminApi:
             behaviour.vm_capacity = _count(body, "vm_capacity")
         return _ok(self.zone_state(zone))
 
+    async def image_store(self, request: web.Request) -> web.Response:
+        ref = request.match_info["store"]
+        cloud = self.sim.cloud
+        store = cloud.image_stores.get(ref) or next(
+            (s for s in cloud.image_stores.values() if s.name == ref), None
+        )
+        if store is None:
+            return _problem(404, f"no image store {ref}")
+        body = await _body(request)
+        unknown = set(body) - {"total_gib", "used_gib", "readonly"}
+        if unknown:
+            return _problem(400, f"unknown image store fields: {sorted(unknown)}")
+        set_store_usage(store, body.get("total_gib"), body.get("used_gib"))
+        if "readonly" in body:
+            store.readonly = _flag(body, "readonly", False)
+        return _ok(self.store_state(store))
+
+    def store_state(self, store: ImageStore) -> dict[str, Any]:
+        cloud = self.sim.cloud
+        zone = cloud.zones[store.zone_uuid]
+        return {
+            "id": store.uuid,
+            "name": store.name,
+            "zone": zone.name,
+            "readonly": store.readonly,
+            "total_bytes": store.size_total,
+            "used_bytes": store.size_used,
+            "has_free_capacity": store in cloud.stores_with_free_capacity(zone),
+        }
+
     async def list_faults(self, request: web.Request) -> web.Response:
         return _ok({"faults": [f.describe() for f in self.sim.faults.active()]})
 
@@ -370,6 +403,7 @@ def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
         ("POST", "/vms/{vm}/guest", admin.guest),
         ("POST", "/vms/{vm}/reachability", admin.reachability),
         ("POST", "/zones/{zone}/behaviour", admin.behaviour),
+        ("POST", "/image-stores/{store}", admin.image_store),
         ("GET", "/faults", admin.list_faults),
         ("POST", "/faults", admin.add_fault),
         ("DELETE", "/faults", admin.clear_faults),

@@ -51,9 +51,16 @@ _JAVA_CLASSES = {
     "Long": "class java.lang.Long",
     "Boolean": "class java.lang.Boolean",
     "String": "class java.lang.String",
+    "Float": "class java.lang.Float",
 }
 # listConfigurations `type` (ConfigurationManagerImpl L8494-8533).
-_API_TYPES = {"Integer": "Number", "Long": "Number", "Boolean": "Boolean", "String": "String"}
+_API_TYPES = {
+    "Integer": "Number",
+    "Long": "Number",
+    "Boolean": "Boolean",
+    "String": "String",
+    "Float": "Decimal",
+}
 _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 
 
@@ -61,7 +68,7 @@ _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 class Setting:
     name: str
     java_type: str
-    """Integer, Long, Boolean or String: what values must parse as."""
+    """Integer, Long, Float, Boolean or String: what values must parse as."""
     default: str | None
     description: str
     dynamic: bool = False
@@ -232,6 +239,16 @@ SETTINGS: tuple[Setting, ...] = (
         scopes=Scope.GLOBAL | Scope.IMAGE_STORE,
         component="CapacityManager",
     ),
+    Setting(
+        "secondary.storage.capacity.threshold",
+        "Float",
+        "0.90",
+        "Percentage (as a value between 0 and 1) of secondary storage capacity threshold.",
+        dynamic=True,
+        component="CapacityManager",
+        subgroup="Miscellaneous",
+        boot_arg=False,
+    ),
     # §4.2: related keys
     _legacy(
         "system.vm.auto.reserve.capacity",
@@ -388,6 +405,13 @@ def _parses_as(value: str, java_type: str) -> bool:
     if java_type == "Boolean":
         # Lower-cased first, then exactly true or false.
         return value.lower() in ("true", "false")
+    if java_type == "Float":
+        # Float.parseFloat trims blanks and rejects Python's underscores; infinite values are refused.
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return False
+        return "_" not in value and number not in (float("inf"), float("-inf"))
     if java_type in _INT_RANGES:
         low, high = _INT_RANGES[java_type]
         try:

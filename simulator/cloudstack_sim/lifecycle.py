@@ -223,11 +223,17 @@ class Lifecycle:
             raise OperationFailed(f"{vm.name} failed to boot in zone {zone.name}")
         vm.state = VmState.RUNNING
         previous = vm.boot.boot_count if vm.boot is not None else 0
+        # SecondaryStorageManagerImpl.finalizeVirtualMachineProfile gives up before the boot arguments when
+        # no image store has free capacity; VirtualMachineManagerImpl.orchestrateStart starts the VM anyway.
+        with_args = not vm.is_ssvm or bool(self.cloud.stores_with_free_capacity(zone))
+        if not with_args:
+            log.warning("vm.started_without_boot_arguments vm=%s zone=%s", vm.name, zone.name)
         vm.boot = BootRecord(
             started_at=self.cloud.now(),
             offering_uuid=vm.offering_uuid,
-            settings=boot_settings(self.cloud, self.cloud.zones[vm.zone_uuid], ms),
+            settings=boot_settings(self.cloud, zone, ms) if with_args else {},
             boot_count=previous + 1,
+            boot_args=with_args,
         )
         # The host row keeps its last status (or stays absent) until the agent in the guest connects.
         self._spawn(self._connect_agent(vm, generation, ms))

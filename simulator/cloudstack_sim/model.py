@@ -129,6 +129,7 @@ class HypervisorHost:
     ip: str
     created: datetime
     hypervisor: str = "KVM"
+    arch: str = "x86_64"
     state: str = "Up"
     resource_state: str = "Enabled"
 
@@ -156,7 +157,8 @@ class Template:
     hypervisor: str = "KVM"
     arch: str = "x86_64"
     ready_in_zones: set[str] = field(default_factory=set)
-    """Zone uuids where the template is downloaded (a zone without one gets no SSVM)."""
+    """Zone uuids where the template is downloaded to an image store (listTemplates shows it ready there).
+    CloudStack's readiness check only asks that it is downloaded somewhere (cloud.py: zone_ready)."""
 
 
 @dataclass
@@ -264,6 +266,9 @@ class BootRecord:
     connect_settings: dict[str, str | None] = field(default_factory=dict)
     """Set on each agent connect, so a reboot refreshes them (SecondaryStorageListener.processConnect)."""
     boot_count: int = 1
+    boot_args: bool = True
+    """False when no image store of the zone had free capacity at the start: finalizeVirtualMachineProfile
+    returns before it appends the SSVM boot arguments, and orchestrateStart ignores that result."""
 
 
 @dataclass

@@ -218,6 +218,14 @@ class Scanner:
             if not zone.ssvm_required:  # startNew checks the zone detail again
                 decision.outcome = "not required in this zone"
                 return
+            if not self.cloud.stores_with_free_capacity(zone):
+                # createSecStorageVmInstance: getImageStoreWithFreeCapacity is null, so it throws before any
+                # VM row exists; the scanner logs it and tries again at the next scan.
+                decision.outcome = (
+                    "failed: no image store with free capacity under secondary.storage.capacity.threshold"
+                )
+                log.warning("scan.no_store_capacity zone=%s", zone.name)
+                return
             offering = self.cloud.ssvm_offering_for_new_vms(ms)
             vm = self.cloud.allocate_vm(zone, VmType.SECONDARY_STORAGE, role, offering, ms)
         decision.vm = vm.uuid

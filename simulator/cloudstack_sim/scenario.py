@@ -7,6 +7,8 @@ Format (every key optional; see docs/simulator.md and examples/sim/):
     console_proxies: true            # one console proxy VM per zone, as a real region has
     settings: {secstorage.session.max: "50"}
     offerings: [{name: SSVM Large, cpunumber: 2, cpuspeed: 1000, memory: 2048}]
+    templates: [{hypervisor: KVM, arch: x86_64, ready_in: [zone-1]}]   # system templates; default: one KVM
+                                                                      # template, ready where template_ready
     zones:
       - name: zone-1
         allocationstate: Enabled     # or Disabled
@@ -15,8 +17,9 @@ Format (every key optional; see docs/simulator.md and examples/sim/):
         internaldns1: 10.0.0.2
         details: {enable.secstorage.vm: "true"}
         settings: {consoleproxy.restart: "true"}       # zone-scoped values
-        hosts: 2                     # hypervisor hosts, or a list of names
-        image_stores: [{name: nfs-1, url: "nfs://...", readonly: false}]
+        hosts: 2                     # hypervisor hosts, or a list of names or of {name, hypervisor, arch}
+        hypervisor: KVM              # of the hosts below, unless a host names its own
+        image_stores: [{name: nfs-1, url: "nfs://...", readonly: false, total_gib: 2048, used_gib: 300}]
         template_ready: true
         behaviour: {boot_fails: false, agent_connects_as: null, command_load: 0, vm_capacity: 10}
         ssvms:                       # default: one template processor, Running and Up
@@ -147,7 +150,7 @@ def _zone_specs(document: dict[str, Any], zones: int | None) -> list[dict[str, A
     return [spec if isinstance(spec, dict) else {"name": str(spec)} for spec in specs]
 
 
-def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
+def _add_zone(cloud: Cloud, spec: dict[str, Any], templates: list[Template]) -> Zone:
     internal_id = cloud.next_id("data_center")
     name = str(spec.get("name") or f"zone-{internal_id}")
     behaviour = dict(spec.get("behaviour") or {})
@@ -177,17 +180,22 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
     )
     cloud.zones[zone.uuid] = zone
     hosts = spec.get("hosts", 2)
-    host_names = (
-        [f"kvm-{name}-{n:02d}" for n in range(1, int(hosts) + 1)] if isinstance(hosts, int) else hosts
+    hypervisor = str(spec.get("hypervisor", "KVM"))
+    host_specs = (
+        [{"name": f"{hypervisor.lower()}-{name}-{n:02d}"} for n in range(1, int(hosts) + 1)]
+        if isinstance(hosts, int)
+        else [h if isinstance(h, dict) else {"name": h} for h in hosts]
     )
-    for n, host_name in enumerate(host_names, start=1):
+    for n, host_spec in enumerate(host_specs, start=1):
         host = HypervisorHost(
             uuid=cloud.new_uuid(),
             internal_id=cloud.next_id("host"),
-            name=str(host_name),
+            name=str(host_spec["name"]),
             zone_uuid=zone.uuid,
             ip=f"10.{zone.subnet}.0.{10 + n}",
             created=cloud.now(),
+            hypervisor=str(host_spec.get("hypervisor", hypervisor)),
+            arch=str(host_spec.get("arch", "x86_64")),
         )
         cloud.hosts[host.uuid] = host
     stores = spec.get("image_stores", [{}])
@@ -200,9 +208,11 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
             url=str(store_spec.get("url", f"nfs://10.{zone.subnet}.0.5/export/secondary{n}")),
             readonly=bool(store_spec.get("readonly", False)),
         )
+        set_store_usage(store, store_spec.get("total_gib"), store_spec.get("used_gib"))
         cloud.image_stores[store.uuid] = store
     if spec.get("template_ready", True):
-        template.ready_in_zones.add(zone.uuid)
+        for template in templates:
+            template.ready_in_zones.add(zone.uuid)
     for key, value in (spec.get("settings") or {}).items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         try:
@@ -214,6 +224,21 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
             raise ScenarioError(f"zone {name}: {key} cannot be set per zone in CloudStack {cloud.version}")
         cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, text)
     return zone
+
+
+def set_store_usage(store: ImageStore, total_gib: Any, used_gib: Any) -> None:
+    """What StatsCollector last measured on the store, in GiB (either may be left out)."""
+    total = store.size_total if total_gib is None else _gib(total_gib, "total_gib")
+    used = store.size_used if used_gib is None else _gib(used_gib, "used_gib")
+    if total <= 0 or used > total:
+        raise ValueError(f"image store {store.name}: used_gib must be between 0 and total_gib (> 0)")
+    store.size_total, store.size_used = total, used
+
+
+def _gib(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of GiB, not {value!r}")
+    return int(value * 1024**3)
 
 
 def connect_outcome(value: Any) -> AgentState | None:
@@ -336,19 +361,34 @@ def _build(document: dict[str, Any], zones: int | None, seed: int | None, versio
         raise ScenarioError("management_servers: the first one answers the API and must be Up")
     for spec in _default_offerings(cloud) + list(document.get("offerings") or []):
         _add_offering(cloud, spec)
-    template = Template(
-        uuid=cloud.new_uuid(),
-        internal_id=cloud.next_id("vm_template"),
-        name="SystemVM Template (KVM)",
-        created=cloud.now(),
-    )
-    cloud.templates[template.uuid] = template
+    # System templates: by default one for KVM, downloaded in every zone whose template_ready is true. A
+    # template that names `ready_in` is downloaded in those zones only.
+    templates: list[Template] = []
+    zone_lists: dict[str, list[str]] = {}
+    for spec in document.get("templates") or [{}]:
+        hypervisor = str(spec.get("hypervisor", "KVM"))
+        template = Template(
+            uuid=cloud.new_uuid(),
+            internal_id=cloud.next_id("vm_template"),
+            name=str(spec.get("name", f"SystemVM Template ({hypervisor})")),
+            created=cloud.now(),
+            hypervisor=hypervisor,
+            arch=str(spec.get("arch", "x86_64")),
+        )
+        cloud.templates[template.uuid] = template
+        if "ready_in" in spec:
+            zone_lists[template.uuid] = [str(z) for z in spec.get("ready_in") or []]
+        else:
+            templates.append(template)
     ms = cloud.primary_ms
     for spec in _zone_specs(document, zones):
         try:
-            zone = _add_zone(cloud, spec, template)
+            zone = _add_zone(cloud, spec, templates)
         except (KeyError, TypeError, ValueError) as error:
             raise ScenarioError(f"zone {spec.get('name')!r}: {error}") from error
+        for template_uuid, zone_names in zone_lists.items():
+            if zone.name in zone_names:
+                cloud.templates[template_uuid].ready_in_zones.add(zone.uuid)
         ssvm_specs = spec.get("ssvms")
         if ssvm_specs is None:
             wanted = zone.scanned and zone.ssvm_required and cloud.zone_ready(zone)

@@ -162,6 +162,11 @@ class AdminClient:
         result: dict[str, Any] = self._call("POST", f"/vms/{vm}/guest", body)
         return result
 
+    def set_image_store(self, store: str, **fields: Any) -> dict[str, Any]:
+        """total_gib, used_gib (what the store reports), readonly; `store` is a uuid or a name."""
+        result: dict[str, Any] = self._call("POST", f"/image-stores/{store}", fields)
+        return result
+
     def fail_vm(self, vm: str, state: str = "Error") -> dict[str, Any]:
         result: dict[str, Any] = self._call("POST", f"/vms/{vm}/fail", {"state": state})
         return result

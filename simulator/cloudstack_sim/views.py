@@ -78,7 +78,7 @@ def systemvm(cloud: Cloud, vm: SystemVm, jobs: JobTable | None = None) -> JsonOb
         "hostid": host.uuid if host else None,
         "hostname": host.name if host else None,
         "hostcontrolstate": _control_state(host) if host else None,
-        "hypervisor": "KVM",
+        "hypervisor": template.hypervisor if template else "KVM",
         "privateip": vm.private_ip,
         "privatemacaddress": vm.private_mac,
         "privatenetmask": "255.255.255.0",

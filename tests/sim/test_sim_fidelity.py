@@ -228,3 +228,70 @@ def test_bad_admin_input_is_a_clear_400(sim: Any, path: str, body: dict[str, Any
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]
     assert requests.get(sim.admin_url + "/health", timeout=5).json() == {"ok": True}
+
+
+# --- image-store capacity -------------------------------------------------------------------------------
+
+
+def test_the_capacity_threshold_setting_exists(api: CloudStack) -> None:
+    row = _setting(api, "secondary.storage.capacity.threshold")
+    assert row["value"] == "0.90" and row["isdynamic"] is True and row["type"] == "Decimal"
+    error = _refused(lambda: api.updateConfiguration(name="secondary.storage.capacity.threshold", value="x"))
+    assert error.error["errortext"] == "Value [x] is not a valid [class java.lang.Float]."
+
+
+def test_a_full_image_store_stops_new_ssvms_but_not_starts(sim: Any, api: CloudStack) -> None:
+    # createSecStorageVmInstance needs getImageStoreWithFreeCapacity; finalizeVirtualMachineProfile returns
+    # before the boot arguments, and orchestrateStart ignores that.
+    sim.admin.pause_scanner()
+    [store] = [s for s in sim.admin.state()["image_stores"] if s["zone"] == "zone-1"]
+    sim.admin.set_image_store(store["id"], total_gib=1000, used_gib=950)
+    vm = sim.admin.ssvms(zone="zone-1")[0]
+    wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
+    started = wait_job(api, api.startSystemVm(id=vm["id"])["jobid"])["jobresult"]["systemvm"]
+    assert started["state"] == "Running"
+    boot = sim.admin.vm(vm["id"])["boot"]
+    assert boot["boot_args"] is False and boot["settings"] == {}
+
+    wait_job(api, api.destroySystemVm(id=vm["id"])["jobid"])
+    [decision] = [d for d in sim.admin.scan() if d["zone"] == "zone-1"]
+    assert decision["action"] == "create"
+    assert "secondary.storage.capacity.threshold" in decision["outcome"]
+    assert not sim.admin.ssvms(zone="zone-1"), "no SSVM is created while every store is over the threshold"
+
+    api.updateConfiguration(name="secondary.storage.capacity.threshold", value="0.96")  # dynamic
+    sim.admin.scan()
+    [new] = sim.admin.ssvms(zone="zone-1")
+    assert sim.admin.vm(new["id"])["boot"]["boot_args"] is True
+
+
+# --- system template readiness ----------------------------------------------------------------------------
+
+
+def test_template_readiness_follows_the_zones_hypervisors_not_where_it_was_downloaded() -> None:
+    # VMTemplateDaoImpl.findSystemVMReadyTemplates: hypervisor and arch of the zone's hosts; downloaded in
+    # any store.
+    scenario = {
+        "templates": [
+            {"hypervisor": "KVM", "ready_in": ["kvm-zone"]},
+            {"hypervisor": "VMware", "ready_in": ["vmware-zone", "mixed-zone"]},
+        ],
+        "zones": [
+            {"name": "kvm-zone"},
+            {"name": "vmware-zone", "hypervisor": "VMware"},
+            {"name": "xen-zone", "hypervisor": "XenServer"},
+            {"name": "mixed-zone", "hosts": [{"name": "k1", "hypervisor": "KVM"}]},
+        ],
+    }
+    with running_simulator(scan_interval=SCAN_INTERVAL, seed=7, scenario=scenario, scanner_paused=True) as s:
+        ready = {z["name"]: z["ready"] for z in s.admin.state()["zones"]}
+        # The KVM template is downloaded only in kvm-zone's store, yet it makes mixed-zone (KVM hosts) ready;
+        # the VMware template ready in mixed-zone does not help a zone without VMware hosts.
+        assert ready == {"kvm-zone": True, "vmware-zone": True, "xen-zone": False, "mixed-zone": True}
+        assert {v["zone"] for v in s.admin.ssvms()} == {"kvm-zone", "vmware-zone", "mixed-zone"}
+        api = s.client()
+        hypervisors = {
+            v["zonename"]: v["hypervisor"]
+            for v in api.listSystemVms(systemvmtype="secondarystoragevm")["systemvm"]
+        }
+        assert hypervisors == {"kvm-zone": "KVM", "vmware-zone": "VMware", "mixed-zone": "KVM"}
