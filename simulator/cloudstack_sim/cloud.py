@@ -267,13 +267,21 @@ class Cloud:
             public_mac=self.new_mac(0x1E),
             version=version or self.version,
             role=role,
+            root_on_local=offering.storage_type == "local",
         )
         self.vms[vm.uuid] = vm
         return vm
 
-    def choose_host(self, zone: Zone, exclude: str | None = None) -> HypervisorHost | None:
-        """The Up host running the fewest system VMs (a stand-in for the deployment planner)."""
-        candidates = [h for h in self.zone_hosts(zone.uuid) if h.state == "Up" and h.uuid != exclude]
+    def choose_host(
+        self, zone: Zone, exclude: str | None = None, offering: Offering | None = None
+    ) -> HypervisorHost | None:
+        """The Up host running the fewest system VMs (a stand-in for the deployment planner); with an
+        offering, only hosts that have its host tags and room for its CPU and memory."""
+        candidates = [
+            h
+            for h in self.zone_hosts(zone.uuid)
+            if h.state == "Up" and h.uuid != exclude and (offering is None or _fits(h, offering))
+        ]
         if not candidates:
             return None
         load = {h.uuid: 0 for h in candidates}
@@ -295,3 +303,11 @@ class Cloud:
 
     def agent_state(self, vm: SystemVm) -> AgentState | None:
         return vm.agent.state if vm.agent is not None else None
+
+
+def _fits(host: HypervisorHost, offering: Offering) -> bool:
+    return (
+        set(offering.host_tags) <= host.tags
+        and offering.cpu_number * offering.cpu_speed <= host.cpu_number * host.cpu_speed
+        and offering.memory <= host.memory
+    )

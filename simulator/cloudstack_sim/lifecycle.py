@@ -208,9 +208,10 @@ class Lifecycle:
         zone = self.cloud.zones[vm.zone_uuid]
         if self.cloud.running_count(zone) >= zone.behaviour.vm_capacity:
             raise OperationFailed(f"insufficient capacity in zone {zone.name}")
-        host = self.cloud.choose_host(zone)
+        # The deployment planner needs a host with the offering's host tags and room for it.
+        host = self.cloud.choose_host(zone, offering=self.cloud.offerings.get(vm.offering_uuid))
         if host is None:
-            raise OperationFailed(f"no Up host in zone {zone.name}")
+            raise OperationFailed(f"no Up host in zone {zone.name} fits {vm.name}'s offering")
         generation = self._bump(vm)
         vm.state = VmState.STARTING
         vm.host_uuid = host.uuid

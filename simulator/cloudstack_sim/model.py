@@ -132,6 +132,12 @@ class HypervisorHost:
     arch: str = "x86_64"
     state: str = "Up"
     resource_state: str = "Enabled"
+    tags: frozenset[str] = frozenset()
+    """Host tags: a system VM whose offering names host tags runs only on a host that has them all."""
+    cpu_number: int = 16
+    cpu_speed: int = 2400
+    memory: int = 65536
+    """MB; with cpu_number x cpu_speed, the most one system VM on this host may ask for."""
 
 
 @dataclass
@@ -180,6 +186,9 @@ class Offering:
     storage_type: str = "shared"
     default_use: bool = False
     dynamic_scaling: bool = True
+    storage_tags: tuple[str, ...] = ()
+    """Tags of the offering's disk offering (`storagetags`)."""
+    host_tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -295,6 +304,8 @@ class SystemVm:
     agent: Agent | None = None
     boot: BootRecord | None = None
     dynamically_scalable: bool = False
+    root_on_local: bool = False
+    """Its ROOT volume sits on host-local storage (it was created with a local-storage offering)."""
     agent_stuck_as: AgentState | None = None
     """Set by the admin path: the agent comes back in this state after every boot or reboot."""
     guest_hung: bool = False

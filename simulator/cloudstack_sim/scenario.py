@@ -76,6 +76,23 @@ def load(path: str | Path) -> dict[str, Any]:
 
 def _default_offerings(cloud: Cloud) -> list[dict[str, Any]]:
     # ServiceOffering unique names and SecondaryStorageVmManager defaults (1 vCPU, 500 MHz, 512 MB).
+    # ServiceOfferingDaoImpl.createSystemServiceOfferings persists each system offering twice: shared, and a
+    # "<name> - Local Storage" twin with the unique name "<unique>-Local".
+    shared = _system_offerings()
+    twins = [
+        {
+            **spec,
+            "name": spec["name"] + " - Local Storage",
+            "unique_name": spec["unique_name"] + "-Local",
+            "storagetype": "local",
+            "defaultuse": True,
+        }
+        for spec in shared
+    ]
+    return shared + twins + _extra_offerings()
+
+
+def _system_offerings() -> list[dict[str, Any]]:
     return [
         {
             "name": "System Offering For Secondary Storage VM",
@@ -104,6 +121,11 @@ def _default_offerings(cloud: Cloud) -> list[dict[str, Any]]:
             "systemvmtype": "domainrouter",
             "defaultuse": True,
         },
+    ]
+
+
+def _extra_offerings() -> list[dict[str, Any]]:
+    return [
         {
             "name": "SSVM Large",
             "displaytext": "2 vCPU, 2 GB secondary storage VM",
@@ -136,9 +158,22 @@ def _add_offering(cloud: Cloud, spec: dict[str, Any]) -> Offering:
         state=str(spec.get("state", "Active")),
         offer_ha=bool(spec.get("offerha", False)),
         default_use=bool(spec.get("defaultuse", False)),
+        storage_type=str(spec.get("storagetype", "shared")),
+        storage_tags=_tags(spec.get("storagetags")),
+        host_tags=_tags(spec.get("hosttags")),
     )
+    if offering.storage_type not in ("shared", "local"):
+        raise ScenarioError(f"offering {offering.name}: storagetype is shared or local")
     cloud.offerings[offering.uuid] = offering
     return offering
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    """Tags as CloudStack keeps them: a comma-separated list (StringUtils.csvTagsToList)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 def _zone_specs(document: dict[str, Any], zones: int | None) -> list[dict[str, Any]]:
@@ -196,6 +231,7 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], templates: list[Template]) -> 
             created=cloud.now(),
             hypervisor=str(host_spec.get("hypervisor", hypervisor)),
             arch=str(host_spec.get("arch", "x86_64")),
+            tags=frozenset(_tags(host_spec.get("tags"))),
         )
         cloud.hosts[host.uuid] = host
     stores = spec.get("image_stores", [{}])

@@ -218,6 +218,8 @@ def offering(release: Release, o: Offering) -> JsonObject:
             "memory": o.memory,
             "created": cs_date(o.created),
             "storagetype": o.storage_type,
+            "storagetags": ",".join(o.storage_tags) or None,
+            "hosttags": ",".join(o.host_tags) or None,
             "provisioningtype": "thin",
             "offerha": o.offer_ha,
             "limitcpuuse": o.limit_cpu_use,

@@ -295,3 +295,68 @@ def test_template_readiness_follows_the_zones_hypervisors_not_where_it_was_downl
             for v in api.listSystemVms(systemvmtype="secondarystoragevm")["systemvm"]
         }
         assert hypervisors == {"kvm-zone": "KVM", "vmware-zone": "VMware", "mixed-zone": "KVM"}
+
+
+# --- changeServiceForSystemVm ---------------------------------------------------------------------------------
+
+
+def _offering(api: CloudStack, name: str) -> dict[str, Any]:
+    offerings = api.listServiceOfferings(issystem=True, systemvmtype="secondarystoragevm", fetch_list=True)
+    [found] = [o for o in offerings if o["name"] == name]
+    return found
+
+
+def test_every_install_has_local_storage_twins_that_a_shared_ssvm_cannot_take(api: CloudStack) -> None:
+    # ServiceOfferingDaoImpl.createSystemServiceOfferings; VirtualMachineManagerImpl
+    # .checkIfNewOfferingStorageScopeMatchesStoragePool.
+    twin = _offering(api, "System Offering For Secondary Storage VM - Local Storage")
+    assert twin["storagetype"] == "local"
+    vm = api.listSystemVms(systemvmtype="secondarystoragevm", fetch_list=True)[0]
+    error = _refused(lambda: api.changeServiceForSystemVm(id=vm["id"], serviceofferingid=twin["id"]))
+    assert error.response.status_code == 431
+    assert (
+        "target offering use local storage but the storage pool where the volume is allocated is a shared"
+        in (error.error["errortext"])
+    )
+
+
+def test_an_offering_without_the_current_storage_tags_is_refused() -> None:
+    scenario = {
+        "offerings": [
+            {"name": "Tagged", "storagetags": "ssd"},
+            {"name": "Untagged"},
+            {"name": "Tagged More", "storagetags": "ssd,fast"},
+        ],
+        "zones": [{"name": "zone-1", "ssvms": [{"offering": "Tagged"}]}],
+    }
+    with running_simulator(scan_interval=SCAN_INTERVAL, seed=7, scenario=scenario, scanner_paused=True) as s:
+        api = s.client(method="post")
+        vm = api.listSystemVms(systemvmtype="secondarystoragevm", fetch_list=True)[0]
+        untagged = _offering(api, "Untagged")
+        error = _refused(lambda: api.changeServiceForSystemVm(id=vm["id"], serviceofferingid=untagged["id"]))
+        assert error.response.status_code == 431
+        assert error.error["errortext"].endswith(
+            "Current service offering tags: [ssd]; new service offering tags: []"
+        )
+        more = _offering(api, "Tagged More")
+        assert api.changeServiceForSystemVm(id=vm["id"], serviceofferingid=more["id"])["systemvm"]
+
+
+def test_an_offering_no_host_can_run_is_accepted_then_fails_at_the_next_start() -> None:
+    # isVirtualMachineUpgradable asks the host allocators, which all answer true: the host tags and the
+    # capacity only bite when the deployment planner looks for a host at the next start.
+    scenario = {
+        "offerings": [
+            {"name": "Needs GPU", "hosttags": "gpu"},
+            {"name": "Huge", "cpunumber": 64, "cpuspeed": 3000},
+        ],
+        "zones": [{"name": "zone-1"}],
+    }
+    with running_simulator(scan_interval=SCAN_INTERVAL, seed=7, scenario=scenario, scanner_paused=True) as s:
+        api = s.client(method="post", poll_interval=0.05)
+        vm = api.listSystemVms(systemvmtype="secondarystoragevm", fetch_list=True)[0]
+        for name in ("Needs GPU", "Huge"):
+            api.changeServiceForSystemVm(id=vm["id"], serviceofferingid=_offering(api, name)["id"])
+            wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
+            started = wait_job(api, api.startSystemVm(id=vm["id"])["jobid"])
+            assert started["jobstatus"] == 2 and started["jobresultcode"] == 530, name

@@ -137,7 +137,7 @@ def test_change_service_is_synchronous_and_applies_at_next_start(
     sim.admin.pause_scanner()
     offerings = api.listServiceOfferings(issystem=True, systemvmtype="secondarystoragevm", fetch_list=True)
     vm = ssvms(api)[0]
-    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"])
+    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"] and o["storagetype"] == "shared")
 
     changed = api.changeServiceForSystemVm(id=vm["id"], serviceofferingid=other["id"])
     assert changed["systemvm"]["id"] == vm["id"]
@@ -173,7 +173,7 @@ def test_scale_is_async_under_the_change_service_response_key(api: CloudStack, s
     sim.admin.pause_scanner()
     vm = ssvms(api)[0]
     offerings = api.listServiceOfferings(issystem=True, systemvmtype="secondarystoragevm", fetch_list=True)
-    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"])
+    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"] and o["storagetype"] == "shared")
     wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
     answer = raw_call(sim, "scaleSystemVm", id=vm["id"], serviceofferingid=other["id"])
     assert answer.status_code == 200
@@ -188,7 +188,7 @@ def test_scaling_a_running_ssvm_needs_dynamic_scaling(api: CloudStack) -> None:
     # (UserVmManagerImpl.upgradeRunningVirtualMachine).
     vm = ssvms(api)[0]
     offerings = api.listServiceOfferings(issystem=True, systemvmtype="secondarystoragevm", fetch_list=True)
-    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"])
+    other = next(o for o in offerings if o["id"] != vm["serviceofferingid"] and o["storagetype"] == "shared")
     job = wait_job(api, api.scaleSystemVm(id=vm["id"], serviceofferingid=other["id"])["jobid"])
     assert job["jobstatus"] == 2
     assert job["jobresultcode"] == 530
