@@ -297,7 +297,7 @@ def test_template_readiness_follows_the_zones_hypervisors_not_where_it_was_downl
         assert hypervisors == {"kvm-zone": "KVM", "vmware-zone": "VMware", "mixed-zone": "KVM"}
 
 
-# --- changeServiceForSystemVm ---------------------------------------------------------------------------------
+# --- changeServiceForSystemVm ------------------------------------------------------------------------
 
 
 def _offering(api: CloudStack, name: str) -> dict[str, Any]:
