@@ -201,6 +201,7 @@ class AdminApi:
             "scans": scanner.scans,
             "last_scan": _date(scanner.last_scan),
             "last_decisions": [d.as_dict() for d in scanner.last_decisions],
+            "console_proxies": dict(scanner.last_console_proxy_decisions),
         }
 
     # lookups

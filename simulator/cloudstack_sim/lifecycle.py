@@ -368,6 +368,10 @@ class Lifecycle:
         if vm.generation != generation:
             raise OperationFailed(f"{vm.name} changed state while the operation ran (now {vm.state})")
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background; `close()` cancels it."""
+        self._spawn(work)
+
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._timers.add(task)

@@ -57,6 +57,7 @@ class Simulator:
             self.cloud, self.lifecycle, random.Random(self.config.seed), self.timings.first_scan
         )
         self.scanner.paused = not self.config.scanner_enabled
+        self.scanner.console_proxies.enabled = bool((scenario or {}).get("console_proxies", True))
         self.integration_port = integration_port
         self.closing = asyncio.Event()
         self._unavailable_until = 0.0

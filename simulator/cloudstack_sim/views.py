@@ -21,6 +21,7 @@ from cloudstack_sim.model import (
     Offering,
     SystemVm,
     Template,
+    VmType,
     Zone,
 )
 from cloudstack_sim.releases import Release
@@ -101,6 +102,9 @@ def systemvm(cloud: Cloud, vm: SystemVm, jobs: JobTable | None = None) -> JsonOb
         "serviceofferingname": offering.name if offering else None,
         "hasannotations": False,
     }
+    if vm.type is VmType.CONSOLE_PROXY:
+        # createSystemVmResponse fills activeViewerSessions for console proxies only.
+        fields["activeviewersessions"] = 0
     if jobs is not None:
         # ApiServer.buildAsyncListResponse (L856-908): a pending job on the VM shows on the VM.
         pending = jobs.pending_for(vm.uuid)

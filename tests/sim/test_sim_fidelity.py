@@ -360,3 +360,32 @@ def test_an_offering_no_host_can_run_is_accepted_then_fails_at_the_next_start() 
             wait_job(api, api.stopSystemVm(id=vm["id"])["jobid"])
             started = wait_job(api, api.startSystemVm(id=vm["id"])["jobid"])
             assert started["jobstatus"] == 2 and started["jobresultcode"] == 530, name
+
+
+# --- console proxies ----------------------------------------------------------------------------------------
+
+
+def _proxies(api: CloudStack, zone_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = api.listSystemVms(
+        systemvmtype="consoleproxy", zoneid=zone_id, fetch_list=True
+    )
+    return found
+
+
+def test_console_proxies_are_kept_by_their_own_scanner(sim: Any, api: CloudStack) -> None:
+    # ConsoleProxyManagerImpl.scanPool/allocCapacity: a stopped proxy is started again, a destroyed one is
+    # recreated under a new name.
+    zone_1 = zone(api, "zone-1")["id"]
+    [proxy] = _proxies(api, zone_1)
+    assert proxy["activeviewersessions"] == 0
+    wait_job(api, api.stopSystemVm(id=proxy["id"])["jobid"])
+    eventually(lambda: _proxies(api, zone_1)[0]["state"] == "Running", what="the proxy started again")
+    assert _proxies(api, zone_1)[0]["id"] == proxy["id"]
+
+    wait_job(api, api.destroySystemVm(id=proxy["id"])["jobid"])
+    [new] = eventually(
+        lambda: [p for p in _proxies(api, zone_1) if p["id"] != proxy["id"] and p["state"] == "Running"],
+        what="a new console proxy",
+    )
+    assert new["name"] != proxy["name"] and new["name"].startswith("v-")
+    eventually(lambda: _proxies(api, zone_1)[0].get("agentstate") == "Up", what="the new proxy's agent")
