@@ -131,7 +131,8 @@ def _as_stored(setting: Setting, value: str | None) -> str | None:
     fails validateValueType with 431."""
     if setting.java_type == "Boolean":
         if value is None:
-            raise internal_error("Internal error executing command, please contact your system administrator")
+            # ApiServer.handleRequest shows a root admin the exception's own (Java 17 helpful NPE) message.
+            raise internal_error('Cannot invoke "String.toLowerCase()" because "value" is null')
         return value.lower()
     if value is None and setting.java_type in ("Integer", "Long"):
         raise invalid_parameter(f"Value [null] is not a valid [{java_class(setting.java_type)}].")
