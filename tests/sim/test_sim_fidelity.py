@@ -126,19 +126,26 @@ def test_a_crashed_guest_leaves_its_agent_in_alert(sim: Any, api: CloudStack) ->
     assert _agent(api, vm["id"]) == "Alert"
 
 
-def test_a_reboot_drops_the_link_as_alert_then_reconnects(sim: Any, api: CloudStack) -> None:
-    vm = sim.admin.ssvms(zone="zone-1")[0]
-    api.rebootSystemVm(id=vm["id"])
-    seen: list[str] = []
+def _slow_reboot() -> Any:
+    """A guest that takes 2 s to reboot, so the states in between can be seen at any load."""
+    return running_simulator(scan_interval=SCAN_INTERVAL, seed=7, timings={"reboot": 2.0})
 
-    def cycled() -> bool:
-        state = _agent(api, vm["id"]) or "-"
-        if not seen or seen[-1] != state:
-            seen.append(state)
-        return "Alert" in seen and seen[-1] == "Up"
 
-    eventually(cycled, what="Up -> Alert -> ... -> Up")
-    assert seen[0] == "Up" and "Down" not in seen and "Disconnected" not in seen
+def test_a_reboot_drops_the_link_as_alert_then_reconnects() -> None:
+    with _slow_reboot() as s:
+        api = s.client(method="post", poll_interval=0.05)
+        vm = s.admin.ssvms(zone="zone-1")[0]
+        api.rebootSystemVm(id=vm["id"])
+        seen: list[str] = []
+
+        def cycled() -> bool:
+            state = _agent(api, vm["id"]) or "-"
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            return "Alert" in seen and seen[-1] == "Up"
+
+        eventually(cycled, what="Up -> Alert -> ... -> Up")
+        assert seen[0] == "Up" and "Down" not in seen and "Disconnected" not in seen
 
 
 def test_a_management_server_restart_reconnects_its_agents(sim: Any, api: CloudStack) -> None:
@@ -200,11 +207,13 @@ def test_run_diagnostics_without_ssh_to_the_guest(sim: Any, api: CloudStack) -> 
     assert _agent(api, vm["id"]) == "Up", "the agent's own link is not SSH"
 
 
-def test_run_diagnostics_mid_reboot(sim: Any, api: CloudStack) -> None:
-    vm = sim.admin.ssvms(zone="zone-1")[0]
-    api.rebootSystemVm(id=vm["id"])
-    eventually(lambda: sim.admin.vm(vm["id"])["guest"]["booting"], what="the guest going down")
-    assert _diagnose(api, vm["id"])["exitcode"] == "-1"
+def test_run_diagnostics_mid_reboot() -> None:
+    with _slow_reboot() as s:
+        api = s.client(method="post", poll_interval=0.05)
+        vm = s.admin.ssvms(zone="zone-1")[0]
+        api.rebootSystemVm(id=vm["id"])
+        eventually(lambda: s.admin.vm(vm["id"])["guest"]["booting"], what="the guest going down")
+        assert _diagnose(api, vm["id"])["exitcode"] == "-1"
 
 
 # --- the admin path refuses bad input -----------------------------------------------------------------
