@@ -284,7 +284,10 @@ class AdminApi:
 
     async def reachability(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
-        vm.reachability[str(body.get("target", "*"))] = bool(body.get("reachable", True))
+        target = body.get("target", "*")
+        if not isinstance(target, str) or not target:
+            return _problem(400, f"target must be an address or '*', not {target!r}")
+        vm.reachability[target] = _flag(body, "reachable", True)
         return _ok(self.vm_state(vm))
 
     async def behaviour(self, request: web.Request) -> web.Response:

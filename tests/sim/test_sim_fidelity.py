@@ -230,9 +230,13 @@ def test_run_diagnostics_mid_reboot() -> None:
         ("/vms/s-1-VM/agent", {"state": "Down"}),
         ("/vms/s-1-VM/guest", {"hung": "maybe"}),
         ("/management-server/restart", {"downtime": "soon"}),
+        ("/management-server/restart", {"names": "ms-1"}),
+        ("/vms/s-1-VM/reachability", {"reachable": "no"}),
+        ("/faults", {"kind": "error", "count": "x"}),
+        ("/vms/s-1-VM/agent", [1, 2]),
     ],
 )
-def test_bad_admin_input_is_a_clear_400(sim: Any, path: str, body: dict[str, Any]) -> None:
+def test_bad_admin_input_is_a_clear_400(sim: Any, path: str, body: Any) -> None:
     answer = requests.post(sim.admin_url + path, json=body, timeout=5)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]
