@@ -24,7 +24,7 @@ Public API:
     AdminClient: state(), ssvms(zone=None, running=False, state=None), vm(ref, state=None), scan(),
                  pause_scanner(), resume_scanner(), restart_management_server(names=None, downtime=0.0),
                  set_agent_state(vm, state, sticky=False), set_guest(vm, hung=None, ssh=None),
-                 fail_vm(vm, state="Error"),
+                 fail_vm(vm, state="Error"), set_image_store(store, **fields),
                  set_reachability(vm, target="*", reachable=False), set_zone_behaviour(zone, **fields),
                  inject_fault(command="*", kind="error", count=None, probability=1.0, status=None,
                  delay=None, message=None), faults(), clear_faults(), call_counts(), reset_call_counts(),
