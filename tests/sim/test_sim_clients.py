@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from cs import CloudStack, CloudStackApiException
+from libcloud.common.types import InvalidCredsError, ProviderError
+from libcloud.compute.providers import get_driver
+from libcloud.compute.types import Provider
 from sim_helpers import SCAN_INTERVAL, base_params, only_ssvm, signed, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
@@ -77,12 +80,6 @@ def test_the_destroy_result_is_the_vm_without_its_agent_row(sim: SimulatorHandle
 
 
 def test_apache_libcloud_drives_the_simulator(sim: SimulatorHandle) -> None:
-    libcloud = pytest.importorskip("libcloud", reason="apache-libcloud is a test extra")
-    from libcloud.common.types import InvalidCredsError, ProviderError
-    from libcloud.compute.providers import get_driver
-    from libcloud.compute.types import Provider
-
-    assert libcloud.__version__
     url = urlsplit(sim.api_url)
     driver = get_driver(Provider.CLOUDSTACK)(
         key=sim.api_key, secret=sim.secret_key, secure=False, host=url.hostname, port=url.port, path=url.path
