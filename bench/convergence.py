@@ -58,7 +58,7 @@ def measure() -> Section:
             if index % 2 == 0:
                 admin.fail_vm(vm)  # VM in Error: CloudStack's scanner starts a replacement beside it
             else:
-                admin.set_agent_state(vm, "Down")  # VM runs, agent lost: only a reboot brings it back
+                admin.set_agent_state(vm, "Alert")  # VM runs, agent lost: only a reboot brings it back
         system.wait(
             lambda: cloudstack_converged(admin.state(), zones),
             timeout=180,

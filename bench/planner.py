@@ -30,7 +30,7 @@ def fetch(zones: int) -> Inventory:
         sim.admin.wait_for(lambda: len(sim.admin.ssvms(running=True)) == zones, timeout=60)
         for index, vm in enumerate(sorted(sim.admin.ssvms(), key=lambda vm: vm["zone"])):
             if index % 10 == 3:
-                sim.admin.set_agent_state(vm["name"], "Down", sticky=True)
+                sim.admin.set_agent_state(vm["name"], "Alert", sticky=True)
             elif index % 20 == 7:
                 sim.admin.fail_vm(vm["name"])
 

@@ -40,7 +40,7 @@ def one_trial(system: System, zone: str, rng: random.Random) -> tuple[float, str
     before = mutations(system)
     vm = system.cloudstack.admin.ssvms(zone=zone, running=True)[0]["name"]
     downed = time.monotonic()
-    system.cloudstack.admin.set_agent_state(vm, "Down")
+    system.cloudstack.admin.set_agent_state(vm, "Alert")
 
     def first_action() -> str | None:
         after = mutations(system)

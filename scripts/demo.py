@@ -132,10 +132,10 @@ def main() -> int:
 
             victim = sim.admin.ssvms(zone="zone-1")[0]["name"]
             say(
-                f"Breaking {victim}: its agent goes Down and stays Down, even across reboots",
+                f"Breaking {victim}: its agent's link drops (Alert) and keeps dropping, even across reboots",
                 "(through the simulator's admin path, as a dead NFS mount or a corrupted VM would)",
             )
-            sim.admin.set_agent_state(victim, "Down", sticky=True)
+            sim.admin.set_agent_state(victim, "Alert", sticky=True)
             wait("the operator noticing", lambda: ready(cluster, "zone-1") == "False")
             show(cluster, "get", "ssvmpools")
             say(

@@ -5,12 +5,14 @@
     POST   /_sim/scan                        run one scan now; returns its decisions
     POST   /_sim/scanner/pause | resume
     POST   /_sim/management-server/restart   {"names": [...], "downtime": seconds}
-    POST   /_sim/vms/{vm}/agent              {"state": an agent Status (Down, Alert, ...), "sticky": bool}
-    POST   /_sim/vms/{vm}/fail               {"state": "Error" | "Unknown"}
+    POST   /_sim/vms/{vm}/agent              {"state": Up | Connecting | Alert | Disconnected, "sticky": bool}
+    POST   /_sim/vms/{vm}/fail               {"state": "Error" | "Unknown" | "Stopped"}
+    POST   /_sim/vms/{vm}/guest              {"hung": bool, "ssh": bool}
     POST   /_sim/vms/{vm}/reachability       {"target": "8.8.8.8" | "*" | "link-local", "reachable": false}
                                              (link-local: whether the host reaches the guest at all)
-    POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "command_load",
-                                              "vm_capacity"}
+    POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "agent_connects",
+                                              "command_load", "vm_capacity"}
+    POST   /_sim/image-stores/{store}        {"total_gib", "used_gib", "readonly"}
     GET    /_sim/faults  POST /_sim/faults  DELETE /_sim/faults
     GET    /_sim/calls   DELETE /_sim/calls
 `{vm}` and `{zone}` are a uuid or a name.
@@ -27,7 +29,8 @@ from aiohttp import web
 
 from cloudstack_sim.clock import cs_date
 from cloudstack_sim.lifecycle import OperationFailed
-from cloudstack_sim.model import AgentState, SystemVm, VmState, Zone
+from cloudstack_sim.model import AgentState, ImageStore, SystemVm, VmState, Zone
+from cloudstack_sim.scenario import connect_outcome, set_store_usage
 
 if TYPE_CHECKING:
     from cloudstack_sim.server import Simulator
@@ -54,6 +57,20 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise web.HTTPBadRequest(text="body must be a JSON object")
     return data
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise web.HTTPBadRequest(text=f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def _count(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise web.HTTPBadRequest(text=f"{name} must be a whole number of at least 0, not {value!r}")
+    return value
 
 
 def _date(value: Any) -> str | None:
@@ -87,6 +104,7 @@ class AdminApi:
             "version": vm.version,
             "pending_job": pending.uuid if pending else None,
             "agent_stuck_as": vm.agent_stuck_as.value if vm.agent_stuck_as else None,
+            "guest": {"hung": vm.guest_hung, "ssh": vm.guest_ssh, "booting": vm.guest_booting},
             "reachability": dict(vm.reachability),
             "boot": None
             if boot is None
@@ -100,6 +118,7 @@ class AdminApi:
                 "agent_connected_at": _date(boot.agent_connected_at),
                 "connect_settings": boot.connect_settings,
                 "boot_count": boot.boot_count,
+                "boot_args": boot.boot_args,
             },
         }
 
@@ -157,6 +176,9 @@ class AdminApi:
             ],
             "zones": [self.zone_state(z) for z in sorted(cloud.zones.values(), key=lambda z: z.internal_id)],
             "vms": [self.vm_state(vm) for vm in cloud.live_vms()],
+            "image_stores": [
+                self.store_state(s) for s in sorted(cloud.image_stores.values(), key=lambda s: s.internal_id)
+            ],
             "settings": self.settings_state(),
             "jobs": [
                 {
@@ -172,22 +194,6 @@ class AdminApi:
             ],
             "faults": [f.describe() for f in sim.faults.active()],
             "calls": sim.calls.snapshot(),
-            "image_stores": [
-                {
-                    "id": store.uuid,
-                    "name": store.name,
-                    "zone_id": store.zone_uuid,
-                    "files": {
-                        path: {
-                            "written": _date(f.written),
-                            "vm": f.source_vm_uuid,
-                            "contents": list(f.contents),
-                        }
-                        for path, f in sorted(store.files.items())
-                    },
-                }
-                for store in sorted(cloud.image_stores.values(), key=lambda s: s.internal_id)
-            ],
         }
 
     def scanner_state(self) -> dict[str, Any]:
@@ -198,6 +204,7 @@ class AdminApi:
             "scans": scanner.scans,
             "last_scan": _date(scanner.last_scan),
             "last_decisions": [d.as_dict() for d in scanner.last_decisions],
+            "console_proxies": dict(scanner.last_console_proxy_decisions),
         }
 
     # lookups
@@ -252,41 +259,98 @@ class AdminApi:
     async def agent(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
         try:
-            self.sim.lifecycle.set_agent_state(
-                vm, AgentState(body.get("state", "")), bool(body.get("sticky", False))
-            )
+            state = AgentState(body.get("state", ""))
         except ValueError:
-            return _problem(400, f"state must be one of {[s.value for s in AgentState]}")
+            return _problem(400, "state must be one of Up, Connecting, Alert, Disconnected")
+        try:
+            self.sim.lifecycle.set_agent_state(vm, state, _flag(body, "sticky", False))
         except OperationFailed as error:
             return _problem(409, str(error))
         return _ok(self.vm_state(vm))
 
+    async def guest(self, request: web.Request) -> web.Response:
+        vm, body = self._vm(request), await _body(request)
+        if "hung" in body:
+            self.sim.lifecycle.hang_guest(vm, _flag(body, "hung", True))
+        if "ssh" in body:
+            vm.guest_ssh = _flag(body, "ssh", True)
+        return _ok(self.vm_state(vm))
+
     async def fail(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
-        state = VmState(body.get("state", VmState.ERROR.value))
+        state = body.get("state", VmState.ERROR.value)
         if state not in (VmState.ERROR, VmState.UNKNOWN, VmState.STOPPED):
             return _problem(400, "state must be Error, Unknown or Stopped")
+        state = VmState(state)
         self.sim.lifecycle.fail(vm, state)
         return _ok(self.vm_state(vm))
 
     async def reachability(self, request: web.Request) -> web.Response:
         vm, body = self._vm(request), await _body(request)
-        vm.reachability[str(body.get("target", "*"))] = bool(body.get("reachable", True))
+        target = body.get("target", "*")
+        if not isinstance(target, str) or not target:
+            return _problem(400, f"target must be an address or '*', not {target!r}")
+        vm.reachability[target] = _flag(body, "reachable", True)
         return _ok(self.vm_state(vm))
 
     async def behaviour(self, request: web.Request) -> web.Response:
         zone, body = self._zone(request), await _body(request)
         behaviour = zone.behaviour
-        if "boot_fails" in body:
-            behaviour.boot_fails = bool(body["boot_fails"])
+        unknown = set(body) - {
+            "boot_fails",
+            "agent_connects_as",
+            "agent_connects",
+            "command_load",
+            "vm_capacity",
+        }
+        if unknown:
+            return _problem(400, f"unknown behaviour fields: {sorted(unknown)}")
         if "agent_connects_as" in body:
-            value = body["agent_connects_as"]
-            behaviour.agent_connects_as = AgentState(value) if value else None
+            behaviour.agent_connects_as = connect_outcome(body["agent_connects_as"])
+        if "boot_fails" in body:
+            behaviour.boot_fails = _flag(body, "boot_fails", False)
+        if "agent_connects" in body:
+            behaviour.agent_connects = _flag(body, "agent_connects", True)
         if "command_load" in body:
-            behaviour.command_load = int(body["command_load"])
+            behaviour.command_load = _count(body, "command_load")
         if "vm_capacity" in body:
-            behaviour.vm_capacity = int(body["vm_capacity"])
+            behaviour.vm_capacity = _count(body, "vm_capacity")
         return _ok(self.zone_state(zone))
+
+    async def image_store(self, request: web.Request) -> web.Response:
+        ref = request.match_info["store"]
+        cloud = self.sim.cloud
+        store = cloud.image_stores.get(ref) or next(
+            (s for s in cloud.image_stores.values() if s.name == ref), None
+        )
+        if store is None:
+            return _problem(404, f"no image store {ref}")
+        body = await _body(request)
+        unknown = set(body) - {"total_gib", "used_gib", "readonly"}
+        if unknown:
+            return _problem(400, f"unknown image store fields: {sorted(unknown)}")
+        set_store_usage(store, body.get("total_gib"), body.get("used_gib"))
+        if "readonly" in body:
+            store.readonly = _flag(body, "readonly", False)
+        return _ok(self.store_state(store))
+
+    def store_state(self, store: ImageStore) -> dict[str, Any]:
+        cloud = self.sim.cloud
+        zone = cloud.zones[store.zone_uuid]
+        return {
+            "id": store.uuid,
+            "name": store.name,
+            "zone": zone.name,
+            "zone_id": store.zone_uuid,
+            "readonly": store.readonly,
+            "total_bytes": store.size_total,
+            "used_bytes": store.size_used,
+            "has_free_capacity": store in cloud.stores_with_free_capacity(zone),
+            "files": {
+                path: {"written": _date(f.written), "vm": f.source_vm_uuid, "contents": list(f.contents)}
+                for path, f in sorted(store.files.items())
+            },
+        }
 
     async def list_faults(self, request: web.Request) -> web.Response:
         return _ok({"faults": [f.describe() for f in self.sim.faults.active()]})
@@ -323,7 +387,17 @@ class AdminApi:
 async def _loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/_sim") and request.remote not in _LOOPBACK:
         return _problem(403, "the admin path answers loopback callers only")
-    return await handler(request)
+    if not request.path.startswith("/_sim"):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status >= 400 and error.text and not error.text.startswith("{"):
+            return _problem(error.status, error.text)
+        raise
+    except (ValueError, TypeError) as error:
+        # Bad input the handlers did not check one by one: a clear 400, never a crash.
+        return _problem(400, f"bad request: {error}")
 
 
 def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
@@ -338,8 +412,10 @@ def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
         ("POST", "/management-server/restart", admin.restart),
         ("POST", "/vms/{vm}/agent", admin.agent),
         ("POST", "/vms/{vm}/fail", admin.fail),
+        ("POST", "/vms/{vm}/guest", admin.guest),
         ("POST", "/vms/{vm}/reachability", admin.reachability),
         ("POST", "/zones/{zone}/behaviour", admin.behaviour),
+        ("POST", "/image-stores/{store}", admin.image_store),
         ("GET", "/faults", admin.list_faults),
         ("POST", "/faults", admin.add_fault),
         ("DELETE", "/faults", admin.clear_faults),

@@ -108,6 +108,7 @@ class ApiEndpoint:
         self.closing = closing
         self.available = available
         self.commands = registry(services.cloud.release)
+        self._newer_commands = set(registry()) - set(self.commands)
         self._resolve = resolver(services)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -150,14 +151,30 @@ class ApiEndpoint:
                 return error_response(ERROR_RESPONSE_KEY, error)
             return None
         reason = rejection(raw, self.credentials, self.services.cloud.now())
-        if command is None:
-            # verifyRequest answers false for a command it does not know: the same 401 (ApiServer L974-980).
+        if command is None and (name in self._newer_commands or not self._known_key(raw)):
+            # verifyRequest answers false for a command the release does not have: the same 401
+            # (ApiServer.verifyRequest, "The given command ... either does not exist").
             log.info("request.refused command=%s reason=%s", name, reason or "unknown command")
             return error_response(ERROR_RESPONSE_KEY, unauthorized())
+        if command is None:
+            # A CloudStack command outside the simulated slice: answered as CloudStack answers a command the
+            # caller's role does not allow (RoleBasedAPIAccessChecker.checkAccess throws
+            # UnavailableCommandException; ApiServer.commandAvailable turns it into 432), checked before the
+            # signature. A 401 here would read as bad credentials to every client.
+            log.info("request.refused command=%s reason=not simulated", name)
+            error = ApiError(
+                UNSUPPORTED_ACTION, f"The API {name} does not exist or is not available for this account."
+            )
+            return error_response(f"{name.lower()}{_RESPONSE_SUFFIX}", error)
         if reason is not None:
             log.info("request.refused command=%s reason=%s", name, reason)
             return error_response(command.response_key, unauthorized())
         return None
+
+    def _known_key(self, raw: dict[str, str]) -> bool:
+        assert self.credentials is not None
+        key = next((value for name, value in raw.items() if name.lower() == "apikey"), None)
+        return key == self.credentials.api_key
 
     async def _execute(self, command: Command, raw: dict[str, str], fault: Fault | None) -> dict[str, Any]:
         # Parameter errors name the command as getCommandName() minus "response" (so scaleSystemVm's

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 from enum import IntFlag
 
-from cloudstack_sim.errors import invalid_parameter
+from cloudstack_sim.errors import internal_error, invalid_parameter
 
 
 class Scope(IntFlag):
@@ -52,6 +52,7 @@ _JAVA_CLASSES = {
     "Boolean": "class java.lang.Boolean",
     "String": "class java.lang.String",
     "Double": "class java.lang.Double",
+    "Float": "class java.lang.Float",
 }
 # listConfigurations `type` (ConfigurationManagerImpl L8494-8533).
 _API_TYPES = {
@@ -60,6 +61,7 @@ _API_TYPES = {
     "Boolean": "Boolean",
     "String": "String",
     "Double": "Decimal",
+    "Float": "Decimal",
 }
 _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 
@@ -68,7 +70,7 @@ _INT_RANGES = {"Integer": (-(2**31), 2**31 - 1), "Long": (-(2**63), 2**63 - 1)}
 class Setting:
     name: str
     java_type: str
-    """Integer, Long, Double, Boolean or String: what values must parse as."""
+    """Integer, Long, Float, Double, Boolean or String: what values must parse as."""
     default: str | None
     description: str
     dynamic: bool = False
@@ -314,6 +316,16 @@ SETTINGS: tuple[Setting, ...] = (
         scopes=Scope.GLOBAL | Scope.IMAGE_STORE,
         component="CapacityManager",
     ),
+    Setting(
+        "secondary.storage.capacity.threshold",
+        "Float",
+        "0.90",
+        "Percentage (as a value between 0 and 1) of secondary storage capacity threshold.",
+        dynamic=True,
+        component="CapacityManager",
+        subgroup="Miscellaneous",
+        boot_arg=False,
+    ),
     # §4.2: related keys
     _legacy(
         "system.vm.auto.reserve.capacity",
@@ -451,13 +463,19 @@ def require(name: str) -> Setting:
     return setting
 
 
-def check_value(setting: Setting, value: str | None) -> None:
-    """validateConfigurationValue: the value parses as the setting's type, then special cases."""
+def java_class(java_type: str) -> str:
+    """The class name CloudStack's type-check messages print, e.g. `class java.lang.Integer`."""
+    return _JAVA_CLASSES[java_type]
+
+
+def check_value(setting: Setting, value: str | None, check_cidrs: bool = True) -> None:
+    """validateConfigurationValue: the value parses as the setting's type, then special cases.
+    `check_cidrs`: whether the release validates secstorage.allowed.internal.sites (releases.py)."""
     if value is None:
         return
     if not _parses_as(value, setting.java_type):
         raise invalid_parameter(f"Value [{value}] is not a valid [{_JAVA_CLASSES[setting.java_type]}].")
-    if setting.name == "secstorage.allowed.internal.sites":
+    if setting.name == "secstorage.allowed.internal.sites" and check_cidrs:
         _check_cidr_list(setting.name, value)
 
 
@@ -471,6 +489,13 @@ def _parses_as(value: str, java_type: str) -> bool:
         except ValueError:
             return False
         return True
+    if java_type == "Float":
+        # Float.parseFloat trims blanks and rejects Python's underscores; infinite values are refused.
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return False
+        return "_" not in value and number not in (float("inf"), float("-inf"))
     if java_type in _INT_RANGES:
         low, high = _INT_RANGES[java_type]
         try:
@@ -489,7 +514,19 @@ def _check_cidr_list(name: str, value: str) -> None:
     for entry in value.split(","):
         if _is_ip(entry) or _is_clean_ipv4_cidr(entry):
             continue
+        if not _is_ipv4_cidr(entry):
+            # ConfigurationManagerImpl.validateValueRange calls NetUtils.getCleanIp4Cidr, which throws a
+            # CloudRuntimeException for anything that is not an IPv4 CIDR: an uncaught 530, not the 431 text.
+            raise internal_error(f"Invalid CIDR: {entry}")
         raise invalid_parameter(f"Invalid CIDR {entry} value specified for the config {name}.")
+
+
+def _is_ipv4_cidr(text: str) -> bool:
+    try:
+        ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        return False
+    return "/" in text
 
 
 def _is_ip(text: str) -> bool:

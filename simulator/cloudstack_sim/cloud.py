@@ -192,9 +192,33 @@ class Cloud:
         """isZoneReady (SecondaryStorageManagerImpl.java L842-879): an Up host, a Ready system template and a
         writable image store. Primary storage is always there in the simulator."""
         has_host = any(h.state == "Up" and h.resource_state == "Enabled" for h in self.zone_hosts(zone.uuid))
-        has_template = any(zone.uuid in t.ready_in_zones for t in self.templates.values())
         has_store = any(not s.readonly for s in self.zone_image_stores(zone.uuid))
-        return has_host and has_template and has_store
+        return has_host and self.ready_system_template(zone) is not None and has_store
+
+    def ready_system_template(self, zone: Zone) -> Template | None:
+        """VMTemplateDaoImpl.findSystemVMReadyTemplates: a SYSTEM template whose hypervisor and arch match
+        a host of the zone (HostDao.listDistinctHypervisorArchTypes), downloaded (DOWNLOADED or BYPASSED)
+        in any image store: the join on template_store_ref is not limited to the zone's stores."""
+        kinds = {(h.hypervisor, h.arch) for h in self.zone_hosts(zone.uuid)}
+        return next(
+            (
+                t
+                for t in sorted(self.templates.values(), key=lambda t: t.internal_id)
+                if t.ready_in_zones and (t.hypervisor, t.arch) in kinds
+            ),
+            None,
+        )
+
+    def stores_with_free_capacity(self, zone: Zone) -> list[ImageStore]:
+        """ImageStoreProviderManagerImpl.listImageStoresWithFreeCapacity: the zone's writable stores that
+        StatsCollector.imageStoreHasEnoughCapacity accepts, used/total <= secondary.storage.capacity.threshold
+        (CapacityManager.SecondaryStorageCapacityThreshold, dynamic)."""
+        threshold = float(self.settings.global_value("secondary.storage.capacity.threshold") or "0.90")
+        return [
+            s
+            for s in self.zone_image_stores(zone.uuid)
+            if not s.readonly and s.size_total > 0 and s.size_used / s.size_total <= threshold
+        ]
 
     def ssvm_offering_for_new_vms(self, ms: ManagementServer) -> Offering:
         """secstorage.service.offering as read at the server's start: a uuid, or a numeric id as a fallback;
@@ -235,7 +259,7 @@ class Cloud:
             type=vm_type,
             zone_uuid=zone.uuid,
             offering_uuid=offering.uuid,
-            template_uuid=self.system_template().uuid,
+            template_uuid=(self.ready_system_template(zone) or self.system_template()).uuid,
             created=self.now(),
             private_ip=self.new_private_ip(zone),
             private_mac=self.new_mac(0x1E),
@@ -243,13 +267,21 @@ class Cloud:
             public_mac=self.new_mac(0x1E),
             version=version or self.version,
             role=role,
+            root_on_local=offering.storage_type == "local",
         )
         self.vms[vm.uuid] = vm
         return vm
 
-    def choose_host(self, zone: Zone, exclude: str | None = None) -> HypervisorHost | None:
-        """The Up host running the fewest system VMs (a stand-in for the deployment planner)."""
-        candidates = [h for h in self.zone_hosts(zone.uuid) if h.state == "Up" and h.uuid != exclude]
+    def choose_host(
+        self, zone: Zone, exclude: str | None = None, offering: Offering | None = None
+    ) -> HypervisorHost | None:
+        """The Up host running the fewest system VMs (a stand-in for the deployment planner); with an
+        offering, only hosts that have its host tags and room for its CPU and memory."""
+        candidates = [
+            h
+            for h in self.zone_hosts(zone.uuid)
+            if h.state == "Up" and h.uuid != exclude and (offering is None or _fits(h, offering))
+        ]
         if not candidates:
             return None
         load = {h.uuid: 0 for h in candidates}
@@ -271,3 +303,11 @@ class Cloud:
 
     def agent_state(self, vm: SystemVm) -> AgentState | None:
         return vm.agent.state if vm.agent is not None else None
+
+
+def _fits(host: HypervisorHost, offering: Offering) -> bool:
+    return (
+        set(offering.host_tags) <= host.tags
+        and offering.cpu_number * offering.cpu_speed <= host.cpu_number * host.cpu_speed
+        and offering.memory <= host.memory
+    )

@@ -1,11 +1,17 @@
 """System VM and agent state machines, with simulated time.
 
-Transitions follow cloudstack-api.md §3.1 and §9.3:
-  start    Stopped -> Starting -> Running, then agent Connecting -> Up
-  stop     Running -> Stopping -> Stopped, agent Disconnected
-  reboot   stays Running; the agent drops and reconnects
+Transitions follow CloudStack's VirtualMachine.State and the agent's host Status (Status.java):
+  start    Stopped -> Starting -> Running. The host row of the VM's agent is untouched until the agent in
+           the guest connects (its StartupCommand creates the row, ResourceManagerImpl
+           .createHostVOForConnectedAgent): absent for a new VM, still Disconnected after a stop. Then
+           Connecting -> Up.
+  stop     Running -> Stopping -> Stopped. The agent's link closes (Alert: AgentManagerImpl.investigate says
+           Alert for every virtual host), then advanceStop marks it Disconnected (ShutdownRequested, 4.16+).
+  reboot   KVM answers the RebootCommand once libvirt has sent the ACPI request, so the job ends with the
+           agent still Up; the link drops later (Alert, `disconnected` stamped), then the agent reconnects.
   destroy  (Running -> Stopping ->) Stopped -> Expunging -> removed, with its host row
   migrate  Running -> Migrating -> Running on another host, agent stays Up
+  management-server stop: its agents go Disconnected (ManagementServerDown), then reconnect to a server.
 Every step takes the VM's lock, as CloudStack queues work per VM, and bumps the VM's generation so
 that timers started by an earlier step (an agent about to reconnect) see they are stale.
 """
@@ -30,6 +36,7 @@ from cloudstack_sim.model import (
     VmState,
     Zone,
 )
+from cloudstack_sim.releases import SYSTEM_VM_STOP_DISCONNECTS_AGENT_SINCE
 
 log = logging.getLogger("cloudstack_sim.lifecycle")
 
@@ -79,7 +86,7 @@ class Lifecycle:
                 await self._stop(vm, forced=True)
                 await self._start(vm, self.cloud.primary_ms)
             elif vm.state is VmState.RUNNING:
-                await self._reboot_guest(vm)
+                self._request_guest_reboot(vm)
             else:
                 # rebootSecStorageVm starts a VM that is not running (SecondaryStorageManagerImpl L1055-1086).
                 await self._start(vm, self.cloud.primary_ms)
@@ -91,7 +98,7 @@ class Lifecycle:
             if vm.state in (VmState.RUNNING, VmState.STARTING, VmState.MIGRATING, VmState.STOPPING):
                 generation = self._bump(vm)
                 vm.state = VmState.STOPPING
-                self._agent_lost(vm, AgentState.DISCONNECTED)
+                self._link_closed(vm)
                 await asyncio.sleep(self.timings.stop)
                 self._check_current(vm, generation)
             self._power_off(vm)
@@ -124,24 +131,67 @@ class Lifecycle:
         self._bump(vm)
         vm.state = state
         vm.host_uuid = None
-        self._agent_lost(vm, AgentState.DISCONNECTED)
+        vm.guest_hung = vm.guest_booting = False
+        self._link_closed(vm)
 
     def set_agent_state(self, vm: SystemVm, state: AgentState, sticky: bool = False) -> None:
         """Force the agent's state now; `sticky` keeps it across reboots and restarts (a VM a reboot cannot
         fix), any later non-sticky call clears that."""
+        if not state.reachable_by_system_vm_agent:
+            raise ValueError(
+                f"a system VM's agent never reaches {state.value} in CloudStack: use Alert (its link closed) "
+                "or Disconnected (it stopped answering pings, or was shut down)"
+            )
         if vm.agent is None:
-            raise OperationFailed(f"{vm.name} has no agent host row yet (it never booted)")
+            raise OperationFailed(f"{vm.name} has no agent host row yet (its agent never connected)")
         vm.agent_stuck_as = state if sticky and state is not AgentState.UP else None
         if state is AgentState.CONNECTING:
             vm.agent.state = state
             if vm.state is VmState.RUNNING:
-                self._spawn(self._connect_agent(vm, vm.generation))
+                self._spawn(self._finish_connect(vm, vm.generation))
         elif state.lost_connection:
             self._agent_lost(vm, state)
         else:
             vm.agent.state = state
             if state is AgentState.UP:
                 self._agent_up(vm)
+
+    def hang_guest(self, vm: SystemVm, hung: bool = True) -> None:
+        """The guest stops responding: its agent misses pings and goes Disconnected after the ping timeout
+        (AgentManagerImpl MonitorTask), ACPI reboots are ignored, SSH inside it fails. A stop clears it."""
+        vm.guest_hung = hung
+        if hung and vm.state is VmState.RUNNING:
+            self._spawn(self._ping_timeout(vm, vm.generation))
+
+    async def _ping_timeout(self, vm: SystemVm, generation: int) -> None:
+        await asyncio.sleep(self.timings.agent_connect)
+        agent = vm.agent
+        if (
+            vm.generation == generation
+            and vm.guest_hung
+            and agent is not None
+            and not agent.state.lost_connection
+        ):
+            self._agent_lost(vm, AgentState.DISCONNECTED)
+
+    def management_servers_down(self, servers: set[str]) -> list[SystemVm]:
+        """AgentManagerImpl.stop(): every agent the stopping server held goes Disconnected (Status.java:
+        Up + ManagementServerDown). agentStatusTransitTo leaves `disconnected` as it was."""
+        held = []
+        for vm in self.cloud.agents():
+            agent = vm.agent
+            assert agent is not None
+            if agent.management_server_uuid in servers and not agent.state.lost_connection:
+                agent.state = AgentState.DISCONNECTED
+                held.append(vm)
+        return held
+
+    def reconnect(self, vms: list[SystemVm], ms: ManagementServer) -> None:
+        """The agents of a restarted server connect again, to `ms`; SecondaryStorageListener.processConnect
+        re-sends the allowed internal sites and firewall rules from that server's values."""
+        for vm in vms:
+            if vm.state is VmState.RUNNING and not vm.guest_hung:
+                self._spawn(self._connect_agent(vm, vm.generation, ms))
 
     async def close(self) -> None:
         for task in list(self._timers):
@@ -158,9 +208,10 @@ class Lifecycle:
         zone = self.cloud.zones[vm.zone_uuid]
         if self.cloud.running_count(zone) >= zone.behaviour.vm_capacity:
             raise OperationFailed(f"insufficient capacity in zone {zone.name}")
-        host = self.cloud.choose_host(zone)
+        # The deployment planner needs a host with the offering's host tags and room for it.
+        host = self.cloud.choose_host(zone, offering=self.cloud.offerings.get(vm.offering_uuid))
         if host is None:
-            raise OperationFailed(f"no Up host in zone {zone.name}")
+            raise OperationFailed(f"no Up host in zone {zone.name} fits {vm.name}'s offering")
         generation = self._bump(vm)
         vm.state = VmState.STARTING
         vm.host_uuid = host.uuid
@@ -173,13 +224,20 @@ class Lifecycle:
             raise OperationFailed(f"{vm.name} failed to boot in zone {zone.name}")
         vm.state = VmState.RUNNING
         previous = vm.boot.boot_count if vm.boot is not None else 0
+        # SecondaryStorageManagerImpl.finalizeVirtualMachineProfile gives up before the boot arguments when
+        # no image store has free capacity; VirtualMachineManagerImpl.orchestrateStart starts the VM anyway.
+        with_args = not vm.is_ssvm or bool(self.cloud.stores_with_free_capacity(zone))
+        if not with_args:
+            log.warning("vm.started_without_boot_arguments vm=%s zone=%s", vm.name, zone.name)
         vm.boot = BootRecord(
             started_at=self.cloud.now(),
             offering_uuid=vm.offering_uuid,
-            settings=boot_settings(self.cloud, self.cloud.zones[vm.zone_uuid], ms),
+            settings=boot_settings(self.cloud, zone, ms) if with_args else {},
             boot_count=previous + 1,
+            boot_args=with_args,
         )
-        self._agent_connecting(vm, ms)
+        # The host row keeps its last status (or stays absent) until the agent in the guest connects.
+        self._spawn(self._connect_agent(vm, generation, ms))
         log.info("vm.running vm=%s zone=%s host=%s", vm.name, zone.name, host.name)
 
     async def _stop(self, vm: SystemVm, forced: bool) -> None:
@@ -190,23 +248,47 @@ class Lifecycle:
             raise OperationFailed(f"{vm.name} cannot stop from state {vm.state}")
         generation = self._bump(vm)
         vm.state = VmState.STOPPING
-        self._agent_lost(vm, AgentState.DISCONNECTED)
+        self._link_closed(vm)
         await asyncio.sleep(self.timings.stop)
         self._check_current(vm, generation)
         self._power_off(vm)
+        if vm.agent is not None and self.cloud.release.version >= SYSTEM_VM_STOP_DISCONNECTS_AGENT_SINCE:
+            # advanceStop, after a successful stop of a system VM: ShutdownRequested -> Disconnected.
+            vm.agent.state = AgentState.DISCONNECTED
 
-    async def _reboot_guest(self, vm: SystemVm) -> None:
+    def _request_guest_reboot(self, vm: SystemVm) -> None:
+        """LibvirtComputingResource.rebootVM sends the ACPI request and returns: the job ends now, the agent
+        still Up. A hung guest ignores the request."""
         generation = self._bump(vm)
-        self._agent_lost(vm, AgentState.DISCONNECTED)
+        if not vm.guest_hung:
+            self._spawn(self._guest_reboots(vm, generation))
+
+    async def _guest_reboots(self, vm: SystemVm, generation: int) -> None:
+        await asyncio.sleep(self.timings.stop)  # the guest shuts its services down first
+        if vm.generation != generation or vm.state is not VmState.RUNNING:
+            return
+        vm.guest_booting = True
+        self._link_closed(vm)
         await asyncio.sleep(self.timings.reboot)
-        self._check_current(vm, generation)
+        if vm.generation != generation or vm.state is not VmState.RUNNING:
+            return
+        vm.guest_booting = False
         if vm.boot is not None:
             vm.boot.boot_count += 1
-        self._agent_connecting(vm, self.cloud.primary_ms)
+        await self._connect_agent(vm, generation, self.cloud.primary_ms)
 
     # helpers
 
-    def _agent_connecting(self, vm: SystemVm, ms: ManagementServer) -> None:
+    async def _connect_agent(self, vm: SystemVm, generation: int, ms: ManagementServer) -> None:
+        """The agent in the guest reaches the management server: its StartupCommand creates the host row
+        (or moves the old one) to Connecting (Status.java: null/Disconnected/Alert + AgentConnected); the
+        connect-time setup then takes it Up."""
+        await asyncio.sleep(self.timings.agent_connect / 2)
+        zone = self.cloud.zones[vm.zone_uuid]
+        if vm.generation != generation or vm.state is not VmState.RUNNING or vm.guest_hung:
+            return
+        if not zone.behaviour.agent_connects:
+            return
         now = self.cloud.now()
         if vm.agent is None:
             vm.agent = Agent(
@@ -221,10 +303,10 @@ class Lifecycle:
         else:
             vm.agent.state = AgentState.CONNECTING
             vm.agent.management_server_uuid = ms.uuid
-        self._spawn(self._connect_agent(vm, vm.generation))
+        await self._finish_connect(vm, generation)
 
-    async def _connect_agent(self, vm: SystemVm, generation: int) -> None:
-        await asyncio.sleep(self.timings.agent_connect)
+    async def _finish_connect(self, vm: SystemVm, generation: int) -> None:
+        await asyncio.sleep(self.timings.agent_connect / 2)
         agent = vm.agent
         if vm.generation != generation or vm.state is not VmState.RUNNING or agent is None:
             return
@@ -235,8 +317,9 @@ class Lifecycle:
         if outcome is AgentState.UP:
             agent.state = AgentState.UP
             self._agent_up(vm)
-        else:
+        elif outcome.lost_connection:
             self._agent_lost(vm, outcome)
+        # Connecting: the startup never completes
 
     def _agent_up(self, vm: SystemVm) -> None:
         now = self.cloud.now()
@@ -244,7 +327,22 @@ class Lifecycle:
             vm.agent.last_pinged = now
         if vm.boot is not None:
             vm.boot.agent_connected_at = now
-            vm.boot.connect_settings = {name: self.cloud.in_force(name) for name in CONNECT_SETTINGS}
+            # Sent by the server the agent connected to, from its own copy (read in configure()).
+            ms = next(
+                (
+                    m
+                    for m in self.cloud.management_servers
+                    if vm.agent and m.uuid == vm.agent.management_server_uuid
+                ),
+                None,
+            )
+            vm.boot.connect_settings = {name: self.cloud.in_force(name, ms) for name in CONNECT_SETTINGS}
+
+    def _link_closed(self, vm: SystemVm) -> None:
+        """The agent's connection closed (guest shut down or crashed): Up + AgentDisconnected, investigated
+        as a virtual host, gives Alert (AgentManagerImpl.investigate); an agent already lost stays so."""
+        if vm.agent is not None and vm.agent.state in (AgentState.UP, AgentState.CONNECTING):
+            self._agent_lost(vm, AgentState.ALERT)
 
     def _agent_lost(self, vm: SystemVm, state: AgentState) -> None:
         if vm.agent is None:
@@ -255,6 +353,7 @@ class Lifecycle:
 
     def _power_off(self, vm: SystemVm) -> None:
         vm.state = VmState.STOPPED
+        vm.guest_hung = vm.guest_booting = False
         vm.host_uuid = None
         vm.link_local_ip = None
         vm.link_local_mac = None
@@ -268,6 +367,10 @@ class Lifecycle:
     def _check_current(vm: SystemVm, generation: int) -> None:
         if vm.generation != generation:
             raise OperationFailed(f"{vm.name} changed state while the operation ran (now {vm.state})")
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background; `close()` cancels it."""
+        self._spawn(work)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -49,6 +49,12 @@ class AgentState(StrEnum):
     UNKNOWN = "Unknown"
 
     @property
+    def reachable_by_system_vm_agent(self) -> bool:
+        """The statuses CloudStack gives a system VM's agent (Status.java transitions, AgentManagerImpl):
+        no path leads an SSVM or console-proxy agent to Down, Error, Creating or Rebalancing."""
+        return self in (AgentState.CONNECTING, AgentState.UP, AgentState.ALERT, AgentState.DISCONNECTED)
+
+    @property
     def lost_connection(self) -> bool:
         return self in (
             AgentState.DOWN,
@@ -107,6 +113,9 @@ class ManagementServer:
     """Global setting values this server read at its last start (what non-dynamic keys obey)."""
     last_server_stop: datetime | None = None
     state: str = "Up"
+    decommissioned: bool = False
+    """Shut down for good: listed as Down forever (listManagementServers filters nothing by state, and
+    removeManagementServer only arrived in 4.22), never restarted."""
 
 
 @dataclass
@@ -120,8 +129,15 @@ class HypervisorHost:
     ip: str
     created: datetime
     hypervisor: str = "KVM"
+    arch: str = "x86_64"
     state: str = "Up"
     resource_state: str = "Enabled"
+    tags: frozenset[str] = frozenset()
+    """Host tags: a system VM whose offering names host tags runs only on a host that has them all."""
+    cpu_number: int = 16
+    cpu_speed: int = 2400
+    memory: int = 65536
+    """MB; with cpu_number x cpu_speed, the most one system VM on this host may ask for."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +175,8 @@ class Template:
     hypervisor: str = "KVM"
     arch: str = "x86_64"
     ready_in_zones: set[str] = field(default_factory=set)
-    """Zone uuids where the template is downloaded (a zone without one gets no SSVM)."""
+    """Zone uuids where the template is downloaded to an image store (listTemplates shows it ready there).
+    CloudStack's readiness check only asks that it is downloaded somewhere (cloud.py: zone_ready)."""
 
 
 @dataclass
@@ -181,6 +198,9 @@ class Offering:
     storage_type: str = "shared"
     default_use: bool = False
     dynamic_scaling: bool = True
+    storage_tags: tuple[str, ...] = ()
+    """Tags of the offering's disk offering (`storagetags`)."""
+    host_tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -190,7 +210,11 @@ class ZoneBehaviour:
     boot_fails: bool = False
     """Every VM start in this zone fails: the scanner then churns through new SSVMs."""
     agent_connects_as: AgentState | None = None
-    """The state an SSVM agent reaches after boot instead of Up (e.g. Down for a broken storage network)."""
+    """The state an SSVM agent ends in after it connects, instead of Up: Connecting (startup never
+    completes), Alert (the link closes again) or Disconnected (it stops answering pings)."""
+    agent_connects: bool = True
+    """False: agents in this zone never reach the management server (port 8250 blocked). A new SSVM then has
+    no host row at all; an existing one keeps the status it had."""
     command_load: int = 0
     """A: active command-execution sessions in the zone (VMware delegation, data migration)."""
     vm_capacity: int = 10
@@ -219,6 +243,8 @@ class Zone:
     behaviour: ZoneBehaviour = field(default_factory=ZoneBehaviour)
     subnet: int = 1
     """Second octet of the zone's simulated address plans."""
+    token: str = ""
+    """data_center.zone_token, a random UUID set at creation (ConfigurationManagerImpl.createZone)."""
 
     @property
     def ssvm_required(self) -> bool:
@@ -261,6 +287,9 @@ class BootRecord:
     connect_settings: dict[str, str | None] = field(default_factory=dict)
     """Set on each agent connect, so a reboot refreshes them (SecondaryStorageListener.processConnect)."""
     boot_count: int = 1
+    boot_args: bool = True
+    """False when no image store of the zone had free capacity at the start: finalizeVirtualMachineProfile
+    returns before it appends the SSVM boot arguments, and orchestrateStart ignores that result."""
 
 
 @dataclass
@@ -287,8 +316,16 @@ class SystemVm:
     agent: Agent | None = None
     boot: BootRecord | None = None
     dynamically_scalable: bool = False
+    root_on_local: bool = False
+    """Its ROOT volume sits on host-local storage (it was created with a local-storage offering)."""
     agent_stuck_as: AgentState | None = None
     """Set by the admin path: the agent comes back in this state after every boot or reboot."""
+    guest_hung: bool = False
+    """Set by the admin path: the guest ignores ACPI and SSH and its agent stops pinging, until a stop."""
+    guest_ssh: bool = True
+    """Whether the host reaches the guest's SSH on the link-local address (runDiagnostics needs it)."""
+    guest_booting: bool = False
+    """Between the link drop of a reboot and the guest being up again: nothing runs inside it."""
     reachability: dict[str, bool] = field(default_factory=dict)
     """runDiagnostics targets by address; "*" is the default. Unlisted targets are reachable."""
     generation: int = 0

@@ -114,8 +114,10 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         Kind.COMMAND,
         "resetConfiguration",
-        _v("4.16.0"),
-        'api/.../command/admin/config/ResetCfgCmd.java: @APICommand since = "4.16.0" (PR #4230)',
+        _v("4.16.1"),
+        'api/.../command/admin/config/ResetCfgCmd.java (PR #4230, merged 2022-01-03): its since = "4.16.0" '
+        "is wrong; the file is absent at the 4.16.0.0 release commit 44c08b5acc and present at 4.16.1.0 "
+        "(cad9332082)",
         "a setting cannot be put back to its default in one call; updateConfiguration with the old value "
         "is the only way",
     ),
@@ -354,12 +356,12 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         Kind.SETTING,
         "secstorage.vm.auto.scale.down",
-        _v("4.17.0"),
-        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042, merged "
-        "2022-02, fixing issue #6038 on 4.15; 4.16.1 if it was backported)",
+        _v("4.16.1"),
+        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042, fixing "
+        "issue #6038): absent at the 4.16.0.0 release commit 44c08b5acc, present at 4.16.1.0 (cad9332082), "
+        "where PremiumSecondaryStorageManagerImpl.scaleSSVMOnLoad first checks it",
         "before it, an idle command-executor SSVM is always scaled down: a standby-driven count above one "
         "churns (issue #6038)",
-        verified=False,
     ),
     Difference(
         Kind.SETTING,
@@ -472,6 +474,14 @@ class Release:
         """Every difference this release lacks, oldest first (what docs/compatibility.md lists)."""
         return sorted((d for d in DIFFERENCES if self.version < d.since), key=lambda d: (d.since, d.subject))
 
+
+SYSTEM_VM_STOP_DISCONNECTS_AGENT_SINCE: Version = _v("4.16.0")
+"""VirtualMachineManagerImpl.advanceStop marks a stopped system VM's agent Disconnected (ShutdownRequested)
+from 4.16.0 (PR #5010, commit 2eae0f5385); on 4.15 it keeps the status its closed link gave it (Alert)."""
+
+CIDR_VALIDATION_SINCE: Version = _v("4.19.2")
+"""secstorage.allowed.internal.sites is validated by updateConfiguration from 4.19.2.0 and 4.20.0.0 on
+(commit 0ba9a292d5, PR #9567, in ConfigurationManagerImpl.validateValueRange); before, any text is stored."""
 
 _SETTINGS_CACHE: dict[Version, dict[str, Setting]] = {}
 _SINCE: dict[tuple[Kind, str], Version] = {}

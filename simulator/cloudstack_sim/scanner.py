@@ -19,6 +19,7 @@ from typing import Any
 
 from cloudstack_sim.catalogue import parse_bool, parse_int
 from cloudstack_sim.cloud import Cloud
+from cloudstack_sim.console_proxies import ConsoleProxyKeeper
 from cloudstack_sim.lifecycle import Lifecycle, OperationFailed
 from cloudstack_sim.model import (
     ACTIVE_STATES,
@@ -75,6 +76,8 @@ class Scanner:
         self.scans = 0
         self.last_scan: datetime | None = None
         self.last_decisions: list[Decision] = []
+        self.console_proxies = ConsoleProxyKeeper(cloud, lifecycle)
+        self.last_console_proxy_decisions: dict[str, str] = {}
 
     # scheduling
 
@@ -128,6 +131,12 @@ class Scanner:
                     if not zone.scanned:
                         continue
                     decisions.append(await self._scan_zone(zone, ms))
+            if ms is not None:
+                # ConsoleProxyManagerImpl's own scan, whatever secondary.storage.vm says.
+                self.last_console_proxy_decisions = {
+                    zone.name: self.console_proxies.scan(zone, ms)
+                    for zone in sorted(self.cloud.zones.values(), key=lambda z: z.internal_id)
+                }
             self.scans += 1
             self.last_scan = self.cloud.now()
             self.last_decisions = decisions
@@ -217,6 +226,14 @@ class Scanner:
         if vm is None:
             if not zone.ssvm_required:  # startNew checks the zone detail again
                 decision.outcome = "not required in this zone"
+                return
+            if not self.cloud.stores_with_free_capacity(zone):
+                # createSecStorageVmInstance: getImageStoreWithFreeCapacity is null, so it throws before any
+                # VM row exists; the scanner logs it and tries again at the next scan.
+                decision.outcome = (
+                    "failed: no image store with free capacity under secondary.storage.capacity.threshold"
+                )
+                log.warning("scan.no_store_capacity zone=%s", zone.name)
                 return
             offering = self.cloud.ssvm_offering_for_new_vms(ms)
             vm = self.cloud.allocate_vm(zone, VmType.SECONDARY_STORAGE, role, offering, ms)

@@ -3,10 +3,12 @@
 Format (every key optional; see docs/simulator.md and examples/sim/):
 
     cloudstack_version: 4.20.1.0
-    management_servers: 1            # or a list of names
+    management_servers: 1            # or a list of names, or of {name, state: Up | Down (decommissioned)}
     console_proxies: true            # one console proxy VM per zone, as a real region has
     settings: {secstorage.session.max: "50"}
     offerings: [{name: SSVM Large, cpunumber: 2, cpuspeed: 1000, memory: 2048}]
+    templates: [{hypervisor: KVM, arch: x86_64, ready_in: [zone-1]}]   # system templates; default: one KVM
+                                                                      # template, ready where template_ready
     zones:
       - name: zone-1
         allocationstate: Enabled     # or Disabled
@@ -15,8 +17,9 @@ Format (every key optional; see docs/simulator.md and examples/sim/):
         internaldns1: 10.0.0.2
         details: {enable.secstorage.vm: "true"}
         settings: {consoleproxy.restart: "true"}       # zone-scoped values
-        hosts: 2                     # hypervisor hosts, or a list of names
-        image_stores: [{name: nfs-1, url: "nfs://...", readonly: false}]
+        hosts: 2                     # hypervisor hosts, or a list of names or of {name, hypervisor, arch}
+        hypervisor: KVM              # of the hosts below, unless a host names its own
+        image_stores: [{name: nfs-1, url: "nfs://...", readonly: false, total_gib: 2048, used_gib: 300}]
         template_ready: true
         behaviour: {boot_fails: false, agent_connects_as: null, command_load: 0, vm_capacity: 10}
         ssvms:                       # default: one template processor, Running and Up
@@ -73,6 +76,23 @@ def load(path: str | Path) -> dict[str, Any]:
 
 def _default_offerings(cloud: Cloud) -> list[dict[str, Any]]:
     # ServiceOffering unique names and SecondaryStorageVmManager defaults (1 vCPU, 500 MHz, 512 MB).
+    # ServiceOfferingDaoImpl.createSystemServiceOfferings persists each system offering twice: shared, and a
+    # "<name> - Local Storage" twin with the unique name "<unique>-Local".
+    shared = _system_offerings()
+    twins = [
+        {
+            **spec,
+            "name": spec["name"] + " - Local Storage",
+            "unique_name": spec["unique_name"] + "-Local",
+            "storagetype": "local",
+            "defaultuse": True,
+        }
+        for spec in shared
+    ]
+    return shared + twins + _extra_offerings()
+
+
+def _system_offerings() -> list[dict[str, Any]]:
     return [
         {
             "name": "System Offering For Secondary Storage VM",
@@ -101,6 +121,11 @@ def _default_offerings(cloud: Cloud) -> list[dict[str, Any]]:
             "systemvmtype": "domainrouter",
             "defaultuse": True,
         },
+    ]
+
+
+def _extra_offerings() -> list[dict[str, Any]]:
+    return [
         {
             "name": "SSVM Large",
             "displaytext": "2 vCPU, 2 GB secondary storage VM",
@@ -133,9 +158,22 @@ def _add_offering(cloud: Cloud, spec: dict[str, Any]) -> Offering:
         state=str(spec.get("state", "Active")),
         offer_ha=bool(spec.get("offerha", False)),
         default_use=bool(spec.get("defaultuse", False)),
+        storage_type=str(spec.get("storagetype", "shared")),
+        storage_tags=_tags(spec.get("storagetags")),
+        host_tags=_tags(spec.get("hosttags")),
     )
+    if offering.storage_type not in ("shared", "local"):
+        raise ScenarioError(f"offering {offering.name}: storagetype is shared or local")
     cloud.offerings[offering.uuid] = offering
     return offering
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    """Tags as CloudStack keeps them: a comma-separated list (StringUtils.csvTagsToList)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
 
 
 def _zone_specs(document: dict[str, Any], zones: int | None) -> list[dict[str, Any]]:
@@ -147,7 +185,7 @@ def _zone_specs(document: dict[str, Any], zones: int | None) -> list[dict[str, A
     return [spec if isinstance(spec, dict) else {"name": str(spec)} for spec in specs]
 
 
-def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
+def _add_zone(cloud: Cloud, spec: dict[str, Any], templates: list[Template]) -> Zone:
     internal_id = cloud.next_id("data_center")
     name = str(spec.get("name") or f"zone-{internal_id}")
     behaviour = dict(spec.get("behaviour") or {})
@@ -159,6 +197,7 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
         created=cloud.now(),
         pod_uuid=cloud.new_uuid(),
         pod_name=f"{name}-pod-1",
+        token=cloud.new_uuid(),
         allocation_state=str(spec.get("allocationstate", "Enabled")),
         type=str(spec.get("type", "Core")),
         network_type=str(spec.get("networktype", "Advanced")),
@@ -169,24 +208,30 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
         domain=spec.get("domain"),
         details={str(k): str(v) for k, v in (spec.get("details") or {}).items()},
         behaviour=ZoneBehaviour(
-            agent_connects_as=AgentState(agent_state) if agent_state else None,
+            agent_connects_as=connect_outcome(agent_state),
             **{key: value for key, value in behaviour.items()},
         ),
         subnet=internal_id,
     )
     cloud.zones[zone.uuid] = zone
     hosts = spec.get("hosts", 2)
-    host_names = (
-        [f"kvm-{name}-{n:02d}" for n in range(1, int(hosts) + 1)] if isinstance(hosts, int) else hosts
+    hypervisor = str(spec.get("hypervisor", "KVM"))
+    host_specs = (
+        [{"name": f"{hypervisor.lower()}-{name}-{n:02d}"} for n in range(1, int(hosts) + 1)]
+        if isinstance(hosts, int)
+        else [h if isinstance(h, dict) else {"name": h} for h in hosts]
     )
-    for n, host_name in enumerate(host_names, start=1):
+    for n, host_spec in enumerate(host_specs, start=1):
         host = HypervisorHost(
             uuid=cloud.new_uuid(),
             internal_id=cloud.next_id("host"),
-            name=str(host_name),
+            name=str(host_spec["name"]),
             zone_uuid=zone.uuid,
             ip=f"10.{zone.subnet}.0.{10 + n}",
             created=cloud.now(),
+            hypervisor=str(host_spec.get("hypervisor", hypervisor)),
+            arch=str(host_spec.get("arch", "x86_64")),
+            tags=frozenset(_tags(host_spec.get("tags"))),
         )
         cloud.hosts[host.uuid] = host
     stores = spec.get("image_stores", [{}])
@@ -199,9 +244,11 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
             url=str(store_spec.get("url", f"nfs://10.{zone.subnet}.0.5/export/secondary{n}")),
             readonly=bool(store_spec.get("readonly", False)),
         )
+        set_store_usage(store, store_spec.get("total_gib"), store_spec.get("used_gib"))
         cloud.image_stores[store.uuid] = store
     if spec.get("template_ready", True):
-        template.ready_in_zones.add(zone.uuid)
+        for template in templates:
+            template.ready_in_zones.add(zone.uuid)
     for key, value in (spec.get("settings") or {}).items():
         text = str(value).lower() if isinstance(value, bool) else str(value)
         try:
@@ -213,6 +260,36 @@ def _add_zone(cloud: Cloud, spec: dict[str, Any], template: Template) -> Zone:
             raise ScenarioError(f"zone {name}: {key} cannot be set per zone in CloudStack {cloud.version}")
         cloud.settings.set_scoped(Scope.ZONE, zone.uuid, setting.name, text)
     return zone
+
+
+def set_store_usage(store: ImageStore, total_gib: Any, used_gib: Any) -> None:
+    """What StatsCollector last measured on the store, in GiB (either may be left out)."""
+    total = store.size_total if total_gib is None else _gib(total_gib, "total_gib")
+    used = store.size_used if used_gib is None else _gib(used_gib, "used_gib")
+    if total <= 0 or used > total:
+        raise ValueError(f"image store {store.name}: used_gib must be between 0 and total_gib (> 0)")
+    store.size_total, store.size_used = total, used
+
+
+def _gib(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"{name} must be a number of GiB, not {value!r}")
+    return int(value * 1024**3)
+
+
+def connect_outcome(value: Any) -> AgentState | None:
+    """`agent_connects_as`: how an agent ends after it connects; None (or Up) is the normal Up."""
+    if not value:
+        return None
+    state = AgentState(str(value))
+    if state is AgentState.UP:
+        return None
+    if state not in (AgentState.CONNECTING, AgentState.ALERT, AgentState.DISCONNECTED):
+        raise ValueError(
+            f"agent_connects_as: {state.value}: a system VM's agent never reaches it in CloudStack; use "
+            "Connecting, Alert or Disconnected (or agent_connects: false for an agent that never connects)"
+        )
+    return state
 
 
 def _add_vm(
@@ -244,6 +321,11 @@ def _add_vm(
         )
     if agent_state:
         state = AgentState(agent_state)
+        if not state.reachable_by_system_vm_agent:
+            raise ScenarioError(
+                f"zone {zone.name}: agent: {state.value}: a system VM's agent never reaches it in CloudStack "
+                "(Up, Connecting, Alert or Disconnected; null for an agent that never connected)"
+            )
         vm.agent = Agent(
             uuid=cloud.new_uuid(),
             internal_id=cloud.next_id("host"),
@@ -292,12 +374,16 @@ def _build(document: dict[str, Any], zones: int | None, seed: int | None, versio
             raise ScenarioError(f"settings: {key}: {error.text}") from error
         cloud.settings.set_global(setting.name, text)
     servers = document.get("management_servers", 1)
-    names = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
-    for n, name in enumerate(names, start=1):
+    entries = [f"ms-{n}" for n in range(1, int(servers) + 1)] if isinstance(servers, int) else list(servers)
+    for n, entry in enumerate(entries, start=1):
+        spec = entry if isinstance(entry, dict) else {"name": entry}
+        state = str(spec.get("state", "Up"))
+        if state not in ("Up", "Down"):
+            raise ScenarioError(f"management_servers: {spec.get('name')}: state is Up or Down, not {state}")
         ms = ManagementServer(
             uuid=cloud.new_uuid(),
             internal_id=n,
-            name=str(name),
+            name=str(spec.get("name") or f"ms-{n}"),
             ip=f"10.0.0.{10 + n}",
             version=cloud.version,
             last_server_start=cloud.now(),
@@ -305,21 +391,40 @@ def _build(document: dict[str, Any], zones: int | None, seed: int | None, versio
         )
         cloud.management_servers.append(ms)
         cloud.start_management_server(ms)
+        if state == "Down":
+            ms.state, ms.decommissioned, ms.last_server_stop = "Down", True, cloud.now()
+    if cloud.management_servers[0].decommissioned:
+        raise ScenarioError("management_servers: the first one answers the API and must be Up")
     for spec in _default_offerings(cloud) + list(document.get("offerings") or []):
         _add_offering(cloud, spec)
-    template = Template(
-        uuid=cloud.new_uuid(),
-        internal_id=cloud.next_id("vm_template"),
-        name="SystemVM Template (KVM)",
-        created=cloud.now(),
-    )
-    cloud.templates[template.uuid] = template
+    # System templates: by default one for KVM, downloaded in every zone whose template_ready is true. A
+    # template that names `ready_in` is downloaded in those zones only.
+    templates: list[Template] = []
+    zone_lists: dict[str, list[str]] = {}
+    for spec in document.get("templates") or [{}]:
+        hypervisor = str(spec.get("hypervisor", "KVM"))
+        template = Template(
+            uuid=cloud.new_uuid(),
+            internal_id=cloud.next_id("vm_template"),
+            name=str(spec.get("name", f"SystemVM Template ({hypervisor})")),
+            created=cloud.now(),
+            hypervisor=hypervisor,
+            arch=str(spec.get("arch", "x86_64")),
+        )
+        cloud.templates[template.uuid] = template
+        if "ready_in" in spec:
+            zone_lists[template.uuid] = [str(z) for z in spec.get("ready_in") or []]
+        else:
+            templates.append(template)
     ms = cloud.primary_ms
     for spec in _zone_specs(document, zones):
         try:
-            zone = _add_zone(cloud, spec, template)
+            zone = _add_zone(cloud, spec, templates)
         except (KeyError, TypeError, ValueError) as error:
             raise ScenarioError(f"zone {spec.get('name')!r}: {error}") from error
+        for template_uuid, zone_names in zone_lists.items():
+            if zone.name in zone_names:
+                cloud.templates[template_uuid].ready_in_zones.add(zone.uuid)
         ssvm_specs = spec.get("ssvms")
         if ssvm_specs is None:
             wanted = zone.scanned and zone.ssvm_required and cloud.zone_ready(zone)

@@ -43,7 +43,8 @@ class Simulator:
             millis = max(1, round(self.config.scan_interval * 1000))
             self.cloud.settings.set_global("secstorage.capacityscan.interval", str(millis))
             for ms in self.cloud.management_servers:
-                self.cloud.start_management_server(ms)
+                if not ms.decommissioned:
+                    self.cloud.start_management_server(ms)
         self.credentials = Credentials(self.config.api_key, self.config.secret_key)
         # Timings follow the scan interval the region starts with; later interval changes do not rescale them.
         self.timings = Timings.from_scan_interval(scan_interval_seconds(self.cloud), **self.config.timings)
@@ -56,6 +57,7 @@ class Simulator:
             self.cloud, self.lifecycle, random.Random(self.config.seed), self.timings.first_scan
         )
         self.scanner.paused = not self.config.scanner_enabled
+        self.scanner.console_proxies.enabled = bool((scenario or {}).get("console_proxies", True))
         self.integration_port = integration_port
         self.closing = asyncio.Event()
         self._unavailable_until = 0.0
@@ -101,8 +103,10 @@ class Simulator:
         endpoint = ApiEndpoint(
             self.services, self.credentials, self.faults, self.calls, self.closing, self.available
         )
-        app.router.add_route("GET", API_PATH, endpoint.handle)
-        app.router.add_route("POST", API_PATH, endpoint.handle)
+        # ApiServlet is mapped to /api/* (client/WEB-INF/web.xml): /client/api/ and deeper paths answer too.
+        for path in (API_PATH, API_PATH + "/{tail:.*}"):
+            app.router.add_route("GET", path, endpoint.handle)
+            app.router.add_route("POST", path, endpoint.handle)
         add_admin_routes(app, self, ADMIN_PREFIX)
         return app
 
@@ -150,8 +154,12 @@ class Simulator:
         self, names: list[str] | None = None, downtime: float = 0.0
     ) -> list[ManagementServer]:
         """Stop and start management servers: they fail the jobs they owned and read every setting again."""
+        if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            raise ValueError("names must be a list of management server names or ids")
         servers = [
-            ms for ms in self.cloud.management_servers if not names or ms.name in names or ms.uuid in names
+            ms
+            for ms in self.cloud.management_servers
+            if not ms.decommissioned and (not names or ms.name in names or ms.uuid in names)
         ]
         if not servers:
             raise LookupError(f"no management server named {names}")
@@ -159,6 +167,7 @@ class Simulator:
         for ms in servers:
             ms.state = "Down"
             ms.last_server_stop = now
+        held = self.lifecycle.management_servers_down({ms.uuid for ms in servers})
         loop = asyncio.get_running_loop()
         if downtime > 0:
             self._unavailable_until = loop.time() + downtime
@@ -170,6 +179,8 @@ class Simulator:
         self.jobs.fail_pending({ms.uuid for ms in servers})
         for ms in servers:
             self.cloud.start_management_server(ms)
+        # The agents reconnect to the restarted server and get its connect-time settings.
+        self.lifecycle.reconnect(held, servers[0])
         self.scanner.restart_schedule()
         log.info("management_server.restarted servers=%s", [ms.name for ms in servers])
         return servers

@@ -23,7 +23,8 @@ Public API:
                      simulator and call(fn) (thread mode only), process (subprocess mode only)
     AdminClient: state(), ssvms(zone=None, running=False, state=None), vm(ref, state=None), scan(),
                  pause_scanner(), resume_scanner(), restart_management_server(names=None, downtime=0.0),
-                 set_agent_state(vm, state, sticky=False), fail_vm(vm, state="Error"),
+                 set_agent_state(vm, state, sticky=False), set_guest(vm, hung=None, ssh=None),
+                 fail_vm(vm, state="Error"), set_image_store(store, **fields),
                  set_reachability(vm, target="*", reachable=False), set_zone_behaviour(zone, **fields),
                  inject_fault(command="*", kind="error", count=None, probability=1.0, status=None,
                  delay=None, message=None), faults(), clear_faults(), call_counts(), reset_call_counts(),
@@ -148,8 +149,22 @@ class AdminClient:
         return result
 
     def set_agent_state(self, vm: str, state: str, sticky: bool = False) -> dict[str, Any]:
-        """Force the SSVM's agent state now; `sticky=True` keeps it across reboots and restarts."""
+        """Force the SSVM's agent state now (Up, Connecting, Alert or Disconnected: an SSVM agent never
+        reaches Down in CloudStack); `sticky=True` keeps it across reboots and restarts."""
         result: dict[str, Any] = self._call("POST", f"/vms/{vm}/agent", {"state": state, "sticky": sticky})
+        return result
+
+    def set_guest(self, vm: str, *, hung: bool | None = None, ssh: bool | None = None) -> dict[str, Any]:
+        """`hung`: the guest stops responding (agent Disconnected after the ping timeout, ACPI reboots
+        ignored, runDiagnostics ends with exit code -1) until a stop; `ssh=False`: the host cannot reach the
+        guest's SSH on its link-local address (runDiagnostics ends with exit code -1)."""
+        body = {name: value for name, value in (("hung", hung), ("ssh", ssh)) if value is not None}
+        result: dict[str, Any] = self._call("POST", f"/vms/{vm}/guest", body)
+        return result
+
+    def set_image_store(self, store: str, **fields: Any) -> dict[str, Any]:
+        """total_gib, used_gib (what the store reports), readonly; `store` is a uuid or a name."""
+        result: dict[str, Any] = self._call("POST", f"/image-stores/{store}", fields)
         return result
 
     def fail_vm(self, vm: str, state: str = "Error") -> dict[str, Any]:
@@ -164,7 +179,8 @@ class AdminClient:
         return result
 
     def set_zone_behaviour(self, zone: str, **fields: Any) -> dict[str, Any]:
-        """boot_fails, agent_connects_as ("Down", ... or None), command_load, vm_capacity."""
+        """boot_fails, agent_connects_as (Connecting, Alert, Disconnected or None), agent_connects (False:
+        agents never reach the management server), command_load, vm_capacity."""
         result: dict[str, Any] = self._call("POST", f"/zones/{zone}/behaviour", fields)
         return result
 

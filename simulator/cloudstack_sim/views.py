@@ -21,6 +21,7 @@ from cloudstack_sim.model import (
     Offering,
     SystemVm,
     Template,
+    VmType,
     Zone,
 )
 from cloudstack_sim.releases import Release
@@ -78,7 +79,7 @@ def systemvm(cloud: Cloud, vm: SystemVm, jobs: JobTable | None = None) -> JsonOb
         "hostid": host.uuid if host else None,
         "hostname": host.name if host else None,
         "hostcontrolstate": _control_state(host) if host else None,
-        "hypervisor": "KVM",
+        "hypervisor": template.hypervisor if template else "KVM",
         "privateip": vm.private_ip,
         "privatemacaddress": vm.private_mac,
         "privatenetmask": "255.255.255.0",
@@ -101,6 +102,9 @@ def systemvm(cloud: Cloud, vm: SystemVm, jobs: JobTable | None = None) -> JsonOb
         "serviceofferingname": offering.name if offering else None,
         "hasannotations": False,
     }
+    if vm.type is VmType.CONSOLE_PROXY:
+        # createSystemVmResponse fills activeViewerSessions for console proxies only.
+        fields["activeviewersessions"] = 0
     if jobs is not None:
         # ApiServer.buildAsyncListResponse (L856-908): a pending job on the VM shows on the VM.
         pending = jobs.pending_for(vm.uuid)
@@ -193,6 +197,7 @@ def zone(cloud: Cloud, z: Zone) -> JsonObject:
             "localstorageenabled": z.local_storage_enabled,
             "domain": z.domain,
             "type": z.type,
+            "zonetoken": z.token or None,
             "tags": [],
             # ApiDBUtils.getResourceDetails returns null for an empty map, so the field then disappears.
             "resourcedetails": dict(z.details) if z.details else None,
@@ -217,6 +222,8 @@ def offering(release: Release, o: Offering) -> JsonObject:
             "memory": o.memory,
             "created": cs_date(o.created),
             "storagetype": o.storage_type,
+            "storagetags": ",".join(o.storage_tags) or None,
+            "hosttags": ",".join(o.host_tags) or None,
             "provisioningtype": "thin",
             "offerha": o.offer_ha,
             "limitcpuuse": o.limit_cpu_use,

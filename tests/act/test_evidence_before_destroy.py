@@ -93,7 +93,7 @@ async def test_a_lone_broken_ssvm_leaves_its_zip_on_the_store_without_a_link(
     cloudstack: SimulatorHandle, client: CloudClient
 ) -> None:
     [vm] = cloudstack.admin.ssvms(running=True)
-    cloudstack.admin.set_agent_state(vm["name"], "Down", sticky=True)
+    cloudstack.admin.set_agent_state(vm["name"], "Alert", sticky=True)
     outcome = await actor(client, Status(), EvidencePolicy()).execute(action(ActionKind.RECREATE, vm))
     assert outcome.result is Result.STARTED, outcome
     assert "no evidence:" in outcome.message

@@ -52,7 +52,7 @@ def test_a_broken_ssvm_is_recreated_with_the_url_of_its_diagnostics_data(
     apply(cluster, pool_doc("zone-1", "zone-1", replicas=2, health=LADDER))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
     broken_id = cloudstack.admin.vm(broken)["id"]  # type: ignore[index]
-    cloudstack.admin.set_agent_state(broken, "Down", sticky=True)
+    cloudstack.admin.set_agent_state(broken, "Alert", sticky=True)
 
     message = recreate_started(cluster)
     assert message.startswith(f"Recreate {broken}:"), message
@@ -79,7 +79,7 @@ def test_a_guest_cloudstack_cannot_reach_fails_quickly_and_the_event_says_why(
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
     [vm] = cloudstack.admin.ssvms(zone="zone-1")
     cloudstack.admin.set_reachability(vm["name"], "link-local", reachable=False)
-    cloudstack.admin.set_agent_state(vm["name"], "Down", sticky=True)
+    cloudstack.admin.set_agent_state(vm["name"], "Alert", sticky=True)
 
     message = recreate_started(cluster)
     assert "no evidence: getDiagnosticsData job" in message, message

@@ -37,7 +37,7 @@ def test_an_ssvm_whose_agent_stays_down_is_rebooted_then_recreated(
     )
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
     broken = cloudstack.admin.ssvms(zone="zone-1")[0]
-    cloudstack.admin.set_agent_state(broken["name"], "Down", sticky=True)
+    cloudstack.admin.set_agent_state(broken["name"], "Alert", sticky=True)
 
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "False", timeout=20)
     reasons = eventually(

@@ -68,7 +68,7 @@ def test_a_pool_is_kept_healthy_on_every_supported_release(
 
     broken = sim.admin.ssvms(zone="zone-1")[0]
     with watched_status(cluster, "ssvmpools", "zone-1") as history:
-        sim.admin.set_agent_state(broken["name"], "Down")
+        sim.admin.set_agent_state(broken["name"], "Alert")
         eventually(
             lambda: "RebootStarted" in [reason for _, reason, _ in events(cluster, "zone-1")],
             timeout=20,
@@ -99,7 +99,7 @@ def test_a_release_below_the_supported_floor_is_refused_by_name(
         assert status(cluster, "CloudStackEndpoint", ENDPOINT)["cloudstackVersion"] == "4.14.0.0"
         stalled = wait_condition(cluster, "CloudStackEndpoint", ENDPOINT, "Stalled", "True", timeout=5)
         assert stalled["reason"] == "UnsupportedVersion"
-        sim.admin.set_agent_state(sim.admin.ssvms(zone="zone-1")[0]["name"], "Down")
+        sim.admin.set_agent_state(sim.admin.ssvms(zone="zone-1")[0]["name"], "Alert")
         pool_ready = wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "False", timeout=10)
         assert "4.14.0.0" in pool_ready["message"]
         calls = sim.admin.call_counts()

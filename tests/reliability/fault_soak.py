@@ -406,7 +406,7 @@ class FaultSchedule:
         vm = self._healthy_ssvm()
         if vm is None:
             return None
-        agent = self._rng.choice(("Disconnected", "Alert", "Down"))
+        agent = self._rng.choice(("Disconnected", "Alert"))
         self._sim.admin.set_agent_state(vm["id"], agent, sticky=self._rng.random() < 0.5)
         return "SSVM agent drop"
 

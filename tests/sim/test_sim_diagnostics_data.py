@@ -113,7 +113,7 @@ def test_without_an_ssvm_agent_up_the_zip_is_stored_but_no_link_is_made(
     sim.admin.pause_scanner()
     zone_vms = ssvms(api, ssvms(api)[0]["zoneid"])
     for vm in zone_vms:
-        sim.admin.set_agent_state(vm["name"], "Down", sticky=True)
+        sim.admin.set_agent_state(vm["name"], "Alert", sticky=True)
     target = zone_vms[0]
     job = collect(api, target["id"])
     assert job["jobstatus"] == 2

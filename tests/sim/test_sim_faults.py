@@ -9,7 +9,7 @@ import requests
 from cs import AIOCloudStack, CloudStack, CloudStackApiException, CloudStackException
 from sim_helpers import eventually, healthy, only_ssvm, ssvms, wait_job, zone
 
-from cloudstack_sim.testing import SimulatorHandle
+from cloudstack_sim.testing import AdminError, SimulatorHandle
 
 
 def test_an_error_fault_answers_with_a_cloudstack_error_document(
@@ -150,13 +150,22 @@ def test_an_ssvm_in_error_is_left_alone_and_a_new_one_takes_over(
 
 def test_an_agent_can_be_made_to_drop(api: CloudStack, sim: SimulatorHandle) -> None:
     vm = ssvms(api)[0]
-    for state in ("Disconnected", "Alert", "Down", "Up"):
+    for state in ("Disconnected", "Alert", "Up"):
         sim.admin.set_agent_state(vm["id"], state)
         listed = only_ssvm(api, vm["zoneid"])
         assert listed["state"] == "Running"
         assert listed["agentstate"] == state
         host = api.listHosts(type="SecondaryStorageVM", name=vm["name"], fetch_list=True)[0]
         assert host["state"] == state
+
+
+def test_an_agent_cannot_be_made_down(api: CloudStack, sim: SimulatorHandle) -> None:
+    # No CloudStack path takes a system VM's (virtual) agent to Down: the admin path refuses it clearly.
+    vm = ssvms(api)[0]
+    with pytest.raises(AdminError) as caught:
+        sim.admin.set_agent_state(vm["id"], "Down")
+    assert "HTTP 400" in str(caught.value) and "never reaches Down" in str(caught.value)
+    assert only_ssvm(api, vm["zoneid"])["agentstate"] == "Up"
 
 
 def test_a_reboot_repairs_a_dropped_agent(api: CloudStack, sim: SimulatorHandle) -> None:

@@ -164,9 +164,9 @@ def test_a_zone_where_every_boot_fails_churns_new_ssvms(api: CloudStack, sim: Si
 def test_agents_in_a_broken_zone_never_come_up(api: CloudStack, sim: SimulatorHandle) -> None:
     zone_2 = zone(api, "zone-2")
     vm = only_ssvm(api, zone_2["id"])
-    sim.admin.set_zone_behaviour("zone-2", agent_connects_as="Down")
+    sim.admin.set_zone_behaviour("zone-2", agent_connects_as="Alert")
     wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
-    eventually(lambda: only_ssvm(api, zone_2["id"]).get("agentstate") == "Down", what="agent Down")
+    eventually(lambda: only_ssvm(api, zone_2["id"]).get("agentstate") == "Alert", what="agent Alert")
     assert only_ssvm(api, zone_2["id"])["state"] == "Running"
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import SCAN_INTERVAL_MS, boot_record, healthy_ssvm, only_ssvm, wait_job, zone
+from sim_helpers import SCAN_INTERVAL_MS, boot_record, eventually, healthy_ssvm, only_ssvm, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle
 
@@ -97,9 +97,15 @@ def test_allowed_internal_sites_are_validated_like_cloudstack(api: CloudStack) -
     name = "secstorage.allowed.internal.sites"
     api.updateConfiguration(name=name, value="10.0.0.0/8,192.168.1.7,fd00::1")
     assert setting(api, name)["value"] == "10.0.0.0/8,192.168.1.7,fd00::1"
-    for bad in ("10.0.0.1/8", "not-a-cidr", "300.1.1.1"):
-        error = refused(lambda bad=bad: api.updateConfiguration(name=name, value=f"10.0.0.0/8,{bad}"))
-        assert error["errortext"] == f"Invalid CIDR {bad} value specified for the config {name}."
+    error = refused(lambda: api.updateConfiguration(name=name, value="10.0.0.0/8,10.0.0.1/8"))
+    assert error["errortext"] == f"Invalid CIDR 10.0.0.1/8 value specified for the config {name}."
+    # Anything that is not an IPv4 CIDR makes NetUtils.getCleanIp4Cidr throw: a 530, not the 431 text.
+    for bad in ("not-a-cidr", "300.1.1.1", "fd00::/8"):
+        with pytest.raises(CloudStackApiException) as caught:
+            api.updateConfiguration(name=name, value=f"10.0.0.0/8,{bad}")
+        assert caught.value.response.status_code == 530
+        assert caught.value.error["errortext"] == f"Invalid CIDR: {bad}"
+    assert setting(api, name)["value"] == "10.0.0.0/8,192.168.1.7,fd00::1", "nothing was stored"
 
 
 def test_unknown_names_are_431(api: CloudStack) -> None:
@@ -159,23 +165,26 @@ def test_a_dynamic_setting_is_in_force_at_once(api: CloudStack, sim: SimulatorHa
     assert sim.admin.state()["settings"]["secstorage.vm.auto.scale.down"]["in_force"] == "true"
 
 
-def test_allowed_sites_reach_an_ssvm_at_its_next_agent_connect_after_a_restart(
+def test_allowed_sites_reach_an_ssvm_when_its_agent_reconnects_after_a_restart(
     api: CloudStack, sim: SimulatorHandle
 ) -> None:
     # Read in configure() (MS restart), then programmed on every agent connect (SecondaryStorageListener
-    # .processConnect), so a reboot is enough once the management server has restarted.
+    # .processConnect). The restart itself reconnects every agent the server held, so no reboot is needed.
     name = "secstorage.allowed.internal.sites"
     zone_1 = zone(api, "zone-1")
     vm = only_ssvm(api, zone_1["id"])
     api.updateConfiguration(name=name, value="10.1.0.0/16")
     wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
+    eventually(lambda: boot_record(sim, vm["id"])["boot_count"] == 2, what="the guest rebooted")
     healthy_ssvm(api, zone_1["id"])
     assert connected_with(sim, vm["id"]).get(name) is None, "not in force before the restart"
 
+    before = only_ssvm(api, zone_1["id"])["disconnected"]
     sim.admin.restart_management_server()
-    wait_job(api, api.rebootSystemVm(id=vm["id"])["jobid"])
-    healthy_ssvm(api, zone_1["id"])
-    assert connected_with(sim, vm["id"])[name] == "10.1.0.0/16"
+    eventually(lambda: connected_with(sim, vm["id"]).get(name) == "10.1.0.0/16", what="sites at reconnect")
+    after = healthy_ssvm(api, zone_1["id"])
+    assert after["disconnected"] == before, "agentStatusTransitTo leaves `disconnected` alone"
+    assert boot_record(sim, vm["id"])["boot_count"] == 2, "no reboot was needed"
 
 
 def test_boot_arguments_change_at_a_start_not_at_a_reboot(api: CloudStack, sim: SimulatorHandle) -> None:

@@ -55,12 +55,17 @@ def test_an_expires_in_the_future_is_accepted(api: CloudStack) -> None:
     assert api.listZones(signatureVersion="3", expires=later)["count"] == 2
 
 
-def test_an_unknown_command_is_401_under_api_keys(api: CloudStack) -> None:
-    # ApiServer.verifyRequest returns false for a command it does not know (L974-980).
+def test_a_command_outside_the_simulated_slice_is_432_not_a_credentials_error(api: CloudStack) -> None:
+    # As CloudStack answers a command the caller's role does not allow (RoleBasedAPIAccessChecker ->
+    # ApiServer.commandAvailable): a client must not read it as bad credentials.
     with pytest.raises(CloudStackApiException) as caught:
-        api.createSystemVm(zoneid="x")
-    assert caught.value.response.status_code == 401
-    assert caught.value.error == UNAUTHORIZED
+        api.listVirtualMachines()
+    assert caught.value.response.status_code == 432
+    assert caught.value.error == {
+        "uuidList": [],
+        "errorcode": 432,
+        "errortext": "The API listVirtualMachines does not exist or is not available for this account.",
+    }
 
 
 def test_the_401_body_is_keyed_by_the_command_or_errorresponse(sim: SimulatorHandle) -> None:
@@ -69,9 +74,9 @@ def test_the_401_body_is_keyed_by_the_command_or_errorresponse(sim: SimulatorHan
     assert known.headers["Content-Type"].startswith("application/json")
     assert known.json() == {"listzonesresponse": UNAUTHORIZED}
 
-    unknown = requests.post(
-        sim.api_url, data=signed(base_params(sim, "noSuchCommand"), sim.secret_key), timeout=5
-    )
+    params = base_params(sim, "noSuchCommand")
+    params["apiKey"] = "someone-else"
+    unknown = requests.post(sim.api_url, data=signed(params, sim.secret_key), timeout=5)
     assert unknown.status_code == 401
     assert unknown.json() == {"errorresponse": UNAUTHORIZED}
 

@@ -50,6 +50,8 @@ class Command:
     failure_text: str = "Failed to execute the command"
     """What a failed job of this command says (also used by injected job failures)."""
     response_name: str | None = None
+    since: str | None = None
+    """The @APICommand `since` where the annotation has one (what listApis shows)."""
 
     @property
     def response_key(self) -> str:
@@ -61,6 +63,7 @@ def registry(release: Release | None = None) -> dict[str, Command]:
     each with the parameters that release declares: the others are ignored, as CloudStack ignores unknown
     parameters (releases.py)."""
     from cloudstack_sim.commands import (
+        apis,
         configuration,
         diagnostics,
         diagnostics_data,
@@ -72,7 +75,7 @@ def registry(release: Release | None = None) -> dict[str, Command]:
 
     release = release or Release(LATEST)
     commands: dict[str, Command] = {}
-    for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics, diagnostics_data):
+    for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics, diagnostics_data, apis):
         for command in module.COMMANDS:
             if not release.has_command(command.name):
                 continue

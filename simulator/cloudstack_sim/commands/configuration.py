@@ -12,11 +12,12 @@ import base64
 from typing import Any
 
 from cloudstack_sim import views
-from cloudstack_sim.catalogue import SCOPE_ENUM_NAMES, SCOPE_NAMES, Scope, Setting, check_value
+from cloudstack_sim.catalogue import SCOPE_ENUM_NAMES, SCOPE_NAMES, Scope, Setting, check_value, java_class
 from cloudstack_sim.commands import Command, Services
 from cloudstack_sim.commands.systemvms import max_page_size
-from cloudstack_sim.errors import invalid_parameter
+from cloudstack_sim.errors import internal_error, invalid_parameter
 from cloudstack_sim.params import LIST_PARAMS, Kind, Param, keyword_matches, page_of, same_text
+from cloudstack_sim.releases import CIDR_VALIDATION_SINCE
 
 LIST_CONFIGURATIONS_PAGE_SIZE = 500
 """ListCfgsByCmd.getPageSizeVal: 500 whatever default.page.size says."""
@@ -111,7 +112,8 @@ async def update_configuration(services: Services, args: dict[str, Any]) -> dict
         value = ""
     if scope is not Scope.GLOBAL and not setting.allows(scope):
         raise invalid_parameter(f"Invalid scope id provided for the parameter {setting.name}")
-    check_value(setting, value)
+    value = _as_stored(setting, value)
+    check_value(setting, value, check_cidrs=cloud.release.version >= CIDR_VALIDATION_SINCE)
     if scope is Scope.GLOBAL:
         store.set_global(setting.name, value)
     else:
@@ -120,6 +122,21 @@ async def update_configuration(services: Services, args: dict[str, Any]) -> dict
     scope_name = SCOPE_NAMES.get(scope) if targets and scope is not Scope.IMAGE_STORE else None
     shown = _shown(setting, requested)
     return {"configuration": views.configuration(cloud.release, setting, shown, scope_name)}
+
+
+def _as_stored(setting: Setting, value: str | None) -> str | None:
+    """ConfigurationManagerImpl.updateConfiguration(userId, name, category, value, scope, id) lower-cases a
+    Boolean value before it validates and stores it (the answer still echoes the requested text). Clearing a
+    Boolean reaches that `value.toLowerCase()` with null: a NullPointerException, so 530; clearing an Integer
+    fails validateValueType with 431."""
+    if setting.java_type == "Boolean":
+        if value is None:
+            # ApiServer.handleRequest shows a root admin the exception's own (Java 17 helpful NPE) message.
+            raise internal_error('Cannot invoke "String.toLowerCase()" because "value" is null')
+        return value.lower()
+    if value is None and setting.java_type in ("Integer", "Long"):
+        raise invalid_parameter(f"Value [null] is not a valid [{java_class(setting.java_type)}].")
+    return value
 
 
 async def reset_configuration(services: Services, args: dict[str, Any]) -> dict[str, Any]:
@@ -181,5 +198,6 @@ COMMANDS = (
         "resetConfiguration",
         (Param("name", required=True), *_SCOPE_PARAMS, Param("imagestoreid", Kind.UUID, entity="imagestore")),
         reset_configuration,
+        since="4.16.0",
     ),
 )

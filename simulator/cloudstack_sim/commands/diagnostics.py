@@ -5,6 +5,12 @@ RunDiagnosticsCmd.java (targetid, ipaddress, type, params) and
 api/src/main/java/org/apache/cloudstack/api/response/RunDiagnosticsResponse.java (object "diagnostics"
 with stdout, stderr and exitcode, the exit code as a string). Whether the target answers is set per VM
 and target through the admin path.
+
+The command runs inside the guest, over SSH from the hypervisor host to the link-local address
+(LibvirtComputingResource.executeInVR runs router_proxy.sh). When that cannot run it (guest hung, guest
+mid-reboot, SSH unreachable) VirtualRoutingResource answers a failed DiagnosticsAnswer, and
+DiagnosticsAnswer.getExecutionDetails turns it into a *successful* job result with exit code "-1", empty
+stdout and the script's error text in stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from cloudstack_sim.model import SystemVm, VmState
 from cloudstack_sim.params import Kind, Param
 
 _TYPES = ("ping", "traceroute", "arping")
+SCRIPT_TIMEOUT = "timeout"
+"""Script.ERR_TIMEOUT (utils/.../script/Script.java): what a script that timed out returns."""
 _UNSAFE = re.compile(r"[;&|`$<>\\]")
 
 
@@ -103,6 +111,9 @@ async def run_diagnostics(services: Services, args: dict[str, Any]) -> AsyncWork
         if not vm.live or vm.state is not VmState.RUNNING or vm.host_uuid is None:
             raise internal_error(f"Unable to find host for virtual machine instance: {vm.name}")
         await asyncio.sleep(services.lifecycle.timings.diagnostics)
+        if vm.guest_hung or vm.guest_booting or not vm.guest_ssh:
+            # Script.execute gives its timeout text when router_proxy.sh's ssh gets no answer.
+            return {"diagnostics": {"stdout": "", "stderr": SCRIPT_TIMEOUT, "exitcode": "-1"}}
         return {"diagnostics": _run(vm, kind.lower(), target, f"172.16.{zone.subnet}.1")}
 
     return AsyncWork(vm.uuid, run)

@@ -223,6 +223,7 @@ COMMANDS = (
             *LIST_PARAMS,
         ),
         list_image_stores,
+        since="4.2.0",
     ),
     Command(
         "listTemplates",

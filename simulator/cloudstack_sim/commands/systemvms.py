@@ -132,12 +132,16 @@ async def destroy_system_vm(services: Services, args: dict[str, Any]) -> AsyncWo
     vm = _checked_for_type(_system_vm(args))
 
     async def run() -> dict[str, Any]:
-        # The VO loaded before the expunge is what the job returns: its state is the pre-destroy one.
+        # ManagementServerImpl.destroySecondaryStorageVm returns the VO it loaded before the expunge, so the
+        # VM fields are the pre-destroy ones; createSystemVmResponse then looks the agent's host row up by
+        # name, and the expunge removed it: no agentstate, disconnected or version.
         before = _result(services, vm)
         try:
             await services.lifecycle.destroy(vm)
         except OperationFailed:
             raise internal_error("Fail to destroy system vm") from None
+        for agent_field in ("agentstate", "disconnected", "version"):
+            before["systemvm"].pop(agent_field, None)
         return before
 
     return AsyncWork(vm.uuid, run)
@@ -177,9 +181,31 @@ def _check_upgrade(vm: SystemVm, current: Offering | None, new: Offering) -> Non
             f"Not upgrading vm {vm_label(vm)} since it already has the requested service offering "
             f"({new.name})"
         )
+    # checkIfNewOfferingStorageScopeMatchesStoragePool: every install has a "- Local Storage" twin of each
+    # system offering, and picking it for a VM whose ROOT volume is on shared storage fails here.
+    if new.storage_type == "local" and not vm.root_on_local:
+        raise invalid_parameter(
+            f"Unable to upgrade virtual machine {vm_label(vm)}, target offering use local storage but the "
+            "storage pool where the volume is allocated is a shared storage."
+        )
+    if new.storage_type != "local" and vm.root_on_local:
+        raise invalid_parameter(
+            f"Unable to upgrade virtual machine {vm_label(vm)}, target offering use shared storage but the "
+            "storage pool where the volume is allocated is a local storage."
+        )
     if current is not None and current.is_system != new.is_system:
         raise invalid_parameter(
             "isSystem property is different for current service offering and new service offering"
+        )
+    # VolumeApiServiceImpl.doesNewDiskOfferingHasTagsAsOldDiskOffering, checked while
+    # match.storage.pool.tags.with.disk.offering is true (its default). isVirtualMachineUpgradable, the
+    # capacity check between the two, asks the host allocators, and every one of them answers true.
+    current_tags = list(current.storage_tags) if current is not None else []
+    if not set(current_tags) <= set(new.storage_tags):
+        raise invalid_parameter(
+            "Unable to upgrade virtual machine; the current service offering  should have tags as subset of "
+            f"the new service offering tags. Current service offering tags: [{', '.join(current_tags)}]; "
+            f"new service offering tags: [{', '.join(new.storage_tags)}]"
         )
 
 
