@@ -113,25 +113,35 @@ def remediated(kind: ActionKind, seconds_ago: float, unhealthy_seconds: float | 
     return VmMemory(unhealthy_since=ago(since), last_remediation=kind, last_remediation_at=ago(seconds_ago))
 
 
+def context(
+    inv: Inventory,
+    pool: PoolSpec | None = None,
+    *,
+    memory: Mapping[int, VmMemory] | None = None,
+    in_flight: tuple[InFlight, ...] = (),
+    **fields: Any,
+) -> PoolContext:
+    """A planning context at NOW, with memory given by SSVM number."""
+    return PoolContext(
+        spec=pool or spec(),
+        inventory=inv,
+        now=NOW,
+        in_flight=in_flight,
+        memory={f"vm-{n}": m for n, m in (memory or {}).items()},
+        **fields,
+    )
+
+
 def plan(
     inv: Inventory,
     pool: PoolSpec | None = None,
     *,
     memory: Mapping[int, VmMemory] | None = None,
     in_flight: tuple[InFlight, ...] = (),
-    **context: Any,
+    **fields: Any,
 ) -> Plan:
     """Plan with memory given by SSVM number."""
-    return plan_pool(
-        PoolContext(
-            spec=pool or spec(),
-            inventory=inv,
-            now=NOW,
-            in_flight=in_flight,
-            memory={f"vm-{n}": m for n, m in (memory or {}).items()},
-            **context,
-        )
-    )
+    return plan_pool(context(inv, pool, memory=memory, in_flight=in_flight, **fields))
 
 
 def only(plan: Plan) -> PlannedAction:
