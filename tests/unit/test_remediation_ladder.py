@@ -34,6 +34,17 @@ class TestStoppedSsvm:
         assert result.actions == ()
         assert result.vms[0].health is Health.CONVERGING
 
+    def test_is_started_once_a_whole_scan_has_passed(self) -> None:
+        assert kinds(plan(inventory(ssvm(1, "Stopped", None)), memory={1: unhealthy_for(30)})) == [
+            (START, "s-1-VM")
+        ]
+
+    def test_a_shutdown_vm_is_started_like_a_stopped_one_not_recreated(self) -> None:
+        # Some hypervisors report a guest that powered itself off as Shutdown; CloudStack treats it as
+        # Stopped, and a start brings it back.
+        result = plan(inventory(ssvm(1, "Shutdown", None)), memory={1: unhealthy_for(45)})
+        assert kinds(result) == [(START, "s-1-VM")]
+
     def test_is_started_when_cloudstack_did_not_within_one_scan(self) -> None:
         action = only(plan(inventory(ssvm(1, "Stopped", "Disconnected")), memory={1: unhealthy_for(45)}))
         assert (action.kind, action.vm_id, action.blocked) == (START, "vm-1", None)
@@ -58,6 +69,11 @@ class TestAgentLost:
 
     def test_within_grace_nothing_is_done(self) -> None:
         assert plan(inventory(ssvm(1, agent="Alert")), memory={1: unhealthy_for(299)}).actions == ()
+
+    def test_the_grace_ends_at_exactly_unhealthy_after_seconds(self) -> None:
+        assert kinds(plan(inventory(ssvm(1, agent="Down")), memory={1: unhealthy_for(300)})) == [
+            (REBOOT, "s-1-VM")
+        ]
 
     def test_the_grace_is_the_pools_unhealthy_after_seconds(self) -> None:
         result = plan(inventory(ssvm(1, agent="Down")), spec(grace=60), memory={1: unhealthy_for(61)})
@@ -98,6 +114,10 @@ class TestClimbing:
         assert action.kind is RECREATE
         assert action.reason.startswith("rebooted 650s ago and still unhealthy (agent Alert)")
 
+    def test_the_next_rung_comes_at_exactly_the_reboot_timeout(self) -> None:
+        result = plan(inventory(ssvm(1, agent="Alert")), memory={1: remediated(REBOOT, 600)})
+        assert kinds(result) == [(RECREATE, "s-1-VM")]
+
     def test_the_reboot_timeout_is_the_pools(self) -> None:
         memory = {1: remediated(REBOOT, 130)}
         assert plan(inventory(ssvm(1, agent="Alert")), spec(reboot_timeout=120), memory=memory).actions
@@ -129,6 +149,10 @@ class TestMemory:
             inventory(ssvm(1, agent="Down")), spec(mode=Mode.OBSERVE), memory={1: unhealthy_for(400)}
         )
         assert result.memory["vm-1"] == unhealthy_for(400)
+
+    def test_an_ssvm_healthy_again_forgets_its_remediation_even_while_the_job_is_in_flight(self) -> None:
+        result = plan(inventory(ssvm(1)), in_flight=(flight(REBOOT, 1),))
+        assert result.memory.get("vm-1", VmMemory()) == VmMemory()
 
     def test_an_in_flight_remediation_is_remembered_from_when_it_started(self) -> None:
         result = plan(

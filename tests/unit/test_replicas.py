@@ -173,3 +173,10 @@ class TestReplacedSSVM:
                 inventory(ssvm(1, "Error", None), ssvm(5, "Starting", None)), spec(), memory={1: unhealthy}
             )
             assert kinds(result) == [(SURPLUS, "s-1-VM")]
+
+    def test_a_serving_ssvm_is_given_up_before_one_still_booting(self) -> None:
+        # The booting one is likely CloudStack's newest replacement; the plan shows the serving one, held
+        # until the zone settles.
+        result = plan(inventory(ssvm(1), ssvm(5, "Starting", None)), spec())
+        assert kinds(result) == [(SURPLUS, "s-1-VM")]
+        assert result.runnable == ()
