@@ -10,7 +10,6 @@ pool (tests/e2e/test_safety.py), wrong keys (the same file), an unknown setting 
 from __future__ import annotations
 
 import http.server
-import shutil
 import socket
 import ssl
 import subprocess
@@ -39,7 +38,9 @@ from tests.e2e.cluster_helpers import (
 )
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_safety import mutations
-from tests.reliability.conftest import REPOSITORY, SCAN_SECONDS
+from tests.reliability.conftest import SCAN_SECONDS
+from tests.support.paths import REPOSITORY
+from tests.support.tools import require_tool
 
 
 def settings_doc(name: str, endpoint: str = "region-1", **spec: Any) -> dict[str, Any]:
@@ -411,8 +412,7 @@ def bad_declarations(sim: SimulatorHandle, tls_url: str) -> list[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def bad_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BadRegion]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl CLI makes the self-signed certificate")
+    require_tool("openssl")  # makes the self-signed certificate
     work = tmp_path_factory.mktemp("bad-input")
     tls = SelfSignedServer(work)
     tls.start()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from cs import CloudStack
-from sim_helpers import CS_DATE, ssvms, zone
+
+from tests.sim.sim_helpers import CS_DATE, ssvms, zone
 
 SSVM_NAME = re.compile(r"^s-\d+-VM$")
 

@@ -4,7 +4,11 @@ their chance, and recreation only where CloudStack will create the replacement."
 from __future__ import annotations
 
 import pytest
-from plan_builders import (
+
+from ssvm_operator.model.snapshot import Health, Zone
+from ssvm_operator.model.spec import Mode, Remediation
+from ssvm_operator.plan.types import ActionKind, VmMemory
+from tests.unit.plan_builders import (
     NOW,
     ago,
     flight,
@@ -20,10 +24,6 @@ from plan_builders import (
     unhealthy_for,
     zone,
 )
-
-from ssvm_operator.model.snapshot import Health, Zone
-from ssvm_operator.model.spec import Mode, Remediation
-from ssvm_operator.plan.types import ActionKind, VmMemory
 
 START, REBOOT, RECREATE = ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE
 

@@ -3,7 +3,8 @@ reports >1 honestly, and destroys only surplus SSVMs that CloudStack would not r
 
 from __future__ import annotations
 
-from plan_builders import (
+from ssvm_operator.plan.types import ActionKind, Severity
+from tests.unit.plan_builders import (
     flight,
     inventory,
     kinds,
@@ -16,8 +17,6 @@ from plan_builders import (
     unhealthy_for,
     zone,
 )
-
-from ssvm_operator.plan.types import ActionKind, Severity
 
 DISABLE, ENABLE, SURPLUS = ActionKind.DISABLE_ZONE, ActionKind.ENABLE_ZONE, ActionKind.DESTROY_SURPLUS
 DISABLED = (zone(ssvm_enabled=False),)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from plan_builders import (
+from ssvm_operator.model.spec import Mode
+from ssvm_operator.plan import plan_pool
+from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext
+from tests.unit.plan_builders import (
     LARGE,
     NOW,
     ago,
@@ -21,10 +24,6 @@ from plan_builders import (
     unhealthy_for,
     zone,
 )
-
-from ssvm_operator.model.spec import Mode
-from ssvm_operator.plan import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext
 
 START, REBOOT, RECREATE = ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE
 CHANGE, SURPLUS = ActionKind.CHANGE_OFFERING, ActionKind.DESTROY_SURPLUS

@@ -10,7 +10,12 @@ from typing import Any
 
 from hypothesis import example, given
 from hypothesis import strategies as st
-from plan_builders import (
+
+from ssvm_operator.model.snapshot import Health, Inventory, SystemVm
+from ssvm_operator.model.spec import HealthPolicy, Mode, PoolSpec, Remediation
+from ssvm_operator.plan import plan_pool
+from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PoolContext, VmMemory
+from tests.unit.plan_builders import (
     LARGE,
     NOW,
     OFFERINGS,
@@ -24,11 +29,6 @@ from plan_builders import (
     ssvm,
     zone,
 )
-
-from ssvm_operator.model.snapshot import Health, Inventory, SystemVm
-from ssvm_operator.model.spec import HealthPolicy, Mode, PoolSpec, Remediation
-from ssvm_operator.plan import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PoolContext, VmMemory
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 ZONE_ACTIONS = {ActionKind.ENABLE_ZONE, ActionKind.DISABLE_ZONE}
