@@ -115,8 +115,13 @@ def main() -> int:
         session = tree / "session.sqlite"
         # The copy is imported, not the editable install of the working tree.
         imported = (tree / "operator", tree / "simulator", tree)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in imported))
         bin_dir = Path(sys.executable).parent
+        # The test command's `python` is this one (the project's .venv), whatever PATH holds.
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(str(p) for p in imported),
+            PATH=os.pathsep.join((str(bin_dir), os.environ.get("PATH", ""))),
+        )
 
         def run(*command: str) -> None:
             subprocess.run(command, cwd=tree, env=env, check=True)
