@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -24,18 +23,12 @@ from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
 from tests.e2e.cluster_helpers import apply, endpoint_docs, eventually, get, pool_doc, wait_condition
 from tests.observability.lua import run_health
+from tests.support.network import free_port
 from tests.support.paths import REPOSITORY
 from tests.support.tools import require_tool
 
 SCAN_SECONDS = 0.5
 FAST_HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -10,7 +10,6 @@ pool (tests/e2e/test_safety.py), wrong keys (the same file), an unknown setting 
 from __future__ import annotations
 
 import http.server
-import socket
 import ssl
 import subprocess
 import threading
@@ -39,6 +38,7 @@ from tests.e2e.cluster_helpers import (
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_safety import mutations
 from tests.reliability.conftest import SCAN_SECONDS
+from tests.support.network import free_port
 from tests.support.paths import REPOSITORY
 from tests.support.tools import require_tool
 
@@ -314,12 +314,6 @@ RUNTIME_ROWS = [
 ROWS: list[Stalls] = [r.values[0] if hasattr(r, "values") else r for r in RUNTIME_ROWS]  # type: ignore[union-attr]
 PROMISED = [r for r in RUNTIME_ROWS if isinstance(r, Stalls)]
 """The rows the operator keeps today: the region is ready when all of them show."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
