@@ -179,6 +179,7 @@ def contexts(draw: Draw) -> PoolContext:
 # their grace), an offering change or a surplus to act on, at most one action in flight, and a pool that is
 # allowed to act. The broad strategy above rarely reaches the budget's assertions (about 1 example in 20
 # plans a runnable SSVM action there, and almost none a voluntary one).
+CONTENDED_NUMBERS = st.lists(st.integers(1, 40), min_size=2, max_size=4, unique=True)
 CONTENDED_VM_FIELDS = st.tuples(
     st.sampled_from(["Running"] * 8 + ["Stopped", "Error", "Shutdown"]),
     st.sampled_from(["Up"] * 5 + ["Down", "Disconnected", "Alert"]),
@@ -204,8 +205,7 @@ CONTENDED_POOL = st.builds(
 
 @st.composite
 def contended_contexts(draw: Draw) -> PoolContext:
-    numbers = st.lists(st.integers(1, 40), min_size=2, max_size=4, unique=True)
-    vms = ssvms(draw, ZONE_ID, "vm", numbers, CONTENDED_VM_FIELDS)
+    vms = ssvms(draw, ZONE_ID, "vm", CONTENDED_NUMBERS, CONTENDED_VM_FIELDS)
     ids = [vm.id for vm in vms]
     return PoolContext(
         spec=draw(CONTENDED_POOL),
