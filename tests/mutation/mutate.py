@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -126,6 +128,13 @@ def main() -> int:
         def run(*command: str) -> None:
             subprocess.run(command, cwd=tree, env=env, check=True)
 
+        # Unmutated, the tests must pass: otherwise every mutant would count as killed.
+        baseline = subprocess.run(
+            shlex.split(tomllib.loads(config)["cosmic-ray"]["test-command"]), cwd=tree, env=env
+        )
+        if baseline.returncode != 0:
+            print("the planner's tests fail on the unmutated tree: fix them first", file=sys.stderr)
+            return 2
         run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
         skipped = skip_annotation_mutants(session, tree)
         print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
