@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,12 @@ def zone(**overrides: Any) -> Zone:
     return replace(Zone(id=ZONE_ID, name=ZONE_NAME), **overrides)
 
 
+def as_delivered(text: str | None) -> str | None:
+    """A string as CloudStack's JSON delivers it: a new object, not the interned literal, so comparing by
+    identity (`state is "Running"`) fails here as it does in the operator."""
+    return None if text is None else str(json.loads(json.dumps(text)))
+
+
 def ssvm(
     number: int,
     state: str = "Running",
@@ -47,8 +54,8 @@ def ssvm(
         id=f"vm-{number}",
         name=f"s-{number}-VM",
         zone_id=zone_id,
-        state=state,
-        agent_state=agent,
+        state=as_delivered(state),
+        agent_state=as_delivered(agent),
         offering_id=offering,
         offering_name=next((o.name for o in OFFERINGS if o.id == offering), None),
         created=created,

@@ -154,6 +154,20 @@ class TestMemory:
         result = plan(inventory(ssvm(1)), in_flight=(flight(REBOOT, 1),))
         assert result.memory.get("vm-1", VmMemory()) == VmMemory()
 
+    def test_of_a_remembered_and_an_in_flight_remediation_the_later_one_counts(self) -> None:
+        earlier_in_flight = plan(
+            inventory(ssvm(1, agent="Alert")),
+            memory={1: remediated(REBOOT, 100)},
+            in_flight=(flight(START, 1, started_ago=200),),
+        )
+        assert earlier_in_flight.memory["vm-1"].last_remediation_at == ago(100)
+        later_in_flight = plan(
+            inventory(ssvm(1, agent="Alert")),
+            memory={1: remediated(START, 200)},
+            in_flight=(flight(REBOOT, 1, started_ago=100),),
+        )
+        assert later_in_flight.memory["vm-1"].last_remediation_at == ago(100)
+
     def test_an_in_flight_remediation_is_remembered_from_when_it_started(self) -> None:
         result = plan(
             inventory(ssvm(1, agent="Down")),

@@ -99,6 +99,11 @@ class TestStandbyCapacity:
         assert "keeps 3 SSVMs although replicas is 1" in finding.message
         assert result.actions == ()
 
+    def test_a_global_standby_above_several_replicas_is_explained_too(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2), ssvm(3), standby=3), spec(replicas=2))
+        assert [f.reason for f in result.findings] == ["StandbyAboveReplicas"]
+        assert result.actions == ()
+
 
 class TestSurplus:
     def test_ssvms_above_what_is_kept_are_destroyed_newest_first(self) -> None:
