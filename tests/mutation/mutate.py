@@ -32,6 +32,16 @@ CONFIG = REPOSITORY / "tests" / "mutation" / "cosmic-ray.toml"
 MUST_KILL = ("budget", "ladder", "health", "replicas")
 """The disruption budget, the remediation ladder, health over time and the replica count: no survivor."""
 COPIED = ("operator", "simulator", "tests", "pyproject.toml")
+EQUIVALENT = {
+    # (module, the line as the mutant has it): why no test can tell it from the original.
+    ("replicas.py", "rank = {Health.UNHEALTHY: -1, Health.HEALTHY: 1, Health.CONVERGING: 2}"): (
+        "failed SSVMs still rank first"
+    ),
+    ("replicas.py", "rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 3}"): (
+        "booting SSVMs still rank last"
+    ),
+}
+"""Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
 
 
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -69,6 +79,33 @@ def skip_annotation_mutants(session: Path, tree: Path) -> int:
                     WorkResult(output="inside a type annotation", worker_outcome=WorkerOutcome.SKIPPED),
                 )
                 skipped += 1
+    return skipped
+
+
+def skip_equivalent_mutants(session: Path, tree: Path) -> list[str]:
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    modules = {module for module, _ in EQUIVALENT}
+    skipped = []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            mutation = item.mutations[0]
+            module = Path(mutation.module_path).name
+            if module not in modules:
+                continue
+            source = (tree / mutation.module_path).read_text(encoding="utf-8")
+            operator = get_operator(mutation.operator_name)(**mutation.operator_args)
+            mutated = mutate_code(source, operator, mutation.occurrence)
+            line = mutated.splitlines()[mutation.start_pos[0] - 1].strip() if mutated else ""
+            why = EQUIVALENT.get((module, line))
+            if why is not None:
+                db.set_result(
+                    item.job_id, WorkResult(output=f"equivalent: {why}", worker_outcome=WorkerOutcome.SKIPPED)
+                )
+                skipped.append(f"{PLAN.name}/{module}:{mutation.start_pos[0]} `{line}`: {why}")
     return skipped
 
 
@@ -138,6 +175,8 @@ def main() -> int:
         run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
         skipped = skip_annotation_mutants(session, tree)
         print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        equivalent = skip_equivalent_mutants(session, tree)
+        print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
         try:
             run(str(bin_dir / "cosmic-ray"), "exec", "cosmic-ray.toml", str(session))
         finally:
