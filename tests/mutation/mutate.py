@@ -40,6 +40,7 @@ EQUIVALENT = {
     ("replicas.py", "rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 3}"): (
         "booting SSVMs still rank last"
     ),
+    ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
 

@@ -91,6 +91,10 @@ class TestBrokenVm:
     def test_within_grace_nothing_is_done(self) -> None:
         assert plan(inventory(ssvm(1, "Error", None)), memory={1: unhealthy_for(30)}).actions == ()
 
+    def test_the_reason_names_the_vm_state_even_when_an_agent_state_is_still_listed(self) -> None:
+        action = only(plan(inventory(ssvm(1, "Error", "Disconnected")), memory={1: unhealthy_for(301)}))
+        assert action.reason.startswith("VM Error for 301s (grace 300s)")
+
 
 class TestClimbing:
     def test_after_a_start_the_ssvm_gets_the_reboot_timeout_to_come_up(self) -> None:
