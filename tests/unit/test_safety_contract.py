@@ -140,6 +140,18 @@ class TestDisruptionBudget:
             "a serving SSVM is not taken down now"
         )
 
+    def test_missing_and_unavailable_ssvms_add_up(self) -> None:
+        result = plan(
+            inventory(ssvm(1, agent="Down"), ssvm(2), standby=3),
+            spec(replicas=3, offering=LARGE.name, max_unavailable=2),
+            memory={1: unhealthy_for(10)},
+        )
+        assert kinds(result) == [(CHANGE, "s-2-VM")]
+        assert result.actions[0].blocked == (
+            "2 of 2 allowed unavailable SSVMs in use (s-1-VM converging, 1 SSVM(s) not created yet); "
+            "a serving SSVM is not taken down now"
+        )
+
     def test_with_a_wider_budget_repair_and_rollout_go_together(self) -> None:
         result = plan(
             inventory(ssvm(1, agent="Down"), ssvm(2), standby=2),
