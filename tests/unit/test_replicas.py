@@ -154,6 +154,10 @@ class TestMissingSsvms:
         result = plan(inventory(ssvm(1), standby=2), spec(replicas=2))
         assert "has 1 of the 2 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]
 
+    def test_a_zone_with_more_than_cloudstack_keeps_awaits_nothing(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2)), spec(replicas=1))
+        assert "WaitingForCloudStackScanner" not in reasons(result)
+
     def test_an_ssvm_being_recreated_is_awaited(self) -> None:
         result = plan(inventory(ssvm(1, "Expunging", None)))
         assert "WaitingForCloudStackScanner" in reasons(result)
@@ -184,3 +188,9 @@ class TestReplacedSSVM:
         result = plan(inventory(ssvm(1), ssvm(5, "Starting", None)), spec())
         assert kinds(result) == [(SURPLUS, "s-1-VM")]
         assert result.runnable == ()
+
+    def test_a_failed_surplus_ssvm_is_given_up_at_once_even_within_its_grace(self) -> None:
+        # Giving up a failed SSVM is a repair, not a disruption of a serving one: the budget's remediation
+        # share applies, and the failed SSVM itself does not count against it.
+        result = plan(inventory(ssvm(1, agent="Down"), ssvm(5)), spec(), memory={1: unhealthy_for(10)})
+        assert runnable(result) == [(SURPLUS, "s-1-VM")]
