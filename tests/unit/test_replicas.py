@@ -88,6 +88,15 @@ class TestStandbyCapacity:
             assert needed in finding.message
         assert result.actions == ()
 
+    def test_two_replicas_already_need_the_global_standby_settings(self) -> None:
+        result = plan(inventory(ssvm(1)), spec(replicas=2))
+        assert "StandbyCapacityMissing" in reasons(result)
+
+    def test_one_replica_needs_no_standby_even_with_the_standby_setting_at_zero(self) -> None:
+        # CloudStack keeps one SSVM per enabled zone whatever secstorage.capacity.standby says.
+        result = plan(inventory(ssvm(1), standby=0), spec(replicas=1))
+        assert result.findings == () and result.actions == ()
+
     def test_standby_settings_that_keep_enough_satisfy_the_pool(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2), standby=2), spec(replicas=2))
         assert result.findings == () and result.actions == ()

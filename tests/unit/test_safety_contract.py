@@ -94,6 +94,17 @@ class TestDisruptionBudget:
             "health.maxUnavailable is 0: the operator disrupts no SSVM of this zone"
         }
 
+    def test_with_more_in_flight_than_the_budget_no_repair_starts(self) -> None:
+        # maxUnavailable lowered from 2 to 1 while two actions run: nothing more until they are done.
+        result = plan(
+            inventory(ssvm(1), ssvm(2), ssvm(3, agent="Down"), standby=3),
+            spec(replicas=3, max_unavailable=1),
+            memory={3: unhealthy_for(900)},
+            in_flight=(flight(CHANGE, 1), flight(CHANGE, 2)),
+        )
+        assert kinds(result) == [(REBOOT, "s-3-VM")]
+        assert result.runnable == ()
+
     def test_max_unavailable_zero_still_toggles_the_zone(self) -> None:
         result = plan(inventory(ssvm(1)), spec(replicas=0, max_unavailable=0))
         assert runnable(result) == [(ActionKind.DISABLE_ZONE, None)]
