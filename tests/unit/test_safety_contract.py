@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 
 from ssvm_operator.model.spec import Mode
 from ssvm_operator.plan import plan_pool
@@ -263,6 +264,11 @@ class TestEndpointAndBackoff:
         assert result.actions[0].blocked == (
             "backing off after failed actions until 2025-10-30T12:02:00+00:00 (121s from now)"
         )
+
+    def test_the_seconds_left_are_rounded_up(self) -> None:
+        until = NOW + timedelta(seconds=61.5)
+        result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=until)
+        assert (result.actions[0].blocked or "").endswith("(62s from now)")
 
     def test_a_backoff_ending_now_blocks_nothing(self) -> None:
         result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=NOW)
