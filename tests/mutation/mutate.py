@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -43,6 +44,10 @@ EQUIVALENT = {
     ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
+IDENTITY_TO_EQUALITY = {"core/ReplaceComparisonOperator_Is_Eq", "core/ReplaceComparisonOperator_IsNot_NotEq"}
+# `x is Health.HEALTHY` -> `x == Health.HEALTHY`, `x is None` -> `x == None`: the same for enum members
+# and None.
+SINGLETON = re.compile(r"(None|[A-Z][A-Za-z]*\.[A-Z][A-Z_]*)\b")
 
 
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
@@ -95,9 +100,18 @@ def skip_equivalent_mutants(session: Path, tree: Path) -> list[str]:
         for item in list(db.pending_work_items):
             mutation = item.mutations[0]
             module = Path(mutation.module_path).name
+            source = (tree / mutation.module_path).read_text(encoding="utf-8")
+            if mutation.operator_name in IDENTITY_TO_EQUALITY:
+                row, column = mutation.end_pos
+                if SINGLETON.match(source.splitlines()[row - 1][column:].lstrip()):
+                    db.set_result(
+                        item.job_id,
+                        WorkResult(output="equivalent: a singleton", worker_outcome=WorkerOutcome.SKIPPED),
+                    )
+                    skipped.append(f"{PLAN.name}/{module}:{row} `is` -> `==` on an enum member or None")
+                    continue
             if module not in modules:
                 continue
-            source = (tree / mutation.module_path).read_text(encoding="utf-8")
             operator = get_operator(mutation.operator_name)(**mutation.operator_args)
             mutated = mutate_code(source, operator, mutation.occurrence)
             line = mutated.splitlines()[mutation.start_pos[0] - 1].strip() if mutated else ""
