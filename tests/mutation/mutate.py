@@ -42,6 +42,8 @@ EQUIVALENT = {
         "booting SSVMs still rank last"
     ),
     ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
+    ("budget.py", "missing: int = -1"): "every ZoneLoad is built with `missing` given",
+    ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
 IDENTITY_TO_EQUALITY = {"core/ReplaceComparisonOperator_Is_Eq", "core/ReplaceComparisonOperator_IsNot_NotEq"}

@@ -71,6 +71,11 @@ class TestEnablingAgain:
         assert action.kind is ENABLE
         assert action.blocked == "waiting for the DisableZone in flight to finish"
 
+    def test_a_disable_waits_for_an_enable_in_flight(self) -> None:
+        action = only(plan(inventory(ssvm(1)), spec(replicas=0), in_flight=(flight(ENABLE, None),)))
+        assert action.kind is DISABLE
+        assert action.blocked == "waiting for the EnableZone in flight to finish"
+
 
 class TestStandbyCapacity:
     def test_more_than_one_replica_needs_the_global_standby_settings(self) -> None:
@@ -166,6 +171,10 @@ class TestMissingSsvms:
     def test_a_zone_with_more_than_cloudstack_keeps_awaits_nothing(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2)), spec(replicas=1))
         assert "WaitingForCloudStackScanner" not in reasons(result)
+
+    def test_cloudstack_keeps_one_ssvm_even_with_the_standby_setting_at_zero(self) -> None:
+        result = plan(inventory(standby=0))
+        assert "has 0 of the 1 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]
 
     def test_an_ssvm_being_recreated_is_awaited(self) -> None:
         result = plan(inventory(ssvm(1, "Expunging", None)))
