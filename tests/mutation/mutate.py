@@ -43,6 +43,8 @@ EQUIVALENT = {
     ),
     ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
     ("budget.py", "missing: int = -1"): "every ZoneLoad is built with `missing` given",
+    ("replicas.py", "if excess < 0:"): "with no excess the slice below is empty",
+    ("replicas.py", "if replicas <= 0 and zone.ssvm_enabled:"): "PoolSpec refuses negative replicas",
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""

@@ -133,6 +133,10 @@ class TestSurplus:
         result = plan(inventory(ssvm(1, created_ago=100), ssvm(2, created_ago=9000)), spec(replicas=1))
         assert kinds(result) == [(SURPLUS, "s-1-VM")]
 
+    def test_a_zone_short_of_ssvms_gives_none_up(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2), standby=3), spec(replicas=3))
+        assert SURPLUS not in [kind for kind, _ in kinds(result)]
+
     def test_the_floor_is_the_larger_of_replicas_and_what_cloudstack_keeps(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2), ssvm(3), standby=2), spec(replicas=1))
         assert kinds(result) == [(SURPLUS, "s-3-VM")]
