@@ -44,6 +44,8 @@ EQUIVALENT = {
     ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
     ("budget.py", "missing: int = -1"): "every ZoneLoad is built with `missing` given",
     ("replicas.py", "if excess < 0:"): "with no excess the slice below is empty",
+    ("replicas.py", "if excess <= -1:"): "with no excess the slice below is empty",
+    ("budget.py", "if max_unavailable == 0:"): "PoolSpec refuses a negative maxUnavailable",
     ("replicas.py", "if replicas <= 0 and zone.ssvm_enabled:"): "PoolSpec refuses negative replicas",
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
 }
