@@ -47,6 +47,10 @@ EQUIVALENT = {
     ("replicas.py", "if excess <= -1:"): "with no excess the slice below is empty",
     ("budget.py", "if max_unavailable == 0:"): "PoolSpec refuses a negative maxUnavailable",
     ("replicas.py", "if replicas <= 0 and zone.ssvm_enabled:"): "PoolSpec refuses negative replicas",
+    ("replicas.py", "if replicas <= 0:"): "PoolSpec refuses negative replicas",
+    ("replicas.py", "return 0 if replicas <= 0 else max(replicas, standby_replicas)"): (
+        "PoolSpec refuses negative replicas"
+    ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
