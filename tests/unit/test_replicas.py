@@ -176,6 +176,11 @@ class TestMissingSsvms:
         result = plan(inventory(ssvm(1), ssvm(2)), spec(replicas=1))
         assert "WaitingForCloudStackScanner" not in reasons(result)
 
+    def test_the_wait_names_how_many_cloudstack_still_creates(self) -> None:
+        result = plan(inventory(ssvm(1), standby=3), spec(replicas=3))
+        message = reasons(result)["WaitingForCloudStackScanner"]
+        assert "has 1 of the 3 SSVM(s)" in message and "to create 2 " in message
+
     def test_cloudstack_keeps_one_ssvm_even_with_the_standby_setting_at_zero(self) -> None:
         result = plan(inventory(standby=0))
         assert "has 0 of the 1 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]

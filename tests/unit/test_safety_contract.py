@@ -265,6 +265,11 @@ class TestEndpointAndBackoff:
             "backing off after failed actions until 2025-10-30T12:02:00+00:00 (121s from now)"
         )
 
+    def test_a_backoff_blocks_to_its_last_fraction_of_a_second(self) -> None:
+        until = NOW + timedelta(seconds=0.5)
+        result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=until)
+        assert result.runnable == ()
+
     def test_the_seconds_left_are_rounded_up(self) -> None:
         until = NOW + timedelta(seconds=61.5)
         result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=until)
