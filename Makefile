@@ -9,11 +9,12 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 HELM_ENV := HELM_CACHE_HOME=$(CURDIR)/$(TOOLS)/helm/cache HELM_CONFIG_HOME=$(CURDIR)/$(TOOLS)/helm/config \
 	HELM_DATA_HOME=$(CURDIR)/$(TOOLS)/helm/data
 
-.PHONY: help install tools lint typecheck test demo sim chart image-context bench compat soak clean
+.PHONY: help install tools lint typecheck test mutate demo sim chart image-context bench compat soak clean
 
 help:
 	@echo "make demo   - CloudStack simulator + emulated cluster + operator, shown through kubectl"
 	@echo "make test   - lint, type-check and the whole test suite"
+	@echo "make mutate - mutation score of the planner (plan/); slow, not part of make test"
 	@echo "make tools  - fetch the real kubectl and helm binaries into $(TOOLS)/bin"
 	@echo "make sim    - run the CloudStack simulator in the foreground"
 	@echo "make chart  - lint and package the Helm chart into dist/"
@@ -60,6 +61,12 @@ typecheck: install
 
 test: install tools lint typecheck
 	$(PY) -m pytest -q
+
+# Mutation testing of operator/ssvm_operator/plan/ on a copy of the tree; prints the score per module and
+# fails on a survivor in budget, ladder, health or replicas. Hours on two cores: not part of `make test`.
+# MODULES="budget ladder" limits it to some modules.
+mutate: install
+	$(PY) tests/mutation/mutate.py $(MODULES)
 
 demo: install tools
 	$(PY) scripts/demo.py

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helm_runner import Helm, find_helm
+
+from tests.chart.helm_runner import Helm
+from tests.support.tools import require_tool
 
 
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Helm]:
-    binary = find_helm()
-    if binary is None:
-        pytest.skip("helm is not installed: run `make tools`")
+    binary = require_tool("helm")
     home: Path = tmp_path_factory.mktemp("helm")
     yield Helm(binary, home)

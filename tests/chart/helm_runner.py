@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -15,8 +14,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "ssvm-operator"
+from tests.support.paths import REPOSITORY
+
+CHART = REPOSITORY / "charts" / "ssvm-operator"
 RELEASE = "ssvm"
 NAMESPACE = "ssvm-system"
 
@@ -30,14 +30,6 @@ def load_sync() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def find_helm() -> Path | None:
-    local = REPO / ".tools" / "bin" / "helm"
-    if local.is_file():
-        return local
-    found = shutil.which("helm")
-    return Path(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
-from cr_validation import cr_errors, structural_problems, undescribed, version_schema
-from helm_runner import CHART, REPO, Helm, load_sync, of_kind
 
-CRD_FILES = sorted((REPO / "crds").glob("*.yaml"))
-EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+from tests.chart.cr_validation import cr_errors, structural_problems, undescribed, version_schema
+from tests.chart.helm_runner import CHART, Helm, load_sync, of_kind
+from tests.support.paths import REPOSITORY
+
+CRD_FILES = sorted((REPOSITORY / "crds").glob("*.yaml"))
+EXAMPLES = sorted((REPOSITORY / "examples").glob("*.yaml"))
 
 
 def crds_by_kind() -> dict[str, dict[str, Any]]:
@@ -85,7 +87,7 @@ def test_examples_are_valid(path: Path) -> None:
             assert cr_errors(crds[doc["kind"]], doc) == [], f"{path.name}: {doc['metadata']['name']}"
 
 
-API_DOC = REPO / "docs" / "api.md"
+API_DOC = REPOSITORY / "docs" / "api.md"
 
 
 def yaml_blocks(markdown: str) -> list[dict[str, Any]]:
@@ -130,7 +132,7 @@ def test_chart_crd_examples_are_valid_and_cover_every_crd() -> None:
 
 
 def test_chart_endpoint_from_values_is_valid(helm: Helm) -> None:
-    from chart_scenarios import SCENARIOS
+    from tests.chart.chart_scenarios import SCENARIOS
 
     crd = crds_by_kind()["CloudStackEndpoint"]
     for scenario in ("endpoint-existing-secret", "endpoint-inline-credentials"):
@@ -303,7 +305,7 @@ def test_the_site_rules_agree_with_the_operator() -> None:
 
 
 def test_defaults_are_applied_before_cel() -> None:
-    from cr_validation import with_defaults
+    from tests.chart.cr_validation import with_defaults
 
     pool = with_defaults(_pool(), version_schema(crds_by_kind()["SSVMPool"]))
     assert pool["spec"]["replicas"] == 1

@@ -6,9 +6,10 @@ import json
 
 import kubernetes_validate
 import pytest
-from chart_scenarios import SCENARIOS
-from helm_runner import Helm
 from kubernetes_validate.utils import SchemaNotFoundError
+
+from tests.chart.chart_scenarios import SCENARIOS
+from tests.chart.helm_runner import Helm
 
 OLDEST_SUPPORTED = (1, 29)
 

@@ -10,8 +10,9 @@ import copy
 from typing import Any
 
 import pytest
-from chart_scenarios import SCENARIOS
-from helm_runner import Helm, of_kind
+
+from tests.chart.chart_scenarios import SCENARIOS
+from tests.chart.helm_runner import Helm, of_kind
 
 BASELINE_CAPABILITIES = {
     "AUDIT_WRITE",

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from chart_scenarios import SCENARIOS
-from helm_runner import NAMESPACE, Helm, Manifest, of_kind, one
-from rbac_needs import OPERATOR_API_CALLS, needed_calls
+
+from tests.chart.chart_scenarios import SCENARIOS
+from tests.chart.helm_runner import NAMESPACE, Helm, Manifest, of_kind, one
+from tests.chart.rbac_needs import OPERATOR_API_CALLS, needed_calls
 
 Grant = tuple[str, str, str, str]
 """(apiGroup, resource, verb, where): where is "cluster" or "namespace/<name>"."""

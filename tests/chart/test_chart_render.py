@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from chart_scenarios import SCENARIOS
-from helm_runner import CHART, NAMESPACE, RELEASE, Helm, Manifest, of_kind, one
+
+from tests.chart.chart_scenarios import SCENARIOS
+from tests.chart.helm_runner import CHART, NAMESPACE, RELEASE, Helm, Manifest, of_kind, one
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

@@ -9,10 +9,11 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from helm_runner import CHART, REPO
+from tests.chart.helm_runner import CHART
+from tests.support.paths import REPOSITORY
 
-DOCKERFILE = REPO / "Dockerfile"
-DOCKERIGNORE = REPO / ".dockerignore"
+DOCKERFILE = REPOSITORY / "Dockerfile"
+DOCKERIGNORE = REPOSITORY / ".dockerignore"
 BUILD_TOOLS = re.compile(
     r"\b(gcc|g\+\+|make|build-essential|python3?-dev|libc6?-dev|apt-get|apt|apk|pip wheel)\b"
 )
@@ -111,7 +112,7 @@ def test_build_context_holds_what_the_dockerfile_copies() -> None:
             if words[0].startswith("--from="):
                 continue
             for source in words[:-1]:
-                assert (REPO / source).exists(), f"COPY {source}: no such file"
+                assert (REPOSITORY / source).exists(), f"COPY {source}: no such file"
                 assert not ignored(source, patterns), f"COPY {source}: excluded by .dockerignore"
 
 

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-
-REPOSITORY = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPOSITORY
 
 
 @pytest.fixture

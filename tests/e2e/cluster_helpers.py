@@ -6,17 +6,18 @@ import contextlib
 import json
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import yaml
 
 from kube_emulator.testing import EmulatedCluster, find_kubectl
+from tests.support.waiting import eventually
+
+__all__ = ["eventually"]  # re-exported: the end-to-end tests wait with it next to the helpers above
 
 API_VERSION = "ssvm.cloudstack.io/v1alpha1"
 NAMESPACE = "default"
-T = TypeVar("T")
 
 
 def apply(cluster: EmulatedCluster, *docs: Mapping[str, Any]) -> None:
@@ -132,18 +133,6 @@ def watched_status(cluster: EmulatedCluster, plural: str, name: str) -> Iterator
         process.kill()
         reader.join(timeout=5)
         process.wait()
-
-
-def eventually(check: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll until `check` returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last!r}")
 
 
 def wait_event(

@@ -85,4 +85,5 @@ def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=30)
     wait_event(cluster, "region-1", "ManagementServerRestarted")
     for vm in sim.admin.ssvms():
-        assert SITES_KEY in str(vm), f"{vm['name']} did not boot with the new sites"
+        connected_with = vm["boot"]["connect_settings"].get(SITES_KEY)
+        assert connected_with == "10.10.0.0/16", f"{vm['name']} runs with sites {connected_with}"

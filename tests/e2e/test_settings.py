@@ -76,7 +76,10 @@ def test_allowed_sites_wait_for_a_restart_then_reach_every_ssvm_zone_by_zone(
     assert most_rebooting <= 1, "one SSVM at a time (rollout.maxUnavailable 1), one zone at a time"
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=30)
     for vm in cloudstack.admin.ssvms():
-        assert SITES_KEY in str(vm), f"{vm['name']} did not boot with the new sites"
+        connected_with = vm["boot"]["connect_settings"].get(SITES_KEY)
+        assert connected_with == "10.10.0.0/16,192.168.100.20", (
+            f"{vm['name']} runs with sites {connected_with}"
+        )
     assert not status(cluster, "SSVMSettings", "region-1").get("pendingManagementServerRestart")
 
 

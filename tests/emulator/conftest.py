@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kube_emulator.testing import EmulatedCluster, emulated_cluster, find_kubectl
+from kube_emulator.testing import EmulatedCluster, emulated_cluster
+from tests.support.tools import require_tool
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 WIDGETS_CRD = FIXTURES / "widgets-crd.yaml"
@@ -34,10 +35,7 @@ def widgets_path() -> str:
 
 @pytest.fixture
 def kubectl_available() -> None:
-    try:
-        find_kubectl()
-    except FileNotFoundError:
-        pytest.skip("kubectl is not installed: run `make tools`")
+    require_tool("kubectl")
 
 
 def _widget(name: str = "w1", **spec: Any) -> dict[str, Any]:

@@ -3,24 +3,15 @@ holding the live object, and the script returns a table with `status` and `messa
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPOSITORY
+
 HEALTH_SCRIPT = REPOSITORY / "docs" / "argocd-health.lua"
-
-
-def find_lua() -> Path | None:
-    """The project's `.tools/bin/lua5.4` (`make tools`), else a `lua5.4` on PATH."""
-    pinned = REPOSITORY / ".tools" / "bin" / "lua5.4"
-    if pinned.is_file():
-        return pinned
-    found = shutil.which("lua5.4")
-    return Path(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,9 @@ from ssvm_operator.model.snapshot import Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext, VmMemory
-from tests.observability.lua import HEALTH_SCRIPT, REPOSITORY, find_lua, run_health
+from tests.observability.lua import HEALTH_SCRIPT, run_health
+from tests.support.paths import REPOSITORY
+from tests.support.tools import require_tool
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 ZONE = Zone("z1", "zone-1")
@@ -29,10 +31,7 @@ API_VERSION = "ssvm.cloudstack.io/v1alpha1"
 
 @pytest.fixture(scope="module")
 def lua() -> Path:
-    found = find_lua()
-    if found is None:
-        pytest.skip("no Lua 5.4 interpreter: `make tools` fetches Debian's lua5.4 into .tools/bin")
-    return found
+    return require_tool("lua5.4")
 
 
 def pool(

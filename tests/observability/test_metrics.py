@@ -9,15 +9,12 @@ remediations, the circuit breaker and the last successful contact.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,26 +22,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
 from tests.e2e.cluster_helpers import apply, endpoint_docs, eventually, get, pool_doc, wait_condition
-from tests.observability.lua import REPOSITORY, find_lua, run_health
+from tests.observability.lua import run_health
+from tests.support.network import free_port
+from tests.support.paths import REPOSITORY
+from tests.support.tools import require_tool
 
 SCAN_SECONDS = 0.5
 FAST_HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}
-
-
-def find_promtool() -> Path | None:
-    """The project's `.tools/bin/promtool` (`make tools`), else a `promtool` on PATH."""
-    pinned = REPOSITORY / ".tools" / "bin" / "promtool"
-    if pinned.is_file():
-        return pinned
-    found = shutil.which("promtool")
-    return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -109,9 +93,7 @@ def samples(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
 
 
 def test_the_scrape_passes_promtool(scene: Scene) -> None:
-    promtool = find_promtool()
-    if promtool is None:
-        pytest.skip("promtool not found: `make tools` fetches it from Debian's prometheus package")
+    promtool = require_tool("promtool")
     text = scene.scrape()
     checked = subprocess.run(
         [str(promtool), "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
@@ -184,9 +166,7 @@ def test_endpoint_gauges_show_the_breaker_closed_and_a_recent_contact(scene: Sce
 
 
 def test_argo_cd_reads_the_live_objects_as_healthy(scene: Scene) -> None:
-    lua = find_lua()
-    if lua is None:
-        pytest.skip("no Lua 5.4 interpreter: `make tools` fetches Debian's lua5.4 into .tools/bin")
+    lua = require_tool("lua5.4")
     for kind, name in (("SSVMPool", "zone-1"), ("CloudStackEndpoint", "region-1")):
         health = run_health(lua, get(scene.cluster, kind, name))
         assert health.status == "Healthy", (kind, health)

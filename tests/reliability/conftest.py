@@ -6,12 +6,9 @@ helpers there are reused rather than copied.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.e2e.fixtures import cloudstack, cluster, endpoint, operator
 
 __all__ = ["cloudstack", "cluster", "endpoint", "operator"]
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 SCAN_SECONDS = 0.5
 FAST_HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}

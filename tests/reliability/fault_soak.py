@@ -33,8 +33,7 @@ from cloudstack_sim.testing import AdminError, SimulatorHandle, running_simulato
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
 from tests.e2e.cluster_helpers import API_VERSION, NAMESPACE, apply, endpoint_docs, pool_doc
 from tests.e2e.operator_process import OperatorProcess
-
-REPOSITORY = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPOSITORY
 
 # Every async command the operator submits; the simulator's job table is the record of what it did.
 VM_JOB_COMMANDS = ("startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm")

@@ -10,8 +10,6 @@ pool (tests/e2e/test_safety.py), wrong keys (the same file), an unknown setting 
 from __future__ import annotations
 
 import http.server
-import shutil
-import socket
 import ssl
 import subprocess
 import threading
@@ -39,7 +37,10 @@ from tests.e2e.cluster_helpers import (
 )
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_safety import mutations
-from tests.reliability.conftest import REPOSITORY, SCAN_SECONDS
+from tests.reliability.conftest import SCAN_SECONDS
+from tests.support.network import free_port
+from tests.support.paths import REPOSITORY
+from tests.support.tools import require_tool
 
 
 def settings_doc(name: str, endpoint: str = "region-1", **spec: Any) -> dict[str, Any]:
@@ -315,12 +316,6 @@ PROMISED = [r for r in RUNTIME_ROWS if isinstance(r, Stalls)]
 """The rows the operator keeps today: the region is ready when all of them show."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class SelfSignedServer:
     """HTTPS on 127.0.0.1 with a certificate nobody trusts (made by the openssl CLI)."""
@@ -411,8 +406,7 @@ def bad_declarations(sim: SimulatorHandle, tls_url: str) -> list[dict[str, Any]]
 
 @pytest.fixture(scope="module")
 def bad_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BadRegion]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl CLI makes the self-signed certificate")
+    require_tool("openssl")  # makes the self-signed certificate
     work = tmp_path_factory.mktemp("bad-input")
     tls = SelfSignedServer(work)
     tls.start()

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import (
+    apply,
+    condition,
+    events,
+    eventually,
+    pool_doc,
+    status,
+    wait_condition,
+)
 from tests.e2e.operator_process import OperatorProcess
 from tests.reliability.conftest import FAST_HEALTH
 
@@ -50,5 +58,25 @@ def test_a_conflict_on_a_status_write_does_not_stop_the_periodic_reconcile(
     )
     keeps_reconciling(cluster, "zone-1")
 
-    cloudstack.admin.fail_vm(cloudstack.admin.ssvms(zone="zone-1")[0]["name"])
-    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
+    # ...and still acts: the failed SSVM is destroyed (recreated, or given up as surplus once CloudStack's
+    # scanner has started a replacement), and the pool is Ready again on the replacement.
+    failed = cloudstack.admin.ssvms(zone="zone-1")[0]["name"]
+    cloudstack.admin.fail_vm(failed)
+    eventually(
+        lambda: [
+            reason
+            for _, reason, message in events(cluster, "zone-1")
+            if reason in ("RecreateStarted", "DestroySurplusStarted") and failed in message
+        ],
+        timeout=20,
+        what=f"the operator destroying {failed}",
+    )
+
+    def ready_on_a_replacement() -> bool:
+        pool = status(cluster, "SSVMPool", "zone-1")
+        names = [vm["name"] for vm in pool.get("ssvms") or []]
+        ready = condition(cluster, "SSVMPool", "zone-1", "Ready").get("status") == "True"
+        return ready and len(names) == 1 and failed not in names
+
+    eventually(ready_on_a_replacement, timeout=40, what=f"Ready on an SSVM that replaced {failed}")
+    assert cloudstack.admin.call_counts().get("destroySystemVm") == 1, "the failed SSVM was destroyed once"

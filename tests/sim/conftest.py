@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from cs import AIOCloudStack, CloudStack
-from sim_helpers import SCAN_INTERVAL
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
+from tests.sim.sim_helpers import SCAN_INTERVAL
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ import requests
 from cs import CloudStack
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.support import waiting
 
 T = TypeVar("T")
 
@@ -30,16 +30,9 @@ DEADLINE = 10.0
 """Seconds any simulated convergence may take at the tests' scan interval before a test fails."""
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = DEADLINE, what: str = "condition") -> T:
-    """Poll until `probe` returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+def eventually(probe: Callable[[], T], timeout: float = DEADLINE, what: str = "condition") -> T:
+    """tests.support.waiting.eventually at the simulator tests' deadline, polling at their faster pace."""
+    return waiting.eventually(probe, timeout, what, interval=0.02)
 
 
 def zone(api: CloudStack, name: str) -> dict[str, Any]:

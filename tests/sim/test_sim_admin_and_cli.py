@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import requests
 from cs import CloudStack, CloudStackException
-from sim_helpers import SCAN_INTERVAL, eventually, ssvms, zone
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
+from tests.sim.sim_helpers import SCAN_INTERVAL, eventually, ssvms, zone
+from tests.support.paths import REPOSITORY
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sim"
+EXAMPLES = REPOSITORY / "examples" / "sim"
 
 
 def client(sim: SimulatorHandle) -> CloudStack:

@@ -14,9 +14,9 @@ from cs import CloudStack, CloudStackApiException
 from libcloud.common.types import InvalidCredsError, ProviderError
 from libcloud.compute.providers import get_driver
 from libcloud.compute.types import Provider
-from sim_helpers import SCAN_INTERVAL, base_params, only_ssvm, signed, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
+from tests.sim.sim_helpers import SCAN_INTERVAL, base_params, only_ssvm, signed, wait_job, zone
 
 
 def test_the_api_servlet_answers_under_sub_paths(sim: SimulatorHandle) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import ssvms, wait_job
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import ssvms, wait_job
 
 
 def diagnose(api: CloudStack, vm_id: str, address: str, kind: str = "ping") -> dict[str, str]:

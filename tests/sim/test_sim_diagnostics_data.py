@@ -7,9 +7,9 @@ import re
 from typing import Any
 
 from cs import CloudStack
-from sim_helpers import eventually, ssvms, wait_job
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import eventually, ssvms, wait_job
 
 URL = re.compile(r"^http://(?P<ip>[\d.]+)/userdata/[0-9a-f-]{36}\.zip$")
 ZIP = re.compile(r"^diagnostics_data/diagnostics_files_\d{8}-\d{6}\.tar$")

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import raw_call, zone
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import raw_call, zone
 
 
 def api_error(call: object) -> CloudStackApiException:

@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 from cs import AIOCloudStack, CloudStack, CloudStackApiException, CloudStackException
-from sim_helpers import eventually, healthy, only_ssvm, ssvms, wait_job, zone
 
 from cloudstack_sim.testing import AdminError, SimulatorHandle
+from tests.sim.sim_helpers import eventually, healthy, only_ssvm, ssvms, wait_job, zone
 
 
 def test_an_error_fault_answers_with_a_cloudstack_error_document(

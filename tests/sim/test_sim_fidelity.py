@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import SCAN_INTERVAL, eventually, wait_job, zone
 
 from cloudstack_sim.testing import running_simulator
+from tests.sim.sim_helpers import SCAN_INTERVAL, eventually, wait_job, zone
 
 
 def _setting(api: CloudStack, name: str) -> dict[str, Any]:

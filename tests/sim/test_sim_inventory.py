@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from cs import CloudStack
-from sim_helpers import CS_DATE, ssvms, zone
+
+from tests.sim.sim_helpers import CS_DATE, ssvms, zone
 
 SSVM_NAME = re.compile(r"^s-\d+-VM$")
 
@@ -94,6 +95,7 @@ def test_ssvm_offerings(api: CloudStack) -> None:
 def test_non_system_offerings_are_not_listed_as_system(api: CloudStack) -> None:
     ssvm_ids = {o["id"] for o in api.listServiceOfferings(issystem=True, fetch_list=True)}
     user_offerings = api.listServiceOfferings(fetch_list=True)
+    assert {o["name"] for o in user_offerings} >= {"Small Instance", "Medium Instance"}
     assert all(not o.get("issystem", False) for o in user_offerings)
     assert ssvm_ids.isdisjoint(o["id"] for o in user_offerings)
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 from cs import CloudStack
-from sim_helpers import eventually, wait_job
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import eventually, wait_job
 
 
 def _running(api: CloudStack, kind: str, **filters: Any) -> list[dict[str, Any]]:

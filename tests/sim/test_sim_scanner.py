@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cs import CloudStack
-from sim_helpers import eventually, healthy, healthy_ssvm, only_ssvm, ssvms, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import eventually, healthy, healthy_ssvm, only_ssvm, ssvms, wait_job, zone
 
 
 def test_a_destroyed_ssvm_is_recreated_with_a_new_id_and_name(api: CloudStack) -> None:

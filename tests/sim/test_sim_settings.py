@@ -6,9 +6,17 @@ from typing import Any
 
 import pytest
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import SCAN_INTERVAL_MS, boot_record, eventually, healthy_ssvm, only_ssvm, wait_job, zone
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import (
+    SCAN_INTERVAL_MS,
+    boot_record,
+    eventually,
+    healthy_ssvm,
+    only_ssvm,
+    wait_job,
+    zone,
+)
 
 
 def setting(api: CloudStack, name: str) -> dict[str, Any]:

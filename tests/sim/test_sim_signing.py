@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from cs import AIOCloudStack, CloudStack, CloudStackApiException
-from sim_helpers import base_params, signed
 
 from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import base_params, signed
 
 UNAUTHORIZED = {
     "uuidList": [],

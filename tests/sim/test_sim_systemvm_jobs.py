@@ -6,7 +6,9 @@ import re
 
 import pytest
 from cs import AIOCloudStack, CloudStack, CloudStackApiException
-from sim_helpers import (
+
+from cloudstack_sim.testing import SimulatorHandle
+from tests.sim.sim_helpers import (
     CS_DATE,
     boot_record,
     eventually,
@@ -17,8 +19,6 @@ from sim_helpers import (
     wait_job,
     zone,
 )
-
-from cloudstack_sim.testing import SimulatorHandle
 
 
 def test_stop_returns_a_job_whose_result_is_the_stopped_vm(api: CloudStack, sim: SimulatorHandle) -> None:

@@ -10,16 +10,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from cs import CloudStack, CloudStackApiException
-from sim_helpers import SCAN_INTERVAL, boot_record, eventually, only_ssvm, wait_job, zone
 
 from cloudstack_sim.releases import DIFFERENCES, LATEST, Kind, render
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
+from tests.sim.sim_helpers import SCAN_INTERVAL, boot_record, eventually, only_ssvm, wait_job, zone
+from tests.support.paths import REPOSITORY
 
 
 @contextmanager
@@ -266,7 +266,7 @@ def test_the_ssvm_still_recovers_on_the_oldest_supported_release() -> None:
 
 
 def test_every_difference_the_simulator_models_is_documented_with_its_release() -> None:
-    page = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    page = (REPOSITORY / "docs" / "compatibility.md").read_text(encoding="utf-8")
     rows = [line for line in page.splitlines() if line.startswith("| 4.")]
     for difference in DIFFERENCES:
         since = "| {}.{}.{} ".format(*difference.since)

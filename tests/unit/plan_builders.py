@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,12 @@ def zone(**overrides: Any) -> Zone:
     return replace(Zone(id=ZONE_ID, name=ZONE_NAME), **overrides)
 
 
+def as_delivered(text: str | None) -> str | None:
+    """A string as CloudStack's JSON delivers it: a new object, not the interned literal, so comparing by
+    identity (`state is "Running"`) fails here as it does in the operator."""
+    return None if text is None else str(json.loads(json.dumps(text)))
+
+
 def ssvm(
     number: int,
     state: str = "Running",
@@ -47,8 +54,8 @@ def ssvm(
         id=f"vm-{number}",
         name=f"s-{number}-VM",
         zone_id=zone_id,
-        state=state,
-        agent_state=agent,
+        state=as_delivered(state),
+        agent_state=as_delivered(agent),
         offering_id=offering,
         offering_name=next((o.name for o in OFFERINGS if o.id == offering), None),
         created=created,
@@ -113,25 +120,35 @@ def remediated(kind: ActionKind, seconds_ago: float, unhealthy_seconds: float | 
     return VmMemory(unhealthy_since=ago(since), last_remediation=kind, last_remediation_at=ago(seconds_ago))
 
 
+def context(
+    inv: Inventory,
+    pool: PoolSpec | None = None,
+    *,
+    memory: Mapping[int, VmMemory] | None = None,
+    in_flight: tuple[InFlight, ...] = (),
+    **fields: Any,
+) -> PoolContext:
+    """A planning context at NOW, with memory given by SSVM number."""
+    return PoolContext(
+        spec=pool or spec(),
+        inventory=inv,
+        now=NOW,
+        in_flight=in_flight,
+        memory={f"vm-{n}": m for n, m in (memory or {}).items()},
+        **fields,
+    )
+
+
 def plan(
     inv: Inventory,
     pool: PoolSpec | None = None,
     *,
     memory: Mapping[int, VmMemory] | None = None,
     in_flight: tuple[InFlight, ...] = (),
-    **context: Any,
+    **fields: Any,
 ) -> Plan:
     """Plan with memory given by SSVM number."""
-    return plan_pool(
-        PoolContext(
-            spec=pool or spec(),
-            inventory=inv,
-            now=NOW,
-            in_flight=in_flight,
-            memory={f"vm-{n}": m for n, m in (memory or {}).items()},
-            **context,
-        )
-    )
+    return plan_pool(context(inv, pool, memory=memory, in_flight=in_flight, **fields))
 
 
 def only(plan: Plan) -> PlannedAction:

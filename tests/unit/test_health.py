@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from plan_builders import NOW, ago, inventory, plan, reasons, remediated, spec, ssvm, unhealthy_for
 
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.plan.types import ActionKind, Plan, VmMemory
+from tests.unit.plan_builders import NOW, ago, inventory, plan, reasons, remediated, spec, ssvm, unhealthy_for
 
 
 def health_of(result: Plan) -> list[Health]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "ssvm_operator"
+from tests.support.paths import REPOSITORY
+
+PACKAGE = REPOSITORY / "operator" / "ssvm_operator"
 IO_MODULES = {
     "kopf",
     "cs",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from plan_builders import (
+from ssvm_operator.model.snapshot import Health
+from ssvm_operator.model.spec import Remediation
+from ssvm_operator.plan.types import ActionKind, Severity
+from tests.unit.plan_builders import (
     LARGE,
     STANDARD,
     flight,
@@ -16,10 +19,6 @@ from plan_builders import (
     ssvm,
     unhealthy_for,
 )
-
-from ssvm_operator.model.snapshot import Health
-from ssvm_operator.model.spec import Remediation
-from ssvm_operator.plan.types import ActionKind, Severity
 
 CHANGE = ActionKind.CHANGE_OFFERING
 TWO = spec(replicas=2, offering=LARGE.name)

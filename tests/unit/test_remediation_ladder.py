@@ -4,7 +4,11 @@ their chance, and recreation only where CloudStack will create the replacement."
 from __future__ import annotations
 
 import pytest
-from plan_builders import (
+
+from ssvm_operator.model.snapshot import Health, Zone
+from ssvm_operator.model.spec import Mode, Remediation
+from ssvm_operator.plan.types import ActionKind, VmMemory
+from tests.unit.plan_builders import (
     NOW,
     ago,
     flight,
@@ -21,10 +25,6 @@ from plan_builders import (
     zone,
 )
 
-from ssvm_operator.model.snapshot import Health, Zone
-from ssvm_operator.model.spec import Mode, Remediation
-from ssvm_operator.plan.types import ActionKind, VmMemory
-
 START, REBOOT, RECREATE = ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE
 
 
@@ -33,6 +33,17 @@ class TestStoppedSsvm:
         result = plan(inventory(ssvm(1, "Stopped", None)), memory={1: unhealthy_for(20)})
         assert result.actions == ()
         assert result.vms[0].health is Health.CONVERGING
+
+    def test_is_started_once_a_whole_scan_has_passed(self) -> None:
+        assert kinds(plan(inventory(ssvm(1, "Stopped", None)), memory={1: unhealthy_for(30)})) == [
+            (START, "s-1-VM")
+        ]
+
+    def test_a_shutdown_vm_is_started_like_a_stopped_one_not_recreated(self) -> None:
+        # Some hypervisors report a guest that powered itself off as Shutdown; CloudStack treats it as
+        # Stopped, and a start brings it back.
+        result = plan(inventory(ssvm(1, "Shutdown", None)), memory={1: unhealthy_for(45)})
+        assert kinds(result) == [(START, "s-1-VM")]
 
     def test_is_started_when_cloudstack_did_not_within_one_scan(self) -> None:
         action = only(plan(inventory(ssvm(1, "Stopped", "Disconnected")), memory={1: unhealthy_for(45)}))
@@ -59,6 +70,11 @@ class TestAgentLost:
     def test_within_grace_nothing_is_done(self) -> None:
         assert plan(inventory(ssvm(1, agent="Alert")), memory={1: unhealthy_for(299)}).actions == ()
 
+    def test_the_grace_ends_at_exactly_unhealthy_after_seconds(self) -> None:
+        assert kinds(plan(inventory(ssvm(1, agent="Down")), memory={1: unhealthy_for(300)})) == [
+            (REBOOT, "s-1-VM")
+        ]
+
     def test_the_grace_is_the_pools_unhealthy_after_seconds(self) -> None:
         result = plan(inventory(ssvm(1, agent="Down")), spec(grace=60), memory={1: unhealthy_for(61)})
         assert kinds(result) == [(REBOOT, "s-1-VM")]
@@ -74,6 +90,10 @@ class TestBrokenVm:
 
     def test_within_grace_nothing_is_done(self) -> None:
         assert plan(inventory(ssvm(1, "Error", None)), memory={1: unhealthy_for(30)}).actions == ()
+
+    def test_the_reason_names_the_vm_state_even_when_an_agent_state_is_still_listed(self) -> None:
+        action = only(plan(inventory(ssvm(1, "Error", "Disconnected")), memory={1: unhealthy_for(301)}))
+        assert action.reason.startswith("VM Error for 301s (grace 300s)")
 
 
 class TestClimbing:
@@ -97,6 +117,10 @@ class TestClimbing:
         action = only(plan(inventory(ssvm(1, agent="Alert")), memory={1: remediated(REBOOT, 650)}))
         assert action.kind is RECREATE
         assert action.reason.startswith("rebooted 650s ago and still unhealthy (agent Alert)")
+
+    def test_the_next_rung_comes_at_exactly_the_reboot_timeout(self) -> None:
+        result = plan(inventory(ssvm(1, agent="Alert")), memory={1: remediated(REBOOT, 600)})
+        assert kinds(result) == [(RECREATE, "s-1-VM")]
 
     def test_the_reboot_timeout_is_the_pools(self) -> None:
         memory = {1: remediated(REBOOT, 130)}
@@ -129,6 +153,24 @@ class TestMemory:
             inventory(ssvm(1, agent="Down")), spec(mode=Mode.OBSERVE), memory={1: unhealthy_for(400)}
         )
         assert result.memory["vm-1"] == unhealthy_for(400)
+
+    def test_an_ssvm_healthy_again_forgets_its_remediation_even_while_the_job_is_in_flight(self) -> None:
+        result = plan(inventory(ssvm(1)), in_flight=(flight(REBOOT, 1),))
+        assert result.memory.get("vm-1", VmMemory()) == VmMemory()
+
+    def test_of_a_remembered_and_an_in_flight_remediation_the_later_one_counts(self) -> None:
+        earlier_in_flight = plan(
+            inventory(ssvm(1, agent="Alert")),
+            memory={1: remediated(REBOOT, 100)},
+            in_flight=(flight(START, 1, started_ago=200),),
+        )
+        assert earlier_in_flight.memory["vm-1"].last_remediation_at == ago(100)
+        later_in_flight = plan(
+            inventory(ssvm(1, agent="Alert")),
+            memory={1: remediated(START, 200)},
+            in_flight=(flight(REBOOT, 1, started_ago=100),),
+        )
+        assert later_in_flight.memory["vm-1"].last_remediation_at == ago(100)
 
     def test_an_in_flight_remediation_is_remembered_from_when_it_started(self) -> None:
         result = plan(

@@ -3,7 +3,8 @@ reports >1 honestly, and destroys only surplus SSVMs that CloudStack would not r
 
 from __future__ import annotations
 
-from plan_builders import (
+from ssvm_operator.plan.types import ActionKind, Severity
+from tests.unit.plan_builders import (
     flight,
     inventory,
     kinds,
@@ -16,8 +17,6 @@ from plan_builders import (
     unhealthy_for,
     zone,
 )
-
-from ssvm_operator.plan.types import ActionKind, Severity
 
 DISABLE, ENABLE, SURPLUS = ActionKind.DISABLE_ZONE, ActionKind.ENABLE_ZONE, ActionKind.DESTROY_SURPLUS
 DISABLED = (zone(ssvm_enabled=False),)
@@ -72,6 +71,11 @@ class TestEnablingAgain:
         assert action.kind is ENABLE
         assert action.blocked == "waiting for the DisableZone in flight to finish"
 
+    def test_a_disable_waits_for_an_enable_in_flight(self) -> None:
+        action = only(plan(inventory(ssvm(1)), spec(replicas=0), in_flight=(flight(ENABLE, None),)))
+        assert action.kind is DISABLE
+        assert action.blocked == "waiting for the EnableZone in flight to finish"
+
 
 class TestStandbyCapacity:
     def test_more_than_one_replica_needs_the_global_standby_settings(self) -> None:
@@ -89,6 +93,15 @@ class TestStandbyCapacity:
             assert needed in finding.message
         assert result.actions == ()
 
+    def test_two_replicas_already_need_the_global_standby_settings(self) -> None:
+        result = plan(inventory(ssvm(1)), spec(replicas=2))
+        assert "StandbyCapacityMissing" in reasons(result)
+
+    def test_one_replica_needs_no_standby_even_with_the_standby_setting_at_zero(self) -> None:
+        # CloudStack keeps one SSVM per enabled zone whatever secstorage.capacity.standby says.
+        result = plan(inventory(ssvm(1), standby=0), spec(replicas=1))
+        assert result.findings == () and result.actions == ()
+
     def test_standby_settings_that_keep_enough_satisfy_the_pool(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2), standby=2), spec(replicas=2))
         assert result.findings == () and result.actions == ()
@@ -98,6 +111,11 @@ class TestStandbyCapacity:
         finding = next(f for f in result.findings if f.reason == "StandbyAboveReplicas")
         assert finding.severity is Severity.INFO
         assert "keeps 3 SSVMs although replicas is 1" in finding.message
+        assert result.actions == ()
+
+    def test_a_global_standby_above_several_replicas_is_explained_too(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2), ssvm(3), standby=3), spec(replicas=2))
+        assert [f.reason for f in result.findings] == ["StandbyAboveReplicas"]
         assert result.actions == ()
 
 
@@ -114,6 +132,10 @@ class TestSurplus:
     def test_newest_means_created_last_not_named_last(self) -> None:
         result = plan(inventory(ssvm(1, created_ago=100), ssvm(2, created_ago=9000)), spec(replicas=1))
         assert kinds(result) == [(SURPLUS, "s-1-VM")]
+
+    def test_a_zone_short_of_ssvms_gives_none_up(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2), standby=3), spec(replicas=3))
+        assert SURPLUS not in [kind for kind, _ in kinds(result)]
 
     def test_the_floor_is_the_larger_of_replicas_and_what_cloudstack_keeps(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2), ssvm(3), standby=2), spec(replicas=1))
@@ -150,6 +172,19 @@ class TestMissingSsvms:
         result = plan(inventory(ssvm(1), standby=2), spec(replicas=2))
         assert "has 1 of the 2 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]
 
+    def test_a_zone_with_more_than_cloudstack_keeps_awaits_nothing(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2)), spec(replicas=1))
+        assert "WaitingForCloudStackScanner" not in reasons(result)
+
+    def test_the_wait_names_how_many_cloudstack_still_creates(self) -> None:
+        result = plan(inventory(ssvm(1), standby=3), spec(replicas=3))
+        message = reasons(result)["WaitingForCloudStackScanner"]
+        assert "has 1 of the 3 SSVM(s)" in message and "to create 2 " in message
+
+    def test_cloudstack_keeps_one_ssvm_even_with_the_standby_setting_at_zero(self) -> None:
+        result = plan(inventory(standby=0))
+        assert "has 0 of the 1 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]
+
     def test_an_ssvm_being_recreated_is_awaited(self) -> None:
         result = plan(inventory(ssvm(1, "Expunging", None)))
         assert "WaitingForCloudStackScanner" in reasons(result)
@@ -173,3 +208,16 @@ class TestReplacedSSVM:
                 inventory(ssvm(1, "Error", None), ssvm(5, "Starting", None)), spec(), memory={1: unhealthy}
             )
             assert kinds(result) == [(SURPLUS, "s-1-VM")]
+
+    def test_a_serving_ssvm_is_given_up_before_one_still_booting(self) -> None:
+        # The booting one is likely CloudStack's newest replacement; the plan shows the serving one, held
+        # until the zone settles.
+        result = plan(inventory(ssvm(1), ssvm(5, "Starting", None)), spec())
+        assert kinds(result) == [(SURPLUS, "s-1-VM")]
+        assert result.runnable == ()
+
+    def test_a_failed_surplus_ssvm_is_given_up_at_once_even_within_its_grace(self) -> None:
+        # Giving up a failed SSVM is a repair, not a disruption of a serving one: the budget's remediation
+        # share applies, and the failed SSVM itself does not count against it.
+        result = plan(inventory(ssvm(1, agent="Down"), ssvm(5)), spec(), memory={1: unhealthy_for(10)})
+        assert runnable(result) == [(SURPLUS, "s-1-VM")]

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 
-from plan_builders import (
+from ssvm_operator.model.spec import Mode
+from ssvm_operator.plan import plan_pool
+from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext
+from tests.unit.plan_builders import (
     LARGE,
     NOW,
     ago,
@@ -21,10 +25,6 @@ from plan_builders import (
     unhealthy_for,
     zone,
 )
-
-from ssvm_operator.model.spec import Mode
-from ssvm_operator.plan import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext
 
 START, REBOOT, RECREATE = ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE
 CHANGE, SURPLUS = ActionKind.CHANGE_OFFERING, ActionKind.DESTROY_SURPLUS
@@ -46,6 +46,12 @@ class TestPausedAndObserve:
             "Observe mode: not executed",
             "Observe mode: not executed; 1 of 1 allowed disruptions in use (s-1-VM Reboot)",
         ]
+
+    def test_a_paused_pool_in_observe_mode_says_it_is_paused(self) -> None:
+        # Pausing is the stronger stop: it is what an admin must undo before anything runs.
+        result = plan(BROKEN, spec(replicas=2, paused=True, mode=Mode.OBSERVE), memory=BROKEN_MEMORY)
+        assert result.runnable == ()
+        assert result.actions[0].blocked == "pool is paused"
 
     def test_a_paused_pool_also_toggles_no_zone(self) -> None:
         result = plan(inventory(zones=(zone(ssvm_enabled=False),)), spec(paused=True))
@@ -89,6 +95,17 @@ class TestDisruptionBudget:
             "health.maxUnavailable is 0: the operator disrupts no SSVM of this zone"
         }
 
+    def test_with_more_in_flight_than_the_budget_no_repair_starts(self) -> None:
+        # maxUnavailable lowered from 2 to 1 while two actions run: nothing more until they are done.
+        result = plan(
+            inventory(ssvm(1), ssvm(2), ssvm(3, agent="Down"), standby=3),
+            spec(replicas=3, max_unavailable=1),
+            memory={3: unhealthy_for(900)},
+            in_flight=(flight(CHANGE, 1), flight(CHANGE, 2)),
+        )
+        assert kinds(result) == [(REBOOT, "s-3-VM")]
+        assert result.runnable == ()
+
     def test_max_unavailable_zero_still_toggles_the_zone(self) -> None:
         result = plan(inventory(ssvm(1)), spec(replicas=0, max_unavailable=0))
         assert runnable(result) == [(ActionKind.DISABLE_ZONE, None)]
@@ -104,10 +121,46 @@ class TestDisruptionBudget:
             "1 of 1 allowed unavailable SSVMs in use (s-1-VM Reboot); a serving SSVM is not taken down now"
         )
 
+    def test_an_ssvm_within_its_grace_counts_as_unavailable(self) -> None:
+        # s-1-VM's agent is down but not yet for long enough to repair it: it is not serving all the same,
+        # so changing s-2-VM's offering under maxUnavailable 1 would leave the zone with no SSVM serving.
+        result = plan(
+            inventory(ssvm(1, agent="Down"), ssvm(2), standby=2),
+            spec(replicas=2, offering=LARGE.name),
+            memory={1: unhealthy_for(10)},
+        )
+        assert kinds(result) == [(CHANGE, "s-2-VM")]
+        assert result.runnable == ()
+        assert result.actions[0].blocked == (
+            "1 of 1 allowed unavailable SSVMs in use (s-1-VM converging); "
+            "a serving SSVM is not taken down now"
+        )
+
+    def test_an_in_flight_recreate_of_an_ssvm_already_gone_is_counted_once(self) -> None:
+        # s-1-VM's recreation is in flight and its row is gone; the budget of 2 has room for one more.
+        result = plan(
+            inventory(ssvm(2), standby=2),
+            spec(replicas=2, offering=LARGE.name, max_unavailable=2),
+            in_flight=(flight(RECREATE, 1),),
+        )
+        assert runnable(result) == [(CHANGE, "s-2-VM")]
+
     def test_a_missing_ssvm_counts_as_unavailable(self) -> None:
         result = plan(inventory(ssvm(1), standby=2), spec(replicas=2, offering=LARGE.name))
         assert result.actions[0].blocked == (
             "1 of 1 allowed unavailable SSVMs in use (1 SSVM(s) not created yet); "
+            "a serving SSVM is not taken down now"
+        )
+
+    def test_missing_and_unavailable_ssvms_add_up(self) -> None:
+        result = plan(
+            inventory(ssvm(1, agent="Down"), ssvm(2), standby=3),
+            spec(replicas=3, offering=LARGE.name, max_unavailable=2),
+            memory={1: unhealthy_for(10)},
+        )
+        assert kinds(result) == [(CHANGE, "s-2-VM")]
+        assert result.actions[0].blocked == (
+            "2 of 2 allowed unavailable SSVMs in use (s-1-VM converging, 1 SSVM(s) not created yet); "
             "a serving SSVM is not taken down now"
         )
 
@@ -174,6 +227,12 @@ class TestOneActionPerSsvm:
         )
         assert kinds(result) == [(SURPLUS, "s-2-VM")]
 
+    def test_a_surplus_ssvm_gets_no_offering_change_as_well(self) -> None:
+        result = plan(inventory(ssvm(1), ssvm(2), ssvm(3)), spec(offering=LARGE.name, max_unavailable=3))
+        targets = [a.vm_name for a in result.actions]
+        assert len(targets) == len(set(targets)), kinds(result)
+        assert sorted(kinds(result)) == [(CHANGE, "s-1-VM"), (SURPLUS, "s-2-VM"), (SURPLUS, "s-3-VM")]
+
     def test_running_the_plan_again_with_its_actions_in_flight_plans_nothing_new(self) -> None:
         first = plan(BROKEN, spec(replicas=2, max_unavailable=2), memory=BROKEN_MEMORY)
         in_flight = tuple(
@@ -205,6 +264,20 @@ class TestEndpointAndBackoff:
         assert result.actions[0].blocked == (
             "backing off after failed actions until 2025-10-30T12:02:00+00:00 (121s from now)"
         )
+
+    def test_a_backoff_blocks_to_its_last_fraction_of_a_second(self) -> None:
+        until = NOW + timedelta(seconds=0.5)
+        result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=until)
+        assert result.runnable == ()
+
+    def test_the_seconds_left_are_rounded_up(self) -> None:
+        until = NOW + timedelta(seconds=61.5)
+        result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=until)
+        assert (result.actions[0].blocked or "").endswith("(62s from now)")
+
+    def test_a_backoff_ending_now_blocks_nothing(self) -> None:
+        result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=NOW)
+        assert runnable(result) == [(REBOOT, "s-1-VM")]
 
     def test_a_backoff_in_the_past_blocks_nothing(self) -> None:
         result = plan(BROKEN, spec(replicas=2), memory=BROKEN_MEMORY, backoff_until=ago(1))

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hypothesis import given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
-from plan_builders import LARGE, NOW, OFFERINGS, ROUTER, STANDARD, ZONE_ID, ZONE_NAME, ago, zone
 
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm
 from ssvm_operator.model.spec import HealthPolicy, Mode, PoolSpec, Remediation
 from ssvm_operator.plan import plan_pool
 from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PoolContext, VmMemory
+from tests.unit.plan_builders import (
+    LARGE,
+    NOW,
+    OFFERINGS,
+    ROUTER,
+    STANDARD,
+    ZONE_ID,
+    ZONE_NAME,
+    ago,
+    context,
+    inventory,
+    ssvm,
+    zone,
+)
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 ZONE_ACTIONS = {ActionKind.ENABLE_ZONE, ActionKind.DISABLE_ZONE}
@@ -87,12 +100,20 @@ RUNTIME = st.tuples(
     st.sampled_from([None] * 9 + ["SSVMPool ops/other already manages zone1"]),
 )
 GONE = ["vm-gone-1", "vm-gone-2"]
+# The order in which surplus SSVMs are given up, by what CloudStack shows (not the grace period).
+SURPLUS_RANK = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}
 
 
-def ssvms(draw: Draw, zone_id: str, prefix: str) -> tuple[SystemVm, ...]:
+def ssvms(
+    draw: Draw,
+    zone_id: str,
+    prefix: str,
+    numbers: st.SearchStrategy[list[int]] = NUMBERS,
+    fields: st.SearchStrategy[tuple[Any, ...]] = VM_FIELDS,
+) -> tuple[SystemVm, ...]:
     vms = []
-    for n in draw(NUMBERS):
-        state, agent, offering, created, job = draw(VM_FIELDS)
+    for n in draw(numbers):
+        state, agent, offering, created, job = draw(fields)
         vms.append(
             SystemVm(
                 id=f"{prefix}-{n}",
@@ -113,10 +134,10 @@ def memories(draw: Draw, vm_ids: list[str]) -> dict[str, VmMemory]:
     return {vm_id: draw(MEMORY) for vm_id, keep in zip(vm_ids, remembered, strict=True) if keep}
 
 
-def in_flights(draw: Draw, vm_ids: list[str]) -> tuple[InFlight, ...]:
+def in_flights(draw: Draw, vm_ids: list[str], most: int = 3) -> tuple[InFlight, ...]:
     targets = [*vm_ids, *GONE]
     flights = []
-    for _ in range(draw(st.integers(0, 3))):
+    for _ in range(draw(st.integers(0, most))):
         if draw(st.integers(0, 4)) == 0:
             flights.append(InFlight(draw(ZONE_ACTION_KINDS), None, None, "job", draw(SECONDS.map(ago))))
         else:
@@ -154,6 +175,54 @@ def contexts(draw: Draw) -> PoolContext:
     )
 
 
+# A zone where the budget decides: two to four settled SSVMs, some serving and some not (failed, or within
+# their grace), an offering change or a surplus to act on, at most one action in flight, and a pool that is
+# allowed to act. The broad strategy above rarely reaches the budget's assertions (about 1 example in 20
+# plans a runnable SSVM action there, and almost none a voluntary one).
+CONTENDED_NUMBERS = st.lists(st.integers(1, 40), min_size=2, max_size=4, unique=True)
+CONTENDED_VM_FIELDS = st.tuples(
+    st.sampled_from(["Running"] * 8 + ["Stopped", "Error", "Shutdown"]),
+    st.sampled_from(["Up"] * 5 + ["Down", "Disconnected", "Alert"]),
+    st.sampled_from([STANDARD.id, LARGE.id]),
+    SECONDS.map(ago),
+    st.just(None),
+)
+CONTENDED_POOL = st.builds(
+    PoolSpec,
+    endpoint=st.just("cloud"),
+    zone=st.just(ZONE_NAME),
+    replicas=st.integers(1, 3),
+    service_offering=st.sampled_from([LARGE.name, LARGE.name, None]),
+    health=st.builds(
+        HealthPolicy,
+        unhealthy_after_seconds=st.sampled_from([0.0, 60.0, 300.0]),
+        remediation=st.sampled_from([Remediation.RECREATE, Remediation.RECREATE, Remediation.REBOOT]),
+        max_unavailable=st.integers(1, 3),
+        reboot_timeout_seconds=st.sampled_from([1.0, 600.0]),
+    ),
+)
+
+
+@st.composite
+def contended_contexts(draw: Draw) -> PoolContext:
+    vms = ssvms(draw, ZONE_ID, "vm", CONTENDED_NUMBERS, CONTENDED_VM_FIELDS)
+    ids = [vm.id for vm in vms]
+    return PoolContext(
+        spec=draw(CONTENDED_POOL),
+        inventory=Inventory(
+            observed_at=NOW,
+            zones=(zone(),),
+            ssvms=vms,
+            offerings=OFFERINGS,
+            standby_replicas=draw(st.integers(1, 2)),
+        ),
+        now=NOW,
+        in_flight=in_flights(draw, ids, most=1),
+        memory={vm_id: VmMemory(unhealthy_since=draw(MOMENTS)) for vm_id in ids},
+        scan_interval_seconds=30.0,
+    )
+
+
 def enforcing(ctx: PoolContext) -> PoolContext:
     """The same context with the pool allowed to act, so the other rules are exercised often."""
     return replace(
@@ -179,22 +248,27 @@ def runnable_vm_actions(plan: Plan) -> list[str]:
 
 contexts_any = contexts()
 contexts_acting = contexts().map(enforcing)
+contexts_contended = contended_contexts()
+contexts_deciding = contexts_acting | contexts_contended
+contexts_varied = contexts_any | contexts_contended
 
 
-@given(contexts_acting)
+@given(contexts_deciding)
 def test_never_more_ssvms_disrupted_than_max_unavailable(ctx: PoolContext) -> None:
     plan = plan_pool(ctx)
     started = runnable_vm_actions(plan)
+    event(f"an SSVM action runs: {bool(started)}")  # pytest --hypothesis-show-statistics shows how often
     if started:
         assert len(in_flight_disruptions(ctx) | set(started)) <= ctx.spec.health.max_unavailable
 
 
-@given(contexts_acting)
+@given(contexts_contended)
 def test_a_serving_ssvm_is_taken_down_only_within_budget_counting_unavailable_ones(ctx: PoolContext) -> None:
     plan = plan_pool(ctx)
     voluntary = [
         a for a in plan.runnable if a.kind in VOLUNTARY and _vm(ctx, a.vm_id).health is Health.HEALTHY
     ]
+    event(f"a serving SSVM is taken down: {bool(voluntary)}")
     if voluntary:
         unavailable = {vm.id for vm in zone_vms(ctx) if vm.health is not Health.HEALTHY or vm.pending_job_id}
         down = in_flight_disruptions(ctx) | set(runnable_vm_actions(plan)) | unavailable
@@ -224,7 +298,7 @@ def test_no_ssvm_action_runs_while_an_ssvm_of_the_zone_converges(ctx: PoolContex
         assert all(a.kind in ZONE_ACTIONS for a in plan.runnable)
 
 
-@given(contexts_any)
+@given(contexts_varied)
 def test_at_most_one_action_per_ssvm_and_none_on_an_ssvm_in_flight(ctx: PoolContext) -> None:
     plan = plan_pool(ctx)
     targets = [a.vm_id for a in plan.actions if a.vm_id is not None]
@@ -247,12 +321,12 @@ def test_actions_target_this_zone_and_blocked_ones_say_why(ctx: PoolContext) -> 
 
 @given(contexts_any)
 def test_running_again_with_the_started_actions_in_flight_starts_nothing_new(ctx: PoolContext) -> None:
-    for context in (ctx, enforcing(ctx)):
-        first = plan_pool(context)
+    for each in (ctx, enforcing(ctx)):
+        first = plan_pool(each)
         started = tuple(
             InFlight(a.kind, a.vm_id, a.vm_name, f"job-{i}", NOW) for i, a in enumerate(first.runnable)
         )
-        again = plan_pool(replace(context, in_flight=context.in_flight + started, memory=first.memory))
+        again = plan_pool(replace(each, in_flight=each.in_flight + started, memory=first.memory))
         assert again.runnable == ()
         assert not {a.vm_id for a in again.actions} & {a.vm_id for a in first.runnable if a.vm_id}
 
@@ -265,7 +339,7 @@ def test_no_recreate_where_cloudstack_would_not_create_the_replacement(ctx: Pool
         assert ActionKind.RECREATE not in {a.kind for a in plan.actions}
 
 
-@given(contexts_any)
+@given(contexts_varied)
 def test_surplus_destruction_never_goes_below_what_is_declared_or_kept(ctx: PoolContext) -> None:
     plan = plan_pool(ctx)
     destroyed = [a for a in plan.actions if a.kind is ActionKind.DESTROY_SURPLUS]
@@ -284,24 +358,24 @@ def test_surplus_destruction_never_goes_below_what_is_declared_or_kept(ctx: Pool
     assert len(staying) - len(destroyed) >= floor
 
 
-@given(contexts_any)
-def test_only_the_newest_ssvms_are_surplus(ctx: PoolContext) -> None:
+# An older failed SSVM and the newer one CloudStack's scanner started in its place: the failed one goes.
+@example(context(inventory(ssvm(1, "Error", None), ssvm(2))))
+@given(contexts_varied)
+def test_surplus_is_given_up_failed_first_then_newest_first(ctx: PoolContext) -> None:
+    """Failed SSVMs are given up before serving ones, serving ones before those still booting, and within
+    each of these the newest first (CloudStack's template-processing SSVM is usually the oldest)."""
     plan = plan_pool(ctx)
     destroyed = {a.vm_id for a in plan.actions if a.kind is ActionKind.DESTROY_SURPLUS}
-    kept = [vm for vm in zone_vms(ctx) if vm.id not in destroyed and vm.created is not None]
-    for vm_id in destroyed:
-        created = _vm(ctx, vm_id).created
-        in_flight = {f.vm_id for f in ctx.in_flight}
-        if created is None:
-            continue
-        assert (
-            all(
-                other.created <= created  # type: ignore[operator]
-                for other in kept
-                if other.id not in in_flight and other.state not in ("Expunging", "Destroyed")
-            )
-            or ctx.spec.replicas == 0
-        )
+    in_flight = {f.vm_id for f in ctx.in_flight}
+    eligible = [
+        vm for vm in zone_vms(ctx) if vm.id not in in_flight and vm.state not in ("Expunging", "Destroyed")
+    ]
+    kept = [vm for vm in eligible if vm.id not in destroyed]
+    for gone in (vm for vm in eligible if vm.id in destroyed):
+        for other in kept:
+            assert SURPLUS_RANK[gone.health] <= SURPLUS_RANK[other.health], (gone, other)
+            if SURPLUS_RANK[gone.health] == SURPLUS_RANK[other.health]:
+                assert _created(gone) >= _created(other), (gone, other)
 
 
 @given(contexts_any, st.randoms(use_true_random=False))
@@ -328,6 +402,11 @@ def test_ready_replicas_count_the_healthy_ssvms_shown(ctx: PoolContext) -> None:
     assert plan.ready_replicas == sum(1 for v in plan.vms if v.health is Health.HEALTHY)
     assert plan.ready_replicas <= sum(1 for vm in zone_vms(ctx) if vm.health is Health.HEALTHY)
     assert plan.desired_replicas == ctx.spec.replicas
+
+
+def _created(vm: SystemVm) -> datetime:
+    """An SSVM without a creation time counts as the oldest."""
+    return vm.created or datetime.min.replace(tzinfo=UTC)
 
 
 def _vm(ctx: PoolContext, vm_id: str | None) -> SystemVm:

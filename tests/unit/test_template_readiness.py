@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from plan_builders import inventory, kinds, plan, spec, ssvm, unhealthy_for
-
 from ssvm_operator.plan.types import ActionKind
+from tests.unit.plan_builders import inventory, kinds, plan, spec, ssvm, unhealthy_for
 
 
 def test_a_broken_ssvm_is_not_destroyed_where_no_system_template_is_ready() -> None:

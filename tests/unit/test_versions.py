@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +19,7 @@ from ssvm_operator.cloud.versions import (
     release_name,
     support,
 )
+from tests.support.paths import REPOSITORY
 
 
 @pytest.mark.parametrize(
@@ -153,7 +152,7 @@ def test_the_simulator_models_each_feature_from_the_same_release(spec: versions.
 
 
 def test_the_compatibility_page_shows_every_feature_with_its_release() -> None:
-    page = (Path(__file__).resolve().parents[2] / "docs" / "compatibility.md").read_text(encoding="utf-8")
+    page = (REPOSITORY / "docs" / "compatibility.md").read_text(encoding="utf-8")
     for spec in FEATURES:
         [row] = [line for line in page.splitlines() if line.startswith(f"| `{spec.name}` |")]
         assert f"| {release_name(spec.minimum)} " in row, spec.name

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from plan_builders import inventory, plan, reasons, spec, ssvm, unhealthy_for, zone
-
 from ssvm_operator.plan.types import ActionKind, Severity
+from tests.unit.plan_builders import inventory, plan, reasons, spec, ssvm, unhealthy_for, zone
 
 
 def test_an_unknown_zone_stalls_and_lists_the_zones_that_exist() -> None:

@@ -24,10 +24,13 @@ class Reconciliation:
     status: dict[str, Any]
     """As this process last wrote it, else as the body shows it (OperatorContext.status_of)."""
     now: datetime
+    generation: Any
+    """Captured once at the start: kopf's body is a live view, and a spec change that lands while this
+    reconcile runs must not be recorded as observed by a reconcile that planned on the older spec."""
 
     @classmethod
     def begin(cls, ctx: OperatorContext, body: kopf.Body, patch: kopf.Patch) -> Reconciliation:
-        return cls(body, patch, ctx.status_of(body), ctx.clock())
+        return cls(body, patch, ctx.status_of(body), ctx.clock(), body.metadata.get("generation"))
 
     @property
     def namespace(self) -> str:
@@ -36,10 +39,6 @@ class Reconciliation:
     @property
     def name(self) -> str:
         return str(self.body.metadata.name)
-
-    @property
-    def generation(self) -> Any:
-        return self.body.metadata.get("generation")
 
     def report(self, *conds: Condition) -> None:
         self.patch.status["observedGeneration"] = self.generation

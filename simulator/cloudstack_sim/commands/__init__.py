@@ -75,7 +75,16 @@ def registry(release: Release | None = None) -> dict[str, Command]:
 
     release = release or Release(LATEST)
     commands: dict[str, Command] = {}
-    for module in (systemvms, zones, configuration, infrastructure, jobs, diagnostics, diagnostics_data, apis):
+    for module in (
+        systemvms,
+        zones,
+        configuration,
+        infrastructure,
+        jobs,
+        diagnostics,
+        diagnostics_data,
+        apis,
+    ):
         for command in module.COMMANDS:
             if not release.has_command(command.name):
                 continue

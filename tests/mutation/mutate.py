@@ -1,0 +1,229 @@
+"""Mutation testing of the planner: `make mutate` (not part of `make test`: it takes hours, see the README).
+
+cosmic-ray makes one small edit at a time to operator/ssvm_operator/plan/ (a comparison flipped, a
+condition negated, a number changed, ...) and runs the planner's tests; a mutant the tests do not notice
+"survives" and points at a behaviour no test pins. Everything runs on a copy of the tree in a temporary
+directory, so the working tree is never edited.
+
+    python tests/mutation/mutate.py [MODULE ...]    e.g. budget ladder (default: every module of plan/)
+
+Prints the score per module and every survivor with its place; exits 1 when a mutant survives in one of
+the modules that decide what the operator disrupts (MUST_KILL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+PLAN = Path("operator/ssvm_operator/plan")
+CONFIG = REPOSITORY / "tests" / "mutation" / "cosmic-ray.toml"
+MUST_KILL = ("budget", "ladder", "health", "replicas")
+"""The disruption budget, the remediation ladder, health over time and the replica count: no survivor."""
+COPIED = ("operator", "simulator", "tests", "pyproject.toml")
+EQUIVALENT = {
+    # (module, the line as the mutant has it): why no test can tell it from the original.
+    ("replicas.py", "rank = {Health.UNHEALTHY: -1, Health.HEALTHY: 1, Health.CONVERGING: 2}"): (
+        "failed SSVMs still rank first"
+    ),
+    ("replicas.py", "rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 3}"): (
+        "booting SSVMs still rank last"
+    ),
+    ("replicas.py", "if toggling is not None and toggling.action == kind:"): "enum members are singletons",
+    ("budget.py", "missing: int = -1"): "every ZoneLoad is built with `missing` given",
+    ("replicas.py", "if excess < 0:"): "with no excess the slice below is empty",
+    ("replicas.py", "if excess <= -1:"): "with no excess the slice below is empty",
+    ("budget.py", "if max_unavailable == 0:"): "PoolSpec refuses a negative maxUnavailable",
+    ("replicas.py", "if replicas <= 0 and zone.ssvm_enabled:"): "PoolSpec refuses negative replicas",
+    ("replicas.py", "if replicas <= 0:"): "PoolSpec refuses negative replicas",
+    ("replicas.py", "return 0 if replicas <= 0 else max(replicas, standby_replicas)"): (
+        "PoolSpec refuses negative replicas"
+    ),
+    ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
+}
+"""Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
+IDENTITY_TO_EQUALITY = {"core/ReplaceComparisonOperator_Is_Eq", "core/ReplaceComparisonOperator_IsNot_NotEq"}
+# `x is Health.HEALTHY` -> `x == Health.HEALTHY`, `x is None` -> `x == None`: the same for enum members
+# and None.
+SINGLETON = re.compile(r"(None|[A-Z][A-Za-z]*\.[A-Z][A-Z_]*)\b")
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's type annotations are: with `from __future__ import annotations` they are never
+    evaluated, so a mutant inside one (`str | None` -> `str + None`) cannot change behaviour."""
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        notes = []
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            notes.append(node.annotation)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            notes.append(node.returns)
+        for note in notes:
+            assert note.end_lineno is not None and note.end_col_offset is not None
+            spans.append(((note.lineno, note.col_offset), (note.end_lineno, note.end_col_offset)))
+    return spans
+
+
+def skip_annotation_mutants(session: Path, tree: Path) -> int:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans: dict[Path, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    skipped = 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            mutation = item.mutations[0]
+            path = tree / mutation.module_path
+            if path not in spans:
+                spans[path] = annotation_spans(path.read_text(encoding="utf-8"))
+            start = tuple(mutation.start_pos)
+            if any(begin <= start < end for begin, end in spans[path]):
+                db.set_result(
+                    item.job_id,
+                    WorkResult(output="inside a type annotation", worker_outcome=WorkerOutcome.SKIPPED),
+                )
+                skipped += 1
+    return skipped
+
+
+def skip_equivalent_mutants(session: Path, tree: Path) -> list[str]:
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    modules = {module for module, _ in EQUIVALENT}
+    skipped = []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            mutation = item.mutations[0]
+            module = Path(mutation.module_path).name
+            source = (tree / mutation.module_path).read_text(encoding="utf-8")
+            if mutation.operator_name in IDENTITY_TO_EQUALITY:
+                row, column = mutation.end_pos
+                if SINGLETON.match(source.splitlines()[row - 1][column:].lstrip()):
+                    db.set_result(
+                        item.job_id,
+                        WorkResult(output="equivalent: a singleton", worker_outcome=WorkerOutcome.SKIPPED),
+                    )
+                    skipped.append(f"{PLAN.name}/{module}:{row} `is` -> `==` on an enum member or None")
+                    continue
+            if module not in modules:
+                continue
+            operator = get_operator(mutation.operator_name)(**mutation.operator_args)
+            mutated = mutate_code(source, operator, mutation.occurrence)
+            line = mutated.splitlines()[mutation.start_pos[0] - 1].strip() if mutated else ""
+            why = EQUIVALENT.get((module, line))
+            if why is not None:
+                db.set_result(
+                    item.job_id, WorkResult(output=f"equivalent: {why}", worker_outcome=WorkerOutcome.SKIPPED)
+                )
+                skipped.append(f"{PLAN.name}/{module}:{mutation.start_pos[0]} `{line}`: {why}")
+    return skipped
+
+
+def report(session: Path) -> tuple[Counter[str], Counter[str], list[str]]:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    tried: Counter[str] = Counter()
+    killed: Counter[str] = Counter()
+    survivors = []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome is WorkerOutcome.SKIPPED:
+                continue
+            mutation = item.mutations[0]
+            module = Path(mutation.module_path).stem
+            tried[module] += 1
+            # A mutant that breaks the module (incompetent) or hangs the tests (abnormal) is caught too.
+            if result.test_outcome is not TestOutcome.SURVIVED:
+                killed[module] += 1
+            else:
+                line = mutation.start_pos[0]
+                survivors.append(f"{PLAN.name}/{module}.py:{line} {mutation.operator_name}")
+    return tried, killed, survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("modules", nargs="*", help="modules of plan/ to mutate (default: all)")
+    parser.add_argument("--keep", type=Path, help="keep the session database here (to read or resume it)")
+    args = parser.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ssvm-mutate-") as scratch:
+        tree = Path(scratch)
+        for name in COPIED:
+            source = REPOSITORY / name
+            if source.is_dir():
+                shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, tree / name)
+        config = CONFIG.read_text(encoding="utf-8")
+        if args.modules:
+            paths = ", ".join(f'"{PLAN / (m.removesuffix(".py") + ".py")}"' for m in args.modules)
+            config = config.replace(f'module-path = "{PLAN}"', f"module-path = [{paths}]")
+        (tree / "cosmic-ray.toml").write_text(config, encoding="utf-8")
+        session = tree / "session.sqlite"
+        # The copy is imported, not the editable install of the working tree.
+        imported = (tree / "operator", tree / "simulator", tree)
+        bin_dir = Path(sys.executable).parent
+        # The test command's `python` is this one (the project's .venv), whatever PATH holds.
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(str(p) for p in imported),
+            PATH=os.pathsep.join((str(bin_dir), os.environ.get("PATH", ""))),
+        )
+
+        def run(*command: str) -> None:
+            subprocess.run(command, cwd=tree, env=env, check=True)
+
+        # Unmutated, the tests must pass: otherwise every mutant would count as killed.
+        baseline = subprocess.run(
+            shlex.split(tomllib.loads(config)["cosmic-ray"]["test-command"]), cwd=tree, env=env
+        )
+        if baseline.returncode != 0:
+            print("the planner's tests fail on the unmutated tree: fix them first", file=sys.stderr)
+            return 2
+        run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
+        skipped = skip_annotation_mutants(session, tree)
+        print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        equivalent = skip_equivalent_mutants(session, tree)
+        print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
+        try:
+            run(str(bin_dir / "cosmic-ray"), "exec", "cosmic-ray.toml", str(session))
+        finally:
+            if args.keep:
+                shutil.copy2(session, args.keep)
+        tried, killed, survivors = report(session)
+
+    minutes = (time.monotonic() - started) / 60
+    print(f"\nMutation score of {PLAN}/ ({minutes:.0f} min):")
+    for module in sorted(tried):
+        print(f"  {module + '.py':<18} {killed[module]:>4} of {tried[module]:>4} killed")
+    total, dead = sum(tried.values()), sum(killed.values())
+    print(f"  {'all':<18} {dead:>4} of {total:>4} killed ({100 * dead / max(total, 1):.1f}%)")
+    if survivors:
+        print("\nSurvivors (no test noticed these edits):")
+        print("\n".join(f"  {s}" for s in sorted(survivors)))
+    blocking = [s for s in survivors if Path(s.split(":")[0]).stem in MUST_KILL]
+    if blocking:
+        print(f"\n{len(blocking)} survivor(s) in {', '.join(MUST_KILL)}, where every mutant must be killed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
