@@ -187,7 +187,6 @@ async def reconcile_pool(
     patch.status["plannedActions"] = render_planned(plan.actions)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
-    patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)
     patch.status["remediation"] = backoff.render()
     report(
         *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
