@@ -143,7 +143,7 @@ class Inventory:
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)
-    """Global values of the secstorage.* settings, by name."""
+    """Global values of the settings the inventory reads (cloud/inventory.py INVENTORY_SETTINGS), by name."""
     cloudstack_version: str | None = None
     ready_template_zones: frozenset[str] | None = None
     """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
