@@ -193,7 +193,9 @@ async def reconcile_pool(
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
     )
-    log.info(
+    # A tick that changed nothing is logged at debug: at info, 500 idle pools would say so 50 times a second.
+    busy = bool(outcomes or actor.in_flight or plan.actions)
+    (log.info if busy else log.debug)(
         "pool.reconciled",
         pool=f"{namespace}/{name}",
         zone=spec.zone,
