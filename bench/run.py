@@ -14,14 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import api_calls, convergence, machine, memory, planner, reaction
+from bench import api_calls, convergence, idle, machine, planner, reaction
 from bench.report import Section, table
 
 MEASUREMENTS: dict[str, Callable[[], Section]] = {
     "api_calls": api_calls.measure,
     "planner": planner.measure,
     "reaction": reaction.measure,
-    "memory": memory.measure,
+    "idle": idle.measure,
     "convergence": convergence.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
