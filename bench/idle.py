@@ -47,6 +47,8 @@ class Idle:
     """CloudStack requests per poll (for the whole endpoint)."""
     ready_seconds: float = 0.0
     """From creating the pools to every one Ready."""
+    by_kind: str = ""
+    """The operator's requests in the window by verb and resource."""
 
 
 class VersionWatch:
@@ -152,6 +154,10 @@ def ours(pools: int) -> Idle:
         steady_rss_kib=memory["VmRSS"],
         cloudstack_requests=cloudstack_calls / polls,
         ready_seconds=ready_seconds,
+        by_kind=", ".join(
+            f"{verb} {resource} {n}"
+            for (verb, resource), n in sorted(Counter((c.verb, c.rbac_resource) for c in requests).items())
+        ),
     )
 
 
@@ -234,6 +240,9 @@ def measure(pool_counts: Sequence[int] = POOL_COUNTS) -> Section:
         "CPU is user + system time of the operator process (/proc/<pid>/stat) over the window: CPU seconds "
         "are less sensitive than wall time to the load of a shared machine.",
         "Peak RSS (VmHWM) includes the start-up burst in which every pool is created and reconciled.",
+    ]
+    section.notes += [
+        f"The operator's requests over the window, {r.pools} pools: {r.by_kind or 'none'}." for r in results
     ]
     largest = results[-1]
     section.headlines += [
