@@ -8,6 +8,19 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 
+def load() -> str:
+    """The 1-minute load average, or ? where the platform has none."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
+
+
+def busy(load_average: str) -> bool:
+    """Whether other work shared the machine: more runnable tasks than CPUs to run them."""
+    try:
+        return float(load_average) > (os.cpu_count() or 1)
+    except ValueError:
+        return False
+
+
 def describe() -> dict[str, str]:
     return {
         "platform": platform.platform(),

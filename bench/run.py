@@ -14,14 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import api_calls, convergence, machine, memory, planner, reaction
+from bench import api_calls, convergence, idle, machine, planner, reaction
 from bench.report import Section, table
 
 MEASUREMENTS: dict[str, Callable[[], Section]] = {
     "api_calls": api_calls.measure,
     "planner": planner.measure,
     "reaction": reaction.measure,
-    "memory": memory.measure,
+    "idle": idle.measure,
     "convergence": convergence.measure,
 }
 RESULTS = Path(__file__).resolve().parent / "results.md"
@@ -35,21 +35,33 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     started = time.monotonic()
+    loads = [machine.load()]
     sections = []
     for name in args.only or MEASUREMENTS:
         print(f"== {name} ...", file=sys.stderr, flush=True)
         section = MEASUREMENTS[name]()
         sections.append(section)
         print(section.markdown(), flush=True)
-    document = render(sections, time.monotonic() - started)
+        loads.append(machine.load())
+    document = render(sections, time.monotonic() - started, loads)
     args.output.write_text(document)
     print(f"== written to {args.output} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return 0
 
 
-def render(sections: list[Section], total_seconds: float) -> str:
+def render(sections: list[Section], total_seconds: float, loads: list[str]) -> str:
     host = machine.describe()
+    host["load average (1 min) at start, after each measurement"] = " / ".join(loads)
     summary = [row for section in sections for row in section.headlines]
+    shared = (
+        [
+            "The load average was above the number of CPUs: other work shared the machine, so wall times "
+            "(planner, reaction, convergence, time to Ready) are noisy; counts and CPU seconds much less so.",
+            "",
+        ]
+        if any(machine.busy(load) for load in loads)
+        else []
+    )
     lines = [
         "# Benchmark results",
         "",
@@ -60,6 +72,7 @@ def render(sections: list[Section], total_seconds: float) -> str:
         "",
         f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {total_seconds:.0f} s.",
         "",
+        *shared,
         "## Summary",
         "",
         table(["measure", "result", "goal"], summary),

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster, find_kubectl
 from tests.support.waiting import eventually
 
@@ -133,6 +134,76 @@ def watched_status(cluster: EmulatedCluster, plural: str, name: str) -> Iterator
         process.kill()
         reader.join(timeout=5)
         process.wait()
+
+
+class VersionHistory:
+    """Every (event type, name, resourceVersion) a watch on one kind streamed, in order."""
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[str, str, str]] = []
+        self._lock = threading.Lock()
+
+    def add(self, event: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._seen.append(event)
+
+    def seen(self) -> list[tuple[str, str, str]]:
+        with self._lock:
+            return list(self._seen)
+
+    def changes(self) -> list[tuple[str, str, str]]:
+        """What came after the watch's opening list: every write to an object of the kind."""
+        return [event for event in self.seen() if event[0] != "ADDED"]
+
+
+@contextlib.contextmanager
+def watched_versions(cluster: EmulatedCluster, plural: str, expected: int) -> Iterator[VersionHistory]:
+    """A `kubectl get -w` on every object of a kind; its first `expected` events are the objects as they are.
+
+    A watch misses no write, where sampling the objects could miss one that came and went between reads.
+    """
+    history = VersionHistory()
+    process = subprocess.Popen(
+        [str(find_kubectl()), "get", plural, "-n", NAMESPACE, "-w", "--output-watch-events", "-o", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=cluster.env(),
+    )
+
+    def read() -> None:
+        assert process.stdout is not None
+        decoder, pending = json.JSONDecoder(), ""
+        for line in process.stdout:
+            pending += line
+            try:
+                event, end = decoder.raw_decode(pending.strip())
+            except json.JSONDecodeError:
+                continue  # an event is printed over many lines
+            meta = (event.get("object") or {}).get("metadata") or {}
+            history.add((str(event.get("type")), str(meta.get("name")), str(meta.get("resourceVersion"))))
+            pending = pending.strip()[end:]
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    eventually(lambda: len(history.seen()) >= expected, timeout=10, what=f"a watch on {plural}")
+    try:
+        yield history
+    finally:
+        process.kill()
+        reader.join(timeout=5)
+        process.wait()
+
+
+def inventories_read(cloudstack: SimulatorHandle) -> int:
+    """How many inventories the operator has read: each poll lists the SSVMs once per endpoint."""
+    return cloudstack.admin.call_counts().get("listSystemVms", 0)
+
+
+def wait_polls(cloudstack: SimulatorHandle, polls: int = 2, timeout: float = 30.0) -> None:
+    """Until the operator has read CloudStack `polls` more times (the status shows no poll time)."""
+    start = inventories_read(cloudstack)
+    eventually(lambda: inventories_read(cloudstack) >= start + polls, timeout, f"{polls} more polls")
 
 
 def wait_event(

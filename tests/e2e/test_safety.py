@@ -17,6 +17,7 @@ from tests.e2e.cluster_helpers import (
     status,
     wait_condition,
     wait_event,
+    wait_polls,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -65,8 +66,7 @@ def test_paused_and_observe_pools_show_the_plan_and_act_on_nothing(
     eventually(
         lambda: any(r.endswith("Refused") for _, r, _ in events(cluster, "zone-2")), what="a refusal event"
     )
-    ticks = status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"]
-    eventually(lambda: status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"] != ticks, what="more polls")
+    wait_polls(cloudstack)
     assert mutations(cloudstack) == {}
 
     apply(cluster, pool_doc("zone-1", "zone-1", paused=False, health=FAST_HEALTH))
@@ -91,10 +91,7 @@ def test_an_operator_killed_mid_recreate_resumes_the_recorded_job_instead_of_des
     operator.kill()
     operator.start()
     operator.wait_for_log("pool.reconciled")
-    seen = status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"]
-    eventually(
-        lambda: status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"] != seen, what="polls after restart"
-    )
+    wait_polls(cloudstack)
     assert status(cluster, "SSVMPool", "zone-1")["inFlight"] == [recorded]
     assert mutations(cloudstack) == {"destroySystemVm": 1}
 

@@ -64,7 +64,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
             apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
             wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
             # One refused CloudStack request, so the error counter has a sample with CloudStack's code.
-            cloudstack.admin.inject_fault(command="listHosts", kind="error", count=1, status=530)
+            cloudstack.admin.inject_fault(command="listZones", kind="error", count=1, status=530)
             failed = cloudstack.admin.ssvms(zone="zone-1")[0]["name"]
             cloudstack.admin.fail_vm(failed)
             eventually(
@@ -122,7 +122,7 @@ def test_cloudstack_calls_errors_and_latency_are_counted_by_command(scene: Scene
     errors = {
         (labels["command"], labels["code"]) for _, labels, _ in found["ssvm_operator_cloudstack_api_errors"]
     }
-    assert ("listHosts", "530") in errors
+    assert ("listZones", "530") in errors
     latency = [labels["command"] for name, labels, _ in found["ssvm_operator_cloudstack_api_latency_seconds"]]
     assert "listZones" in latency
 

@@ -30,6 +30,7 @@ from tests.e2e.cluster_helpers import (
     pool_doc,
     status,
     wait_condition,
+    wait_polls,
 )
 from tests.e2e.operator_process import OperatorProcess
 from tests.reliability.conftest import FAST_HEALTH, SCAN_SECONDS
@@ -181,11 +182,7 @@ def test_a_secret_value_cloudstack_refuses_is_not_quoted_back_from_its_error(
         ),
         what="the refusal logged or reported",
     )
-    seen = status(cluster, "CloudStackEndpoint", "region-1").get("lastSuccessfulContact")
-    eventually(
-        lambda: status(cluster, "CloudStackEndpoint", "region-1").get("lastSuccessfulContact") != seen,
-        what="another poll, time for any Event to be posted",
-    )
+    wait_polls(cloudstack)  # another poll: time for any Event to be posted
     leaks = [
         where for where, text in everything_shown(cluster, operator, tmp_path).items() if refused in text
     ]

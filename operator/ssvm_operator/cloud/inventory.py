@@ -1,8 +1,10 @@
 """One inventory refresh per endpoint per poll, shared by every pool of that endpoint.
 
-Six list calls whatever the number of pools or zones, so CloudStack's load does not grow with the number
-of SSVMPool objects (measured in `make bench`). Only a declaration naming an offering that is no system
-offering costs more: one lookup per poll while it stands.
+The same few list calls whatever the number of pools, so CloudStack's load does not grow with the number
+of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
+agent's state), the system offerings, the system templates, and three settings by exact name (measured in
+`make bench`). Only a declaration naming an offering that is no system offering costs more: one lookup per
+poll while it stands.
 """
 
 from __future__ import annotations
@@ -17,53 +19,43 @@ from datetime import UTC, datetime
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
 from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
 
 SSVM_TYPE = "secondarystoragevm"
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java, cloudstack-api.md §4.1).
+# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
 DEFAULT_SESSION_MAX = 50
 DEFAULT_CAPACITY_STANDBY = 10
 DEFAULT_SCAN_INTERVAL_MS = 30000
+SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
+INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
+"""The settings the inventory reads: how many SSVMs CloudStack keeps, and how often its scanner runs."""
 
 
 async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, hosts, offerings, configs, templates = await asyncio.gather(
+    zones, vms, offerings, configs, templates = await asyncio.gather(
         client.list("listZones", showcapacities=False),
+        # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
+        # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
         client.list("listSystemVms", systemvmtype=SSVM_TYPE),
-        client.list("listHosts", type="SecondaryStorageVM"),
         # Every system offering, so one declared for another system VM type is recognised as such.
         client.list("listServiceOfferings", issystem=True),
-        client.list("listConfigurations", name="secstorage."),
+        read_settings(client, INVENTORY_SETTINGS),
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
     )
-    # The SSVM's agent is the host row named like the VM (and, since 4.21, with virtualmachineid = vm id).
-    agent_by_vm: dict[str, str] = {}
-    for host in hosts:
-        state = host.get("state")
-        if state is None:
-            continue
-        if host.get("virtualmachineid"):
-            agent_by_vm[str(host["virtualmachineid"])] = str(state)
-        if host.get("name"):
-            agent_by_vm.setdefault(str(host["name"]), str(state))
-    ssvms = tuple(
-        SystemVm.from_api(vm, agent_by_vm.get(str(vm.get("id"))) or agent_by_vm.get(str(vm.get("name"))))
-        for vm in vms
-    )
-    settings = {str(c["name"]): c.get("value") for c in configs if "name" in c}
+    ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
+    settings = {name: entry.value for name, entry in configs.items()}
     return Inventory(
         observed_at=(now or _utcnow)(),
         zones=tuple(Zone.from_api(z) for z in zones),
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
-        scan_interval_seconds=_int_setting(
-            settings, "secstorage.capacityscan.interval", DEFAULT_SCAN_INTERVAL_MS
-        )
-        / 1000.0,
+        scan_interval_seconds=_int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         ready_template_zones=frozenset(
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
@@ -76,8 +68,8 @@ def standby_replicas(settings: Mapping[str, str | None]) -> int:
 
     Assumes no command-execution load (KVM/XenServer without data migration).
     """
-    session_max = max(1, _int_setting(settings, "secstorage.session.max", DEFAULT_SESSION_MAX))
-    standby = max(0, _int_setting(settings, "secstorage.capacity.standby", DEFAULT_CAPACITY_STANDBY))
+    session_max = max(1, _int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
+    standby = max(0, _int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
     return max(1, math.ceil(standby / session_max))
 
 

@@ -110,7 +110,6 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
     if _breaker_state(status) == "Open":
         kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
-    patch.status["lastSuccessfulContact"] = conditions.timestamp(inventory.observed_at)
     patch.status["circuitBreaker"] = _breaker(connection.breaker)
     metrics.LAST_CONTACT.labels(endpoint=f"{namespace}/{name}").set(inventory.observed_at.timestamp())
     metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(0)

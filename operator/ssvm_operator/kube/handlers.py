@@ -12,7 +12,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import kopf
@@ -158,12 +158,38 @@ def settings_rollouts(
     return {(namespace, endpoint): dict(status.get("rollout") or {})}
 
 
-def _all(index: kopf.Index[Any, Any]) -> dict[Any, list[Any]]:
-    return {key: sorted(store) for key, store in index.items()}
+class _IndexView(Mapping[Any, Any]):
+    """A kopf index read one key at a time, when the handler asks for it.
+
+    Copying a whole index into a dict on every tick of every pool cost O(pools) per tick, O(pools²) per
+    tick interval: at 500 pools that was a large share of the operator's idle CPU.
+    """
+
+    def __init__(self, index: kopf.Index[Any, Any], pick: Callable[[kopf.Store[Any]], Any]) -> None:
+        self._index = index
+        self._pick = pick
+
+    def __getitem__(self, key: Any) -> Any:
+        store = self._index[key]
+        if not store:
+            raise KeyError(key)
+        return self._pick(store)
+
+    def __iter__(self) -> Iterator[Any]:
+        return (key for key in self._index if self._index[key])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _all(index: kopf.Index[Any, Any]) -> Mapping[Any, list[Any]]:
+    """Every value under a key, sorted."""
+    return _IndexView(index, sorted)
 
 
 def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
-    return {key: next(iter(store)) for key, store in index.items() if store}
+    """One value under a key (indexes whose keys are unique)."""
+    return _IndexView(index, lambda store: next(iter(store)))
 
 
 @kopf.on.resume(GROUP, VERSION, ENDPOINTS)

@@ -189,14 +189,15 @@ async def reconcile_pool(
     patch.status["plannedActions"] = evidence.annotate(render_planned(plan.actions), plan.actions, spec)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
-    patch.status["lastReconcileTime"] = conditions.timestamp(inventory.observed_at)
     patch.status["remediation"] = backoff.render()
     report(
         *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
     )
-    log.info(
+    # A tick that changed nothing is logged at debug: at info, 500 idle pools would say so 50 times a second.
+    busy = bool(outcomes or actor.in_flight or plan.actions)
+    (log.info if busy else log.debug)(
         "pool.reconciled",
         pool=f"{namespace}/{name}",
         zone=spec.zone,

@@ -30,6 +30,7 @@ from ssvm_operator.model.settings import (
     ALLOWED_SITES_KEY,
     CAPACITY_STANDBY_KEY,
     SERVICE_OFFERING_KEY,
+    SESSION_MAX_KEY,
     DeletionPolicy,
     RolloutStrategy,
     SettingsSpec,
@@ -92,7 +93,9 @@ async def reconcile_settings(
         if not verdict.supported:
             raise SettingsProblem("UnsupportedVersion", f"{verdict.message}; no setting is applied")
         poll = connection.spec.poll_interval_seconds
-        configuration = await connection.config.get(connection.client, poll)
+        # The declared keys, the standby pair the computed standby needs, and what status says was applied.
+        read = {*spec.keys, SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, *applied_from_status(status)}
+        configuration = await connection.config.get(connection.client, poll, read)
         catalogue, servers = configuration.settings, configuration.servers
         # Before 4.17 CloudStack does not report when its management servers started (versions.py).
         starts_unreported = any(s.last_start is None for s in servers)
@@ -170,7 +173,7 @@ async def reconcile_settings(
     if standby is not None:
         patch.status["standby"] = {
             "capacityStandby": int(standby.value or 0),
-            "sessionMax": int(catalogue["secstorage.session.max"].value or 50),
+            "sessionMax": int(catalogue[SESSION_MAX_KEY].value or 50),
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
     confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None
@@ -427,8 +430,9 @@ async def restore_settings(
     namespace = str(body.metadata.namespace)
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
     await connection.read_release()
-    catalogue = await config.list_settings(connection.client)
-    for record in applied_from_status(ctx.status_of(body)).values():
+    applied = applied_from_status(ctx.status_of(body))
+    catalogue = await config.read_settings(connection.client, applied)
+    for record in applied.values():
         if record.applied_at is None or record.name not in catalogue:
             continue  # the operator never changed it
         if record.secret:

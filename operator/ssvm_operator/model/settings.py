@@ -45,6 +45,13 @@ class SettingsSpec:
     deletion_policy: DeletionPolicy = DeletionPolicy.ORPHAN
     mode: Mode = Mode.ENFORCE
 
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every CloudStack setting this spec declares, whichever field declares it."""
+        owned = {ALLOWED_SITES_KEY: self.allowed_internal_sites, SERVICE_OFFERING_KEY: self.service_offering}
+        named = {key for key, declared in owned.items() if declared is not None}
+        return frozenset({*named, *self.settings, *self.secret_settings})
+
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> SettingsSpec:
         endpoint = (spec.get("endpointRef") or {}).get("name")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 
@@ -143,16 +144,32 @@ class Inventory:
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)
-    """Global values of the secstorage.* settings, by name."""
+    """Global values of the settings the inventory reads (cloud/inventory.py INVENTORY_SETTINGS), by name."""
     cloudstack_version: str | None = None
     ready_template_zones: frozenset[str] | None = None
     """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
 
     def zone_named(self, name: str) -> Zone | None:
-        return next((z for z in self.zones if z.name == name), None)
+        return self._zones_by_name.get(name)
 
     def ssvms_in(self, zone_id: str) -> tuple[SystemVm, ...]:
-        return tuple(vm for vm in self.ssvms if vm.zone_id == zone_id)
+        return self._ssvms_by_zone.get(zone_id, ())
+
+    # Every pool of the endpoint looks up its zone in the one shared inventory on every tick: scanning all
+    # zones each time made a tick interval cost O(pools x zones). Built once per inventory, on first use.
+    @cached_property
+    def _zones_by_name(self) -> Mapping[str, Zone]:
+        found: dict[str, Zone] = {}
+        for zone in self.zones:
+            found.setdefault(zone.name, zone)  # the first of a name, as a scan would find
+        return found
+
+    @cached_property
+    def _ssvms_by_zone(self) -> Mapping[str, tuple[SystemVm, ...]]:
+        grouped: dict[str, list[SystemVm]] = {}
+        for vm in self.ssvms:
+            grouped.setdefault(vm.zone_id, []).append(vm)
+        return {zone_id: tuple(vms) for zone_id, vms in grouped.items()}
 
     def offering_named(self, name: str) -> Offering | None:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
