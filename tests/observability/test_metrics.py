@@ -8,96 +8,16 @@ remediations, the circuit breaker and the last successful contact.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster, emulated_cluster
-from tests.e2e.cluster_helpers import apply, endpoint_docs, eventually, get, pool_doc, wait_condition
-from tests.observability.lua import REPOSITORY, find_lua, run_health
-
-SCAN_SECONDS = 0.5
-FAST_HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}
-
-
-def find_promtool() -> Path | None:
-    """The project's `.tools/bin/promtool` (`make tools`), else a `promtool` on PATH."""
-    pinned = REPOSITORY / ".tools" / "bin" / "promtool"
-    if pinned.is_file():
-        return pinned
-    found = shutil.which("promtool")
-    return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Scene:
-    cluster: EmulatedCluster
-    cloudstack: SimulatorHandle
-    metrics_url: str
-    replaced: str
-    """The SSVM that was failed and replaced while the operator ran."""
-
-    def scrape(self) -> str:
-        with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
-            return str(response.read().decode())
-
-
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scene]:
-    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
-    port = free_port()
-    with (
-        simulator_in_thread(scan_interval=SCAN_SECONDS) as cloudstack,
-        emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=["default"]) as cluster,
-        log_path.open("ab") as log,
-    ):
-        env = {**cluster.env(), "SSVM_OPERATOR_TICK_SECONDS": "0.3", "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "ssvm_operator.cli", "run", "--log-level", "DEBUG"]
-        command += ["--metrics-port", str(port), "--metrics-address", "127.0.0.1"]
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            apply(cluster, *endpoint_docs(cloudstack.api_url, cloudstack.api_key, cloudstack.secret_key))
-            apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
-            wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
-            # One refused CloudStack request, so the error counter has a sample with CloudStack's code.
-            cloudstack.admin.inject_fault(command="listHosts", kind="error", count=1, status=530)
-            failed = cloudstack.admin.ssvms(zone="zone-1")[0]["name"]
-            cloudstack.admin.fail_vm(failed)
-            eventually(
-                lambda: cloudstack.admin.call_counts().get("destroySystemVm"),
-                timeout=40,
-                what="the failed SSVM removed",
-            )
-            wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=60)
-            wait_condition(cluster, "CloudStackEndpoint", "region-1", "Ready", "True", timeout=30)
-            yield Scene(cluster, cloudstack, f"http://127.0.0.1:{port}/metrics", failed)
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
+from tests.e2e.cluster_helpers import get
+from tests.observability.conftest import RepairedZone
+from tests.observability.kstatus import CURRENT, compute
+from tests.observability.lua import find_lua, run_health
+from tests.observability.scene import find_tool
 
 
 def samples(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
@@ -108,19 +28,19 @@ def samples(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
     }
 
 
-def test_the_scrape_passes_promtool(scene: Scene) -> None:
-    promtool = find_promtool()
+def test_the_scrape_passes_promtool(repaired_zone: RepairedZone) -> None:
+    promtool = find_tool("promtool")
     if promtool is None:
         pytest.skip("promtool not found: `make tools` fetches it from Debian's prometheus package")
-    text = scene.scrape()
+    text = repaired_zone.scene.scrape()
     checked = subprocess.run(
         [str(promtool), "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
     )
     assert checked.returncode == 0, f"promtool check metrics: {checked.stdout}{checked.stderr}"
 
 
-def test_reconciles_are_counted_by_kind_and_result_and_timed(scene: Scene) -> None:
-    found = samples(scene.scrape())
+def test_reconciles_are_counted_by_kind_and_result_and_timed(repaired_zone: RepairedZone) -> None:
+    found = samples(repaired_zone.scene.scrape())
     results = {(labels["kind"], labels["result"]) for _, labels, _ in found["ssvm_operator_reconciles"]}
     assert {("SSVMPool", "success"), ("CloudStackEndpoint", "success")} <= results
     counts = [
@@ -131,8 +51,8 @@ def test_reconciles_are_counted_by_kind_and_result_and_timed(scene: Scene) -> No
     assert counts and counts[0] > 0
 
 
-def test_cloudstack_calls_errors_and_latency_are_counted_by_command(scene: Scene) -> None:
-    found = samples(scene.scrape())
+def test_cloudstack_calls_errors_and_latency_are_counted_by_command(repaired_zone: RepairedZone) -> None:
+    found = samples(repaired_zone.scene.scrape())
     calls = {
         (labels["command"], labels["code"]) for _, labels, _ in found["ssvm_operator_cloudstack_api_calls"]
     }
@@ -145,8 +65,8 @@ def test_cloudstack_calls_errors_and_latency_are_counted_by_command(scene: Scene
     assert "listZones" in latency
 
 
-def test_pool_gauges_show_ssvms_by_state_and_desired_against_ready(scene: Scene) -> None:
-    found = samples(scene.scrape())
+def test_pool_gauges_show_ssvms_by_state_and_desired_against_ready(repaired_zone: RepairedZone) -> None:
+    found = samples(repaired_zone.scene.scrape())
     by_state = {
         labels["state"]: value
         for _, labels, value in found["ssvm_operator_ssvms"]
@@ -161,8 +81,8 @@ def test_pool_gauges_show_ssvms_by_state_and_desired_against_ready(scene: Scene)
     assert desired == [1.0] and ready == [1.0]
 
 
-def test_the_repair_is_counted_by_action_and_outcome(scene: Scene) -> None:
-    found = samples(scene.scrape())
+def test_the_repair_is_counted_by_action_and_outcome(repaired_zone: RepairedZone) -> None:
+    found = samples(repaired_zone.scene.scrape())
     outcomes = {
         (labels["action"], labels["result"]): value
         for _, labels, value in found["ssvm_operator_remediations"]
@@ -172,8 +92,8 @@ def test_the_repair_is_counted_by_action_and_outcome(scene: Scene) -> None:
     assert any(result == "Succeeded" for _, result in removals), outcomes
 
 
-def test_endpoint_gauges_show_the_breaker_closed_and_a_recent_contact(scene: Scene) -> None:
-    found = samples(scene.scrape())
+def test_endpoint_gauges_show_the_breaker_closed_and_a_recent_contact(repaired_zone: RepairedZone) -> None:
+    found = samples(repaired_zone.scene.scrape())
     breaker = {labels["endpoint"]: v for _, labels, v in found["ssvm_operator_circuit_breaker_open"]}
     assert breaker == {"default/region-1": 0.0}
     contact = {
@@ -183,10 +103,11 @@ def test_endpoint_gauges_show_the_breaker_closed_and_a_recent_contact(scene: Sce
     assert contact["default/region-1"] > 0
 
 
-def test_argo_cd_reads_the_live_objects_as_healthy(scene: Scene) -> None:
+def test_flux_and_argo_cd_read_the_live_objects_as_healthy(repaired_zone: RepairedZone) -> None:
     lua = find_lua()
-    if lua is None:
-        pytest.skip("no Lua 5.4 interpreter: `make tools` fetches Debian's lua5.4 into .tools/bin")
     for kind, name in (("SSVMPool", "zone-1"), ("CloudStackEndpoint", "region-1")):
-        health = run_health(lua, get(scene.cluster, kind, name))
-        assert health.status == "Healthy", (kind, health)
+        live = get(repaired_zone.scene.cluster, kind, name)
+        assert compute(live).status == CURRENT, (kind, compute(live))
+        if lua is not None:
+            health = run_health(lua, live)
+            assert health.status == "Healthy", (kind, health)

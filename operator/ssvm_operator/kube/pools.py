@@ -194,7 +194,12 @@ async def reconcile_pool(
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
     )
-    log.info(
+    # At INFO only when something happened or changed; an unchanged pool on every tick is DEBUG.
+    changed = (
+        bool(plan.runnable or outcomes or actor.in_flight)
+        or status.get("readyReplicas") != plan.ready_replicas
+    )
+    (log.info if changed else log.debug)(
         "pool.reconciled",
         pool=f"{namespace}/{name}",
         zone=spec.zone,
@@ -284,7 +289,8 @@ def _announce(
     for outcome in outcomes:
         target = outcome.vm_name or outcome.vm_id or "zone"
         reason = f"{outcome.action}{outcome.result}"
-        message = f"{outcome.action} {target}: {outcome.message}"
+        # The reason names the action (RebootSucceeded): the message names the SSVM once, not twice.
+        message = outcome.message if target in outcome.message else f"{target}: {outcome.message}"
         if outcome.result is Result.FAILED:
             kopf.warn(body, reason=reason, message=message)
         else:
@@ -298,5 +304,5 @@ def _announce(
             kopf.info(
                 body,
                 reason=f"{action.kind}Refused",
-                message=f"{action.kind} {target} not executed: {action.blocked} (wanted: {action.reason})",
+                message=f"{target} not executed: {action.blocked} (wanted: {action.reason})",
             )
