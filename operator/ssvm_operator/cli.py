@@ -62,6 +62,9 @@ def _run(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr=args.metrics_address)
+        from ssvm_operator import metrics
+
+        metrics.export_build_info()
     from ssvm_operator.kube.runner import RunOptions, run
 
     run(

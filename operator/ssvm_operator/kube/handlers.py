@@ -90,6 +90,10 @@ async def _reconciling(
                         )
                         return
                 ctx.remember_status(uid, before, changes)
+                conditions = ctx.status_of(body).get("conditions") or ()
+                metrics.export_conditions(
+                    kind, str(body.metadata.namespace), str(body.metadata.name), conditions
+                )
         result = "success"
     finally:
         metrics.RECONCILES.labels(kind=kind, result=result).inc()
@@ -191,6 +195,7 @@ async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: A
 
 @kopf.on.delete(GROUP, VERSION, ENDPOINTS, optional=True)
 async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
+    metrics.forget("CloudStackEndpoint", str(body.metadata.namespace), str(body.metadata.name))
     await _context(memo).registry.disconnect(f"{body.metadata.namespace}/{body.metadata.name}")
 
 
@@ -210,6 +215,7 @@ async def pool_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     # Deleting a pool stops management; it never destroys SSVMs or changes the zone.
     _locks.pop(str(body.metadata.uid), None)
     _context(memo).forget(str(body.metadata.uid))
+    metrics.forget("SSVMPool", str(body.metadata.namespace), str(body.metadata.name))
 
 
 @kopf.on.resume(GROUP, VERSION, SETTINGS)
@@ -242,3 +248,4 @@ async def settings_deleted(body: kopf.Body, memo: Any, **kwargs: Any) -> None:
         raise kopf.TemporaryError(f"restoring settings: {error}", delay=TICK_SECONDS) from None
     finally:
         _locks.pop(str(body.metadata.uid), None)
+        metrics.forget("SSVMSettings", str(body.metadata.namespace), str(body.metadata.name))

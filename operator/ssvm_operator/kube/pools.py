@@ -176,7 +176,7 @@ async def reconcile_pool(
             connection.inventory.invalidate()
 
     backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
-    _export_metrics(f"{namespace}/{name}", spec, plan, outcomes)
+    _export_metrics(namespace, name, spec, plan, outcomes)
     _announce(body, status, plan.actions, outcomes)
 
     patch.status["zoneId"] = plan.zone.id if plan.zone else None
@@ -244,14 +244,19 @@ def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
     )
 
 
-def _export_metrics(pool: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]) -> None:
+def _export_metrics(
+    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]
+) -> None:
     states = Counter(view.vm.state for view in plan.vms)
-    for state in sorted(set(VM_STATES) | set(states)):
-        metrics.SSVMS.labels(pool=pool, zone=spec.zone, state=state).set(states.get(state, 0))
-    metrics.DESIRED.labels(pool=pool, zone=spec.zone).set(spec.replicas)
-    metrics.READY.labels(pool=pool, zone=spec.zone).set(plan.ready_replicas)
-    for outcome in outcomes:
-        metrics.REMEDIATIONS.labels(action=str(outcome.action), result=str(outcome.result)).inc()
+    metrics.export_pool(
+        namespace,
+        name,
+        spec.zone,
+        {state: states.get(state, 0) for state in sorted(set(VM_STATES) | set(states))},
+        spec.replicas,
+        plan.ready_replicas,
+        [(str(o.action), str(o.result)) for o in outcomes],
+    )
 
 
 def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
