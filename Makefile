@@ -48,7 +48,16 @@ $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4:
 	cp $(TOOLS)/deb/x/usr/bin/promtool $(TOOLS)/deb/x/usr/bin/lua5.4 $(TOOLS)/bin/
 	rm -rf $(TOOLS)/deb
 
-tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4
+# The Prometheus server from the same Debian package: tests/observability/test_alerts.py runs the chart's alert
+# rules in it against the real operator.
+$(TOOLS)/bin/prometheus:
+	rm -rf $(TOOLS)/deb-prometheus && mkdir -p $(TOOLS)/deb-prometheus $(TOOLS)/bin
+	cd $(TOOLS)/deb-prometheus && { apt-get download -q prometheus || { apt-get update -qq && apt-get download -q prometheus; }; } \
+	  && dpkg -x prometheus_*.deb x
+	cp $(TOOLS)/deb-prometheus/x/usr/bin/prometheus $(TOOLS)/bin/
+	rm -rf $(TOOLS)/deb-prometheus
+
+tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4 $(TOOLS)/bin/prometheus
 
 lint: install
 	$(VENV)/bin/ruff check operator simulator tests scripts charts bench

@@ -105,3 +105,21 @@ annotations:
 {{- fail "podDisruptionBudget: set minAvailable or maxUnavailable, not both (set minAvailable: null)" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The scrape settings a ServiceMonitor endpoint and a PodMonitor podMetricsEndpoint share. honorLabels keeps
+the operator's own `namespace` label (the object's namespace) instead of renaming it `exported_namespace`.
+*/}}
+{{- define "ssvm-operator.scrapeSettings" -}}
+interval: {{ .interval }}
+scrapeTimeout: {{ .scrapeTimeout }}
+honorLabels: {{ .honorLabels }}
+{{- with .relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
