@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,7 +77,8 @@ def test_a_spec_change_the_operator_has_not_read_yet_is_progressing_not_healthy(
 
 
 def test_a_new_object_without_status_is_progressing(lua: Path) -> None:
-    for status in (None, {"conditions": []}, {"observedGeneration": -1}):
+    statuses: list[dict[str, Any] | None] = [None, {"conditions": []}, {"observedGeneration": -1}]
+    for status in statuses:
         health = run_health(lua, just_applied("SSVMPool", status))
         assert health.status == "Progressing", status
 
