@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 HELM_ENV := HELM_CACHE_HOME=$(CURDIR)/$(TOOLS)/helm/cache HELM_CONFIG_HOME=$(CURDIR)/$(TOOLS)/helm/config \
 	HELM_DATA_HOME=$(CURDIR)/$(TOOLS)/helm/data
 
-.PHONY: help install tools lint typecheck test mutate demo sim chart image-context bench compat soak clean
+.PHONY: help install tools lint typecheck test mutate demo sim chart image image-context bench compat soak clean
 
 help:
 	@echo "make demo   - CloudStack simulator + emulated cluster + operator, shown through kubectl"
@@ -18,6 +18,7 @@ help:
 	@echo "make tools  - fetch the real kubectl and helm binaries into $(TOOLS)/bin"
 	@echo "make sim    - run the CloudStack simulator in the foreground"
 	@echo "make chart  - lint and package the Helm chart into dist/"
+	@echo "make image  - build the image with docker, podman or buildah, whichever is installed"
 	@echo "make bench  - performance side by side with a naive poller, writes bench/results.md"
 	@echo "make compat - the end-to-end matrix over CloudStack 4.15 to the latest"
 	@echo "make soak   - the fault soak at length, with its table"
@@ -49,7 +50,16 @@ $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4:
 	cp $(TOOLS)/deb/x/usr/bin/promtool $(TOOLS)/deb/x/usr/bin/lua5.4 $(TOOLS)/bin/
 	rm -rf $(TOOLS)/deb
 
-tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4
+# The Prometheus server from the same Debian package: tests/observability/test_alerts.py runs the chart's alert
+# rules in it against the real operator.
+$(TOOLS)/bin/prometheus:
+	rm -rf $(TOOLS)/deb-prometheus && mkdir -p $(TOOLS)/deb-prometheus $(TOOLS)/bin
+	cd $(TOOLS)/deb-prometheus && { apt-get download -q prometheus || { apt-get update -qq && apt-get download -q prometheus; }; } \
+	  && dpkg -x prometheus_*.deb x
+	cp $(TOOLS)/deb-prometheus/x/usr/bin/prometheus $(TOOLS)/bin/
+	rm -rf $(TOOLS)/deb-prometheus
+
+tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin/lua5.4 $(TOOLS)/bin/prometheus
 
 lint: install
 	$(VENV)/bin/ruff check operator simulator tests scripts charts bench
@@ -76,6 +86,16 @@ chart: install tools
 	$(PY) charts/ssvm-operator/hack/sync.py
 	$(HELM_ENV) helm lint --strict charts/ssvm-operator
 	$(HELM_ENV) helm package charts/ssvm-operator -d dist
+
+# The image, built with the first container engine found (or CONTAINER_ENGINE=...), tagged IMAGE.
+# The release workflow (.github/workflows/release.yml) builds the multi-arch, signed image the same way.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= ssvm-operator:$(VERSION)
+# An engine counts when it answers `info`: a docker CLI without a daemon does not.
+CONTAINER_ENGINE ?= $(firstword $(foreach engine,docker podman buildah,$(shell $(engine) info >/dev/null 2>&1 && command -v $(engine))))
+image: image-context
+	@test -n "$(CONTAINER_ENGINE)" || { echo "make image: no working docker, podman or buildah; dist/image-context is the build context for a machine with one" >&2; exit 1; }
+	$(CONTAINER_ENGINE) $(if $(filter buildah,$(notdir $(CONTAINER_ENGINE))),bud,build) -t $(IMAGE) dist/image-context
 
 # What a `docker build` needs, for building the image where a Docker engine runs.
 image-context:

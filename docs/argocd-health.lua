@@ -1,18 +1,20 @@
 -- Argo CD health check for the ssvm.cloudstack.io kinds: SSVMPool, CloudStackEndpoint and SSVMSettings.
 --
--- Install it once per kind in argocd-cm (see docs/gitops.md):
---   resource.customizations.health.ssvm.cloudstack.io_SSVMPool
---   resource.customizations.health.ssvm.cloudstack.io_CloudStackEndpoint
---   resource.customizations.health.ssvm.cloudstack.io_SSVMSettings
+-- Install it once for the three kinds in argocd-cm (see docs/gitops.md):
+--   resource.customizations: |
+--     ssvm.cloudstack.io/*:
+--       health.lua: |
+--         <this script>
 --
--- The operator writes kstatus conditions (Ready, Reconciling, Stalled; SSVMPool also Paused), each with
--- observedGeneration, and status.observedGeneration. The mapping, first match wins:
+-- The operator writes kstatus conditions, each with observedGeneration, and status.observedGeneration
+-- (-1 until its first write). Ready is always present; Stalled, Reconciling, Paused and Degraded only
+-- while True. The mapping, first match wins:
 --   no conditions yet, or a spec generation the operator has not read yet   -> Progressing
---   Stalled=True (the declaration cannot be realised; the message says why) -> Degraded
+--   Stalled=True (the declaration cannot be realised, or a person must act) -> Degraded
 --   Paused=True (spec.paused or the ssvm.cloudstack.io/paused annotation)   -> Suspended
 --   Ready=True                                                              -> Healthy
---   Reconciling=True (a CloudStack job or CloudStack's scanner is working)  -> Progressing
---   Ready=False (e.g. SSVMUnhealthy, TooFewSSVMs, Unreachable)              -> Degraded
+--   Reconciling=True (a CloudStack job, CloudStack's scanner, a rollout)    -> Progressing
+--   Ready=False (e.g. SSVMUnhealthy, TooFewSSVMs, drift in Observe mode)    -> Degraded
 --   anything else (Ready=Unknown)                                           -> Progressing
 
 local hs = {status = "Progressing", message = "waiting for the operator to report status"}

@@ -40,8 +40,8 @@ class DiagnoseError(Exception):
     """Diagnostics cannot be shown or run; the message says what to fix."""
 
 
-def from_cluster(name: str, namespace: str) -> Report:
-    """The latest results the operator wrote to the SSVMPool's status."""
+def from_cluster(name: str, namespace: str, context: str | None = None) -> Report:
+    """The latest results the operator wrote to the SSVMPool's status (`context`: a kubeconfig context)."""
     import kubernetes
     from kubernetes.client.exceptions import ApiException
 
@@ -49,7 +49,10 @@ def from_cluster(name: str, namespace: str) -> Report:
     from ssvm_operator.kube.names import GROUP, POOLS, VERSION
 
     try:
-        load_config()
+        if context:
+            kubernetes.config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
+        else:
+            load_config()
         found = kubernetes.client.CustomObjectsApi().get_namespaced_custom_object(
             GROUP, VERSION, namespace, POOLS, name
         )

@@ -2,11 +2,16 @@
 
 Secrets never reach a log line: values registered with `register_secret` are masked wherever they appear,
 and fields named like credentials are masked whatever they hold.
+
+Every line about an object carries the same `kind`, `namespace` and `name` fields, whether kopf or the
+operator wrote it, so one query finds both. Nothing is logged per tick at INFO: kopf's "Timer 'poll'
+succeeded." goes to DEBUG, and a reconcile logs at INFO only when it changed something.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -42,6 +47,33 @@ def drop_framework_noise(_: Any, __: str, event_dict: MutableMapping[str, Any]) 
     event_dict.pop("settings", None)
     event_dict.pop("k8s_skip", None)
     return event_dict
+
+
+def object_identity(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """kopf's `k8s_ref` becomes the `kind`/`namespace`/`name` fields the operator's own lines carry."""
+    ref = event_dict.pop("k8s_ref", None)
+    if isinstance(ref, dict):
+        for field in ("kind", "namespace", "name"):
+            if ref.get(field) is not None:
+                event_dict.setdefault(field, ref[field])
+    return event_dict
+
+
+_EVERY_TICK = re.compile(r"Timer '[^']*' succeeded\.")
+
+
+class TimerSuccessAtDebug(logging.Filter):
+    """kopf logs "Timer 'poll' succeeded." at INFO for every object on every tick: that is DEBUG noise.
+
+    Installed on kopf's object logger, before its handlers, so the record is neither printed at INFO nor
+    posted as an Event.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and _EVERY_TICK.fullmatch(str(record.msg)):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
 
 
 def redact_processor(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -80,6 +112,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             drop_framework_noise,
+            object_identity,
             redact_processor,
             renderer,
         ],
@@ -89,5 +122,8 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    kopf_objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, TimerSuccessAtDebug) for f in kopf_objects.filters):
+        kopf_objects.addFilter(TimerSuccessAtDebug())
     # aiohttp's access and client logs add nothing an operator user needs.
     logging.getLogger("aiohttp").setLevel(logging.WARNING)

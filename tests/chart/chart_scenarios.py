@@ -15,8 +15,28 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "peering": {"enabled": True, "standbyReplicas": 1, "installCRDs": False},
     },
     "monitoring": {
-        "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}}},
+        "metrics": {
+            "serviceMonitor": {
+                "enabled": True,
+                "namespace": "monitoring",
+                "labels": {"release": "prometheus"},
+                "annotations": {"example.com/owner": "platform"},
+                "relabelings": [{"action": "replace", "targetLabel": "cluster", "replacement": "eu-1"}],
+                "metricRelabelings": [
+                    {"action": "drop", "sourceLabels": ["__name__"], "regex": "ssvm_operator_reconcile_.*"}
+                ],
+            },
+            "prometheusRule": {
+                "enabled": True,
+                "labels": {"release": "prometheus"},
+                "alertLabels": {"team": "a"},
+            },
+            "grafanaDashboard": {"enabled": True, "namespace": "monitoring"},
+        },
         "podDisruptionBudget": {"enabled": True, "minAvailable": None, "maxUnavailable": 1},
+    },
+    "pod-monitor": {
+        "metrics": {"service": {"enabled": False}, "podMonitor": {"enabled": True, "interval": "30s"}},
     },
     "network-policy": {
         "networkPolicy": {

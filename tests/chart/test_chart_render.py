@@ -48,7 +48,8 @@ def test_defaults_run_one_standalone_operator_with_recreate(helm: Helm) -> None:
     assert not any(arg.startswith(("--peering", "--namespace")) for arg in args)
     kinds = sorted(m["kind"] for m in manifests)
     assert kinds == sorted(
-        ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Service", "Deployment"]
+        ["ServiceAccount", "ClusterRoleBinding", "Service", "Deployment"]
+        + ["ClusterRole"] * 3  # the operator's, and the view and edit roles aggregated for people
         + ["CustomResourceDefinition"] * 3
     )
 
@@ -207,7 +208,8 @@ def test_endpoint_with_existing_secret_creates_no_secret(helm: Helm) -> None:
         "apiKeyKey": "apiKey",
         "secretKeyKey": "secretKey",
     }
-    assert endpoint["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    # Created once after the CRDs exist; an upgrade must not delete and recreate it.
+    assert endpoint["metadata"]["annotations"] == {"helm.sh/hook": "post-install"}
 
 
 def test_endpoint_with_inline_credentials_creates_its_secret(helm: Helm) -> None:
@@ -252,7 +254,9 @@ SCHEMA_REFUSALS: list[tuple[dict[str, Any], str]] = [
     ({"peering": {"standbyReplicas": 9}}, "/peering/standbyReplicas"),
     ({"watchNamespaces": ["Team_A"]}, "/watchNamespaces/0"),
     ({"watchNamespaces": "team-a"}, "/watchNamespaces"),
-    ({"securityContext": {"runAsUser": 0}}, "/securityContext/runAsUser"),
+    ({"podSecurityContext": {"runAsUser": 0}}, "/podSecurityContext"),
+    ({"containerSecurityContext": {"privileged": "no"}}, "/containerSecurityContext"),
+    ({"operator": {"extraEnv": [{"name": "A", "valueFrom": {"secretKeyRef": {"nam": "x"}}}]}}, "nam"),
     ({"crds": {"enabled": True, "keepp": True}}, "additional properties 'keepp' not allowed"),
     ({"endpoint": {"url": "ftp://cloud"}}, "/endpoint/url"),
     ({"networkPolicy": {"cloudstack": {"cidrs": ["10.0.0.1"]}}}, "/networkPolicy/cloudstack/cidrs/0"),

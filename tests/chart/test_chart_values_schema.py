@@ -18,7 +18,11 @@ SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 VALUES = yaml.safe_load((CHART / "values.yaml").read_text())
 
 # Helm's global values of a parent chart are shared with every subchart; they cannot be closed here.
-OPEN_BY_DESIGN = {"properties.global"}
+OPEN_BY_DESIGN = {
+    "properties.global",
+    # Kubernetes' own free-form type (managedFields of an ephemeral volume's claim template), kept as it is.
+    "definitions.io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1",
+}
 
 
 def object_nodes(node: Any, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -11,7 +11,15 @@ from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.requestlog import permissions_of
 from kube_emulator.testing import EmulatedCluster
 from tests.chart.rbac_needs import needed_calls
-from tests.e2e.cluster_helpers import NAMESPACE, apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import (
+    NAMESPACE,
+    apply,
+    condition,
+    eventually,
+    pool_doc,
+    status,
+    wait_condition,
+)
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import settings_doc
 
@@ -35,7 +43,14 @@ def test_the_chart_grants_what_the_operator_uses_and_nothing_more(
     eventually(
         lambda: status(cluster, "SSVMPool", "zone-1").get("recentActions"), what="an action and its Event"
     )
-    wait_condition(cluster, "SSVMSettings", "region-1", "Stalled", "False")
+    # The settings were read and applied (the Secret too): in sync, or waiting for a restart.
+    eventually(
+        lambda: (
+            condition(cluster, "SSVMSettings", "region-1", "Ready").get("reason")
+            in ("InSync", "ManagementServerRestartRequired")
+        ),
+        what="the settings applied",
+    )
 
     operator_calls = [
         c for c in cluster.request_log.resource_calls() if not c.user_agent.startswith("kubectl")

@@ -93,7 +93,7 @@ def test_replicas_two_sets_the_global_standby_and_every_zone_says_so(
     assert "secstorage.capacity.standby" in degraded["message"]
     eventually(lambda: setting(cloudstack, "secstorage.capacity.standby") == "51", what="standby 51 for S=50")
     wait_condition(
-        cluster, "SSVMSettings", "region-1", "Reconciling", "True", reason="ManagementServerRestartRequired"
+        cluster, "SSVMSettings", "region-1", "Stalled", "True", reason="ManagementServerRestartRequired"
     )
 
     cloudstack.admin.restart_management_server()

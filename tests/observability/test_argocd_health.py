@@ -1,81 +1,30 @@
 """docs/argocd-health.lua, run by a real Lua 5.4 as Argo CD runs it, reads our statuses as a user expects.
 
-Pool statuses are rendered by the operator's own status code from real plans, so a renamed condition or
-reason breaks this test rather than a user's dashboard. Endpoint and settings statuses follow the shapes
-their reconcilers write (kube/endpoints.py, kube/ssvm_settings.py).
+The statuses come from tests/observability/statuses.py; tests/observability/test_kstatus_health.py reads the
+same objects as Flux does.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ssvm_operator.kube.conditions import Condition, render
-from ssvm_operator.kube.pool_status import Backoff, pool_conditions
-from ssvm_operator.model.snapshot import Inventory, SystemVm, Zone
-from ssvm_operator.model.spec import PoolSpec
-from ssvm_operator.plan.pool import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext, VmMemory
+from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.model.snapshot import SystemVm
+from ssvm_operator.plan.types import ActionKind, InFlight, VmMemory
 from tests.observability.lua import HEALTH_SCRIPT, run_health
+from tests.observability.statuses import NOW, RESTART, endpoint, just_applied, other, pool, settings, up
 from tests.support.paths import REPOSITORY
 from tests.support.tools import require_tool
-
-NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-ZONE = Zone("z1", "zone-1")
-API_VERSION = "ssvm.cloudstack.io/v1alpha1"
 
 
 @pytest.fixture(scope="module")
 def lua() -> Path:
     return require_tool("lua5.4")
-
-
-def pool(
-    *vms: SystemVm,
-    generation: int = 1,
-    observed: int | None = None,
-    in_flight: tuple[InFlight, ...] = (),
-    memory: dict[str, VmMemory] | None = None,
-    zone: str = "zone-1",
-    **spec: Any,
-) -> dict[str, Any]:
-    """An SSVMPool as the operator leaves it after one reconcile of the given CloudStack state."""
-    parsed = PoolSpec.parse({"endpointRef": {"name": "region-1"}, "zone": zone, **spec})
-    context = PoolContext(
-        parsed, Inventory(observed_at=NOW, zones=(ZONE,), ssvms=vms), NOW, in_flight, memory or {}
-    )
-    plan = plan_pool(context)
-    conditions = pool_conditions(parsed, plan, in_flight, (), Backoff())
-    seen = generation if observed is None else observed
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "SSVMPool",
-        "metadata": {"name": "zone-1", "namespace": "ssvm-operator", "generation": generation},
-        "spec": {"zone": zone, **spec},
-        "status": {
-            "observedGeneration": seen,
-            "conditions": render(conditions, None, seen, NOW),
-            "desiredReplicas": plan.desired_replicas,
-            "readyReplicas": plan.ready_replicas,
-        },
-    }
-
-
-def other(kind: str, *conditions: Condition, generation: int = 1) -> dict[str, Any]:
-    return {
-        "apiVersion": API_VERSION,
-        "kind": kind,
-        "metadata": {"name": "region-1", "namespace": "ssvm-operator", "generation": generation},
-        "status": {"observedGeneration": generation, "conditions": render(conditions, None, generation, NOW)},
-    }
-
-
-def up(number: int = 1) -> SystemVm:
-    return SystemVm(f"vm-{number}", f"s-{number}-VM", "z1", "Running", "Up")
 
 
 def test_a_pool_whose_ssvms_serve_is_healthy(lua: Path) -> None:
@@ -127,77 +76,37 @@ def test_a_spec_change_the_operator_has_not_read_yet_is_progressing_not_healthy(
 
 
 def test_a_new_object_without_status_is_progressing(lua: Path) -> None:
-    fresh = {"apiVersion": API_VERSION, "kind": "SSVMPool", "metadata": {"name": "zone-1", "generation": 1}}
-    assert run_health(lua, fresh).status == "Progressing"
-    assert run_health(lua, {**fresh, "status": {"conditions": []}}).status == "Progressing"
+    statuses: list[dict[str, Any] | None] = [None, {"conditions": []}, {"observedGeneration": -1}]
+    for status in statuses:
+        health = run_health(lua, just_applied("SSVMPool", status))
+        assert health.status == "Progressing", status
 
 
 @pytest.mark.parametrize(
-    ("conditions", "expected"),
-    [
-        (
-            (
-                Condition("Ready", True, "Connected", "CloudStack 4.20.1.0 at https://cloud/client/api"),
-                Condition("Stalled", False, "Connected", "nothing blocks the connection"),
-                Condition("Reconciling", False, "Connected", "connected"),
-            ),
-            "Healthy",
-        ),
-        (
-            (
-                Condition("Ready", False, "Unreachable", "connection refused; retrying every 30s"),
-                Condition("Stalled", False, "Retrying", "the failure may be temporary"),
-                Condition("Reconciling", True, "Unreachable", "connection refused; retrying every 30s"),
-            ),
-            "Progressing",
-        ),
-        (
-            (
-                Condition("Ready", False, "Unauthorized", "CloudStack refused the API keys (401)"),
-                Condition("Stalled", True, "Unauthorized", "CloudStack refused the API keys (401)"),
-                Condition("Reconciling", False, "Unauthorized", "waiting for valid API keys"),
-            ),
-            "Degraded",
-        ),
-    ],
-    ids=["connected", "unreachable", "unauthorized"],
+    ("state", "expected"),
+    [("connected", "Healthy"), ("unreachable", "Progressing"), ("unauthorized", "Degraded")],
 )
-def test_endpoint_health(lua: Path, conditions: tuple[Condition, ...], expected: str) -> None:
-    assert run_health(lua, other("CloudStackEndpoint", *conditions)).status == expected
+def test_endpoint_health(lua: Path, state: str, expected: str) -> None:
+    assert run_health(lua, endpoint(state)).status == expected
 
 
 @pytest.mark.parametrize(
-    ("conditions", "expected"),
+    ("state", "expected"),
     [
-        (
-            (
-                Condition("Stalled", False, "Applied", "every declared setting is valid"),
-                Condition("Reconciling", False, "InSync", "CloudStack holds every declared setting"),
-                Condition("Ready", True, "InSync", "CloudStack holds every declared setting"),
-            ),
-            "Healthy",
-        ),
-        (
-            (
-                Condition("Stalled", False, "Applied", "every declared setting is valid"),
-                Condition("Reconciling", True, "ManagementServerRestartRequired", "restart ms-1"),
-                Condition("Ready", False, "ManagementServerRestartRequired", "restart ms-1"),
-            ),
-            "Progressing",
-        ),
-        (
-            (
-                Condition("Stalled", True, "SecretMissing", "secretSettings[0]: Secret ssvm-proxy not found"),
-                Condition("Reconciling", False, "SecretMissing", "nothing is applied until this is fixed"),
-                Condition("Ready", False, "SecretMissing", "secretSettings[0]: Secret ssvm-proxy not found"),
-            ),
-            "Degraded",
-        ),
+        ("in-sync", "Healthy"),
+        ("restart-required", "Degraded"),
+        ("rolling", "Progressing"),
+        ("observe-drift", "Degraded"),
+        ("secret-missing", "Degraded"),
     ],
-    ids=["in-sync", "restart-required", "secret-missing"],
 )
-def test_settings_health(lua: Path, conditions: tuple[Condition, ...], expected: str) -> None:
-    assert run_health(lua, other("SSVMSettings", *conditions)).status == expected
+def test_settings_health(lua: Path, state: str, expected: str) -> None:
+    assert run_health(lua, settings(state)).status == expected
+
+
+def test_a_management_server_restart_shows_the_action_to_take(lua: Path) -> None:
+    health = run_health(lua, settings("restart-required"))
+    assert health.message == f"ManagementServerRestartRequired: {RESTART}"
 
 
 def test_messages_with_quotes_and_non_ascii_reach_argo_cd_intact(lua: Path) -> None:
@@ -206,12 +115,11 @@ def test_messages_with_quotes_and_non_ascii_reach_argo_cd_intact(lua: Path) -> N
     assert run_health(lua, obj).message == f"Unreachable: {message}"
 
 
-def test_gitops_guide_embeds_the_same_script_for_each_kind() -> None:
+def test_gitops_guide_embeds_the_same_script_in_its_wildcard_entry() -> None:
     guide = (REPOSITORY / "docs" / "gitops.md").read_text()
     script = HEALTH_SCRIPT.read_text().strip()
-    for kind in ("SSVMPool", "CloudStackEndpoint", "SSVMSettings"):
-        key = re.escape(f"resource.customizations.health.ssvm.cloudstack.io_{kind}: |")
-        match = re.search(key + r"\n(?P<body>(?:      .*\n|\n)+)", guide)
-        assert match, f"docs/gitops.md has no health customization for {kind}"
-        embedded = "\n".join(line[6:] for line in match["body"].splitlines()).strip()
-        assert embedded == script, f"the {kind} script in docs/gitops.md differs from docs/argocd-health.lua"
+    key = re.escape("  resource.customizations: |\n    ssvm.cloudstack.io/*:\n      health.lua: |")
+    match = re.search(key + r"\n(?P<body>(?:        .*\n|\n)+)", guide)
+    assert match, "docs/gitops.md has no wildcard health customization for ssvm.cloudstack.io"
+    embedded = "\n".join(line[8:] for line in match["body"].splitlines()).strip()
+    assert embedded == script, "the script in docs/gitops.md differs from docs/argocd-health.lua"

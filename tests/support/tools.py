@@ -22,6 +22,7 @@ SOURCES = {
     "kubectl": "`make tools` fetches it (or set $KUBECTL)",
     "helm": "`make tools` fetches it",
     "promtool": "`make tools` fetches it from Debian's prometheus package",
+    "prometheus": "`make tools` fetches the server from Debian's prometheus package",
     "lua5.4": "`make tools` fetches it from Debian's lua5.4 package",
     "openssl": "install the openssl command-line tool",
 }

@@ -32,6 +32,11 @@ API_DOC = CHART.parent.parent / "docs" / "api.md"
 SCHEMA_KUBE_VERSION = "1.29.0"
 PASSTHROUGH_TYPES = (
     "io.k8s.api.core.v1.Affinity",
+    "io.k8s.api.core.v1.PodSecurityContext",
+    "io.k8s.api.core.v1.SecurityContext",
+    "io.k8s.api.core.v1.EnvVar",
+    "io.k8s.api.core.v1.Volume",
+    "io.k8s.api.core.v1.VolumeMount",
     "io.k8s.api.core.v1.Toleration",
     "io.k8s.api.core.v1.TopologySpreadConstraint",
     "io.k8s.api.core.v1.LocalObjectReference",

@@ -2,17 +2,22 @@
 
 Async commands are submitted without cs's `fetch_result`: the caller records the job id (in Kubernetes
 status) before it polls, so a restarted operator resumes polling the same job instead of acting twice.
+
+Requests go through an egress proxy when the environment names one: `HTTPS_PROXY`/`HTTP_PROXY` and
+`NO_PROXY`, as curl and most clients read them (aiohttp's `trust_env`; cs's own session ignores them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import aiohttp
 from aiolimiter import AsyncLimiter
 from cs import AIOCloudStack
 
@@ -102,8 +107,18 @@ class CloudClient:
             dangerous_no_tls_verify=settings.verify is False,
         )
         self._entered = False
+        self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> CloudClient:
+        # cs keeps a session it is given open and uses it for every call; this one honours the proxy
+        # variables, with the same socket timeouts and TLS verification cs would use.
+        timeout = max(1, round(self.settings.timeout_seconds))
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout),
+            connector=aiohttp.TCPConnector(ssl=_tls(self.settings.verify)),
+            trust_env=True,
+        )
+        self._api.session = self._session
         await self._api.__aenter__()
         self._entered = True
         return self
@@ -115,6 +130,9 @@ class CloudClient:
         if self._entered:
             await self._api.close()
             self._entered = False
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def call(self, command: str, **params: Any) -> dict[str, Any]:
         """A synchronous CloudStack command; returns the unwrapped response object."""
@@ -166,3 +184,10 @@ class CloudClient:
             finally:
                 if self._observer is not None:
                     self._observer(command, time.monotonic() - started, error)
+
+
+def _tls(verify: bool | str) -> ssl.SSLContext | bool:
+    """False (insecureSkipTLSVerify), or a context trusting the system CAs or the given CA bundle."""
+    if verify is False:
+        return False
+    return ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)

@@ -2,6 +2,10 @@
 
 lastTransitionTime moves only when a condition's status changes, so `kubectl describe` tells how long a
 pool has been in its state.
+
+Stalled, Reconciling, Degraded and Paused follow kstatus's "abnormal-true" polarity: they say something only
+when True, and their absence means normal, so they are left out while False (cli-utils
+pkg/kstatus/README.md). `kubectl describe` then shows the conditions that matter and nothing else.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+ABNORMAL_TRUE = frozenset({"Stalled", "Reconciling", "Degraded", "Paused"})
+"""Condition types written only while True; absent means False."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ def render(
     earlier = {c.get("type"): c for c in previous or ()}
     rendered = []
     for condition in conditions:
+        if condition.type in ABNORMAL_TRUE and condition.status is False:
+            continue
         before = earlier.get(condition.type)
         status = condition.status_text
         transition = timestamp(now)

@@ -39,11 +39,13 @@ class OperatorContext:
         """
         observed = dict(body.get("status") or {})
         remembered = self._statuses.get(str((body.get("metadata") or {}).get("uid")))
-        return {**observed, **remembered} if remembered is not None else observed
+        if remembered is None:
+            return observed
+        # A field written as null was removed: a stale body must not bring it back.
+        return {k: v for k, v in {**observed, **remembered}.items() if v is not None}
 
     def remember_status(self, uid: str, before: Mapping[str, Any], patch: Mapping[str, Any]) -> None:
-        merged = {**before, **patch}
-        self._statuses[uid] = {k: v for k, v in merged.items() if v is not None}
+        self._statuses[uid] = {**before, **patch}
 
     def forget(self, uid: str) -> None:
         self._statuses.pop(uid, None)

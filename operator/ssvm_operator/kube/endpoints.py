@@ -44,8 +44,11 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         verdict = await connection.read_release()
     except CloudError as error:
         opened = connection.breaker.tripped and _breaker_state(status) != "Open"
-        metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(
-            1 if connection.breaker.tripped else 0
+        metrics.export_endpoint(
+            namespace,
+            name,
+            breaker_open=connection.breaker.tripped,
+            poll_interval=connection.spec.poll_interval_seconds,
         )
         patch.status["circuitBreaker"] = _breaker(connection.breaker)
         if isinstance(error, AuthError):
@@ -111,8 +114,13 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
     patch.status["circuitBreaker"] = _breaker(connection.breaker)
-    metrics.LAST_CONTACT.labels(endpoint=f"{namespace}/{name}").set(inventory.observed_at.timestamp())
-    metrics.BREAKER_OPEN.labels(endpoint=f"{namespace}/{name}").set(0)
+    metrics.export_endpoint(
+        namespace,
+        name,
+        breaker_open=False,
+        poll_interval=connection.spec.poll_interval_seconds,
+        contact=inventory.observed_at.timestamp(),
+    )
     message = (
         f"CloudStack {connection.cloudstack_version} at {connection.spec.url}: "
         f"{len(inventory.zones)} zones, {len(inventory.ssvms)} SSVMs"

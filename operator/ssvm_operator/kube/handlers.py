@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import random
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
@@ -30,6 +31,7 @@ from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_setting
 # How often each object is looked at. CloudStack itself is asked at most once per endpoint's
 # pollIntervalSeconds: between polls a tick reuses the endpoint's cached inventory.
 TICK_SECONDS = float(os.environ.get("SSVM_OPERATOR_TICK_SECONDS", "10"))
+EVENT_SOURCE = "ssvm-operator"
 
 _locks: dict[str, asyncio.Lock] = {}
 log = structlog.get_logger("ssvm_operator.handlers")
@@ -53,34 +55,45 @@ async def _reconciling(
     uid = str(body.metadata.uid)
     started = time.monotonic()
     result = "error"
+    identity = {"kind": kind, "namespace": body.metadata.namespace, "name": body.metadata.name}
     try:
-        async with _lock(uid):
-            ctx = _context(memo)
-            before = ctx.status_of(body)
-            try:
-                yield
-            except (kopf.TemporaryError, kopf.PermanentError):
-                raise
-            except Exception as error:
-                # Whatever escapes is logged and stored by kopf: never with a secret value in it.
-                raise kopf.TemporaryError(
-                    logs.redact(f"{type(error).__name__}: {error}"), delay=TICK_SECONDS
-                ) from None
-            changes = dict(patch.pop("status", None) or {})
-            if any(before.get(key) != value for key, value in changes.items()):
+        with structlog.contextvars.bound_contextvars(**identity):
+            async with _lock(uid):
+                ctx = _context(memo)
+                before = ctx.status_of(body)
                 try:
-                    await kubeapi.patch_status(
-                        plural, str(body.metadata.namespace), str(body.metadata.name), changes
-                    )
-                except Exception as error:  # the next tick writes it again
-                    log.warning(
-                        "status.write_failed",
-                        kind=kind,
-                        name=body.metadata.name,
-                        error=logs.redact(str(error)),
-                    )
-                    return
-            ctx.remember_status(uid, before, changes)
+                    yield
+                except (kopf.TemporaryError, kopf.PermanentError):
+                    raise
+                except Exception as error:
+                    # Whatever escapes is logged and stored by kopf: never with a secret value in it.
+                    raise kopf.TemporaryError(
+                        logs.redact(f"{type(error).__name__}: {error}"), delay=TICK_SECONDS
+                    ) from None
+                # An empty list is written as null, which the merge patch removes: `kubectl describe` shows no
+                # empty "In Flight:" or "Planned Actions:" headers, and readers treat absent as empty.
+                changes = {
+                    key: None if value == [] else value
+                    for key, value in (patch.pop("status", None) or {}).items()
+                }
+                if any(before.get(key) != value for key, value in changes.items()):
+                    try:
+                        await kubeapi.patch_status(
+                            plural, str(body.metadata.namespace), str(body.metadata.name), changes
+                        )
+                    except Exception as error:  # the next tick writes it again
+                        log.warning(
+                            "status.write_failed",
+                            kind=kind,
+                            name=body.metadata.name,
+                            error=logs.redact(str(error)),
+                        )
+                        return
+                ctx.remember_status(uid, before, changes)
+                conditions = ctx.status_of(body).get("conditions") or ()
+                metrics.export_conditions(
+                    kind, str(body.metadata.namespace), str(body.metadata.name), conditions
+                )
         result = "success"
     finally:
         metrics.RECONCILES.labels(kind=kind, result=result).inc()
@@ -108,6 +121,11 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         prefix=GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
+    # `kubectl describe` shows Events "From: ssvm-operator" (kopf's default is "kopf"), and each Event names
+    # the pod that posted it (POD_ID, set by the chart from the pod's name).
+    settings.posting.reporting_component = EVENT_SOURCE
+    settings.posting.reporting_instance = os.environ.get("POD_ID") or socket.gethostname()
+    settings.posting.event_name_prefix = f"{EVENT_SOURCE}-event-"
     # Belt and braces against silent watches behind load balancers (operator-practices.md §1.6).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 310
@@ -203,6 +221,7 @@ async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: A
 
 @kopf.on.delete(GROUP, VERSION, ENDPOINTS, optional=True)
 async def endpoint_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
+    metrics.forget("CloudStackEndpoint", str(body.metadata.namespace), str(body.metadata.name))
     await _context(memo).registry.disconnect(f"{body.metadata.namespace}/{body.metadata.name}")
 
 
@@ -222,6 +241,7 @@ async def pool_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     # Deleting a pool stops management; it never destroys SSVMs or changes the zone.
     _locks.pop(str(body.metadata.uid), None)
     _context(memo).forget(str(body.metadata.uid))
+    metrics.forget("SSVMPool", str(body.metadata.namespace), str(body.metadata.name))
 
 
 @kopf.on.resume(GROUP, VERSION, SETTINGS)
@@ -254,3 +274,4 @@ async def settings_deleted(body: kopf.Body, memo: Any, **kwargs: Any) -> None:
         raise kopf.TemporaryError(f"restoring settings: {error}", delay=TICK_SECONDS) from None
     finally:
         _locks.pop(str(body.metadata.uid), None)
+        metrics.forget("SSVMSettings", str(body.metadata.namespace), str(body.metadata.name))

@@ -178,7 +178,7 @@ async def reconcile_pool(
             connection.inventory.invalidate()
 
     backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
-    _export_metrics(f"{namespace}/{name}", spec, plan, outcomes)
+    _export_metrics(namespace, name, spec, plan, outcomes)
     _announce(body, status, plan.actions, outcomes)
 
     patch.status["zoneId"] = plan.zone.id if plan.zone else None
@@ -195,9 +195,12 @@ async def reconcile_pool(
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
     )
-    # A tick that changed nothing is logged at debug: at info, 500 idle pools would say so 50 times a second.
-    busy = bool(outcomes or actor.in_flight or plan.actions)
-    (log.info if busy else log.debug)(
+    # At INFO only when something happened or changed; an unchanged pool on every tick is DEBUG.
+    changed = (
+        bool(plan.runnable or outcomes or actor.in_flight)
+        or status.get("readyReplicas") != plan.ready_replicas
+    )
+    (log.info if changed else log.debug)(
         "pool.reconciled",
         pool=f"{namespace}/{name}",
         zone=spec.zone,
@@ -242,14 +245,19 @@ def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
     )
 
 
-def _export_metrics(pool: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]) -> None:
+def _export_metrics(
+    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]
+) -> None:
     states = Counter(view.vm.state for view in plan.vms)
-    for state in sorted(set(VM_STATES) | set(states)):
-        metrics.SSVMS.labels(pool=pool, zone=spec.zone, state=state).set(states.get(state, 0))
-    metrics.DESIRED.labels(pool=pool, zone=spec.zone).set(spec.replicas)
-    metrics.READY.labels(pool=pool, zone=spec.zone).set(plan.ready_replicas)
-    for outcome in outcomes:
-        metrics.REMEDIATIONS.labels(action=str(outcome.action), result=str(outcome.result)).inc()
+    metrics.export_pool(
+        namespace,
+        name,
+        spec.zone,
+        {state: states.get(state, 0) for state in sorted(set(VM_STATES) | set(states))},
+        spec.replicas,
+        plan.ready_replicas,
+        [(str(o.action), str(o.result)) for o in outcomes],
+    )
 
 
 def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
@@ -287,7 +295,8 @@ def _announce(
     for outcome in outcomes:
         target = outcome.vm_name or outcome.vm_id or "zone"
         reason = f"{outcome.action}{outcome.result}"
-        message = f"{outcome.action} {target}: {outcome.message}"
+        # The reason names the action (RebootSucceeded): the message names the SSVM once, not twice.
+        message = outcome.message if target in outcome.message else f"{target}: {outcome.message}"
         if outcome.result is Result.FAILED:
             kopf.warn(body, reason=reason, message=message)
         else:
@@ -301,5 +310,5 @@ def _announce(
             kopf.info(
                 body,
                 reason=f"{action.kind}Refused",
-                message=f"{action.kind} {target} not executed: {action.blocked} (wanted: {action.reason})",
+                message=f"{target} not executed: {action.blocked} (wanted: {action.reason})",
             )

@@ -151,7 +151,7 @@ async def reconcile_settings(
             return
         if todo:
             connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
-    elif todo and not _said_before(status, "Reconciling", _not_applied(todo, drifted)):
+    elif todo and not _said_before(status, "Ready", _not_applied(todo, drifted)):
         names = ", ".join(s.name for s in todo)
         kopf.info(body, reason="WouldApply", message=f"Observe mode: would set {names}")
     for setting in desired:  # values already in place are recorded too, so drift is noticed later
@@ -367,8 +367,10 @@ def _conditions(
             )
             if problem is not None:
                 message += f" ({problem})"
-        conds += [
-            Condition("Reconciling", True, "ManagementServerRestartRequired", message),
+        # Only a person can take it further: Stalled, so Flux fails with the action to take at once and
+        # Argo CD shows it as Degraded, instead of both waiting for a timeout (see docs/gitops.md).
+        conds = [
+            Condition("Stalled", True, "ManagementServerRestartRequired", message),
             Condition("Ready", False, "ManagementServerRestartRequired", message),
         ]
     elif rollout.get("phase") == "Rolling":
@@ -381,15 +383,8 @@ def _conditions(
             Condition("Ready", False, "RollingSSVMs", message),
         ]
     elif spec.mode is Mode.OBSERVE and (todo or drifted):
-        names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
         conds += [
-            Condition("Reconciling", False, "Observing", _not_applied(todo, drifted)),
-            Condition(
-                "Ready",
-                False,
-                "Drifted" if drifted else "NotApplied",
-                f"CloudStack differs from the declaration: {names}",
-            ),
+            Condition("Ready", False, "Drifted" if drifted else "NotApplied", _not_applied(todo, drifted))
         ]
     else:
         reason = "Drifted" if drifted else "InSync"
@@ -404,7 +399,7 @@ def _conditions(
 
 def _not_applied(todo: Sequence[DesiredSetting], drifted: Sequence[str]) -> str:
     names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
-    return f"Observe mode: not applied: {names}"
+    return f"CloudStack differs from the declaration; Observe mode, not applied: {names}"
 
 
 def _said_before(status: Mapping[str, Any], condition_type: str, text: str) -> bool:
