@@ -27,8 +27,10 @@ def test_the_storage_outage_stays_the_reason_once_the_agents_drop(
     for name in ssvms:
         cloudstack.admin.set_agent_state(name, "Disconnected", sticky=True)
     eventually(
-        lambda: len([a for a in planned(cluster) if a["action"] == "Reboot" and host in a.get("blocked", "")])
-        == 2,
+        lambda: (
+            len([a for a in planned(cluster) if a["action"] == "Reboot" and host in a.get("blocked", "")])
+            == 2
+        ),
         timeout=20,
         what="both reboots held for the storage",
     )
@@ -59,7 +61,7 @@ def test_a_lost_agent_gets_a_fresh_connectivity_round_before_any_destroy(
     found = connectivity(cluster, "StorageUnreachable")
     assert host in found["message"]
     assert cloudstack.admin.call_counts().get("runDiagnostics", 0) > rounds_before
-    assert "agent trouble since the last round" in operator.logs(), "the round was asked for by the lost agent"
+    assert "agent trouble since the last round" in operator.logs(), "a round asked for by the lost agent"
     # Well past the reboot timeout: the ladder would be at Recreate, and the fresh facts hold it.
     held = eventually(
         lambda: [
@@ -72,7 +74,5 @@ def test_a_lost_agent_gets_a_fresh_connectivity_round_before_any_destroy(
     )
     assert "repairing SSVMs would not help" in held[0]["blocked"]
     seen = status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"]
-    eventually(
-        lambda: status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"] > seen, what="another poll"
-    )
+    eventually(lambda: status(cluster, "SSVMPool", "zone-1")["lastReconcileTime"] > seen, what="another poll")
     assert not cloudstack.admin.call_counts().get("destroySystemVm"), "no destroy on stale connectivity facts"

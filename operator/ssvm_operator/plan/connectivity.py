@@ -198,7 +198,9 @@ class Diagnosis:
         for fault in self.zone_faults:
             reason = _ZONE_REASON[fault.target.role]
             found.append(
-                Finding(Severity.DEGRADED, reason.value, self._zone_message(fault, zone_name), Scope.DEPENDENCY)
+                Finding(
+                    Severity.DEGRADED, reason.value, self._zone_message(fault, zone_name), Scope.DEPENDENCY
+                )
             )
         for isolation in self.isolated:
             found.append(
