@@ -170,9 +170,9 @@ def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
 @kopf.on.create(GROUP, VERSION, ENDPOINTS)
 @kopf.on.update(GROUP, VERSION, ENDPOINTS)
 @kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
-async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     async with _reconciling("CloudStackEndpoint", ENDPOINTS, body, patch, memo):
-        await reconcile_endpoint(_context(memo), body, patch)
+        await reconcile_endpoint(_context(memo), body, patch, _first(kwargs["endpoint_specs"]))
 
 
 @kopf.on.delete(GROUP, VERSION, ENDPOINTS, optional=True)

@@ -25,6 +25,7 @@ from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
+from ssvm_operator.model import identity
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
 from ssvm_operator.model.settings import (
     ALLOWED_SITES_KEY,
@@ -77,13 +78,19 @@ async def reconcile_settings(
     except SpecError as error:
         stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
         return
-    claim = sorted(owners.get((namespace, spec.endpoint), ()))
-    if claim and claim[0][1] != name:
+    # Claims and pool replicas count per CloudStack, whichever endpoint object they go through.
+    same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
+    first = identity.owner(
+        (c, ns, n) for (ns, ep), found in owners.items() if (ns, ep) in same for c, n in found
+    )
+    if first is not None and first[1:] != (namespace, name):
         stalled(
             "Conflict",
-            f"SSVMSettings {claim[0][1]} already manages endpoint {spec.endpoint}; this one is not applied",
+            f"SSVMSettings {identity.describe(first, namespace)} already manages the global settings of this "
+            f"CloudStack (endpoint {spec.endpoint}); this one is not applied",
         )
         return
+    pool_replicas = {(namespace, spec.endpoint): [r for k in sorted(same) for r in pool_replicas.get(k, ())]}
     try:
         connection = await ctx.connect(
             namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
