@@ -26,6 +26,7 @@ from ssvm_operator.kube.endpoints import reconcile_endpoint
 from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, SETTINGS, VERSION
 from ssvm_operator.kube.pools import reconcile_pool
 from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_settings
+from ssvm_operator.model.spec import PAUSED_ANNOTATION
 
 # How often each object is looked at. CloudStack itself is asked at most once per endpoint's
 # pollIntervalSeconds: between polls a tick reuses the endpoint's cached inventory.
@@ -142,6 +143,32 @@ def pool_replicas(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tupl
     return {(namespace, endpoint): int(spec.get("replicas", 1))}
 
 
+@kopf.index(GROUP, VERSION, POOLS)
+def pool_scopes(
+    namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, str, bool, str, int, int]]:
+    """What decides whether a pool can roll its zone for SSVMSettings (plan/rollout_scope.ZonePool)."""
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    annotations = meta.get("annotations") or {}
+    paused = bool(spec.get("paused", False)) or str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
+    health = spec.get("health") or {}
+    return {
+        (namespace, endpoint): (
+            name,
+            str(spec.get("zone", "")),
+            paused,
+            str(spec.get("mode", "Enforce")),
+            _whole(health.get("maxUnavailable"), 1),
+            _whole(spec.get("replicas"), 1),
+        )
+    }
+
+
+def _whole(value: Any, default: int) -> int:
+    """An index must not fail on a value the schema should have refused."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 @kopf.index(GROUP, VERSION, SETTINGS)
 def settings_claims(
     namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
@@ -211,6 +238,7 @@ async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwar
             _first(kwargs["endpoint_specs"]),
             _all(kwargs["settings_claims"]),
             _all(kwargs["pool_replicas"]),
+            _all(kwargs["pool_scopes"]),
         )
 
 
