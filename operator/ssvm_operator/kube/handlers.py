@@ -19,13 +19,13 @@ import kopf
 import structlog
 
 from ssvm_operator import logs, metrics
-from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import kubeapi
-from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.context import OperatorContext
 from ssvm_operator.kube.endpoints import reconcile_endpoint
 from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, SETTINGS, VERSION
 from ssvm_operator.kube.pools import reconcile_pool
-from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_settings
+from ssvm_operator.kube.settings_restore import delete_settings
+from ssvm_operator.kube.ssvm_settings import reconcile_settings
 from ssvm_operator.model.spec import PAUSED_ANNOTATION
 
 # How often each object is looked at. CloudStack itself is asked at most once per endpoint's
@@ -242,17 +242,11 @@ async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwar
         )
 
 
-@kopf.on.delete(GROUP, VERSION, SETTINGS, retries=10, backoff=TICK_SECONDS)
+@kopf.on.delete(GROUP, VERSION, SETTINGS, retries=None, backoff=TICK_SECONDS)
 async def settings_deleted(body: kopf.Body, memo: Any, **kwargs: Any) -> None:
-    # A deleted endpoint or bad keys must not hold the object forever: give up and say so.
-    try:
-        async with _lock(str(body.metadata.uid)):
-            await restore_settings(_context(memo), body, _first(kwargs["endpoint_specs"]))
-    except EndpointUnavailable as error:
-        raise kopf.PermanentError(f"settings not restored: {error}") from None
-    except CloudError as error:
-        if not error.retryable:
-            raise kopf.PermanentError(f"settings not restored: {error}") from None
-        raise kopf.TemporaryError(f"restoring settings: {error}", delay=TICK_SECONDS) from None
-    finally:
-        _locks.pop(str(body.metadata.uid), None)
+    # deletionPolicy Restore holds the finalizer until the restore succeeds or the user gives it up
+    # (kube/settings_restore.py): no retry limit, so an outage or a missing endpoint loses nothing.
+    uid = str(body.metadata.uid)
+    async with _lock(uid):
+        await delete_settings(_context(memo), body, _first(kwargs["endpoint_specs"]), TICK_SECONDS)
+    _locks.pop(uid, None)
