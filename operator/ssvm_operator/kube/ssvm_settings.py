@@ -38,7 +38,7 @@ from ssvm_operator.model.settings import (
 from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import Mode, SpecError
 from ssvm_operator.plan.offering import resolve_offering
-from ssvm_operator.plan.rollout_scope import ZonePool, rollout_zones
+from ssvm_operator.plan.rollout_scope import ZonePool, describe_left, newly_left, rollout_zones
 from ssvm_operator.plan.settings import (
     BOOT_TIME_KEYS,
     DesiredSetting,
@@ -176,7 +176,9 @@ async def reconcile_settings(
         pools = [ZonePool.from_index(e) for k in sorted(same) for e in pool_scopes.get(k, ())]
     previous_rollout = status.get("rollout") or {}
     rollout = _rollout(spec, applied, servers, inventory, previous_rollout.get("activeZone"), pools)
-    announce_left(body, previous_rollout, rollout)
+    left = newly_left(previous_rollout.get("left") or (), rollout.get("left") or ())
+    if left:
+        kopf.warn(body, reason="RolloutLeftZones", message="the settings rollout does not reach " + left)
 
     patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
@@ -388,7 +390,7 @@ def _conditions(
     elif rollout.get("phase") == "Rolling":
         message = (
             f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; "
-            f"rolling zone {rollout['activeZone']}" + left_text(rollout)
+            f"rolling zone {rollout['activeZone']}" + describe_left(rollout.get("left") or ())
         )
         conds += [
             Condition("Reconciling", True, "RollingSSVMs", message),
@@ -397,7 +399,7 @@ def _conditions(
     elif rollout.get("phase") == "PartlyDone":
         message = (
             f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; every zone the "
-            "operator may roll is done" + left_text(rollout)
+            "operator may roll is done" + describe_left(rollout.get("left") or ())
         )
         conds += [
             Condition("Reconciling", False, "RolloutLeftZones", message),
@@ -423,27 +425,6 @@ def _conditions(
         )
         conds += [Condition("Reconciling", False, reason, message), Condition("Ready", True, reason, message)]
     return conds
-
-
-def announce_left(body: kopf.Body, before: Mapping[str, Any], rollout: Mapping[str, Any]) -> None:
-    """A Warning Event when the rollout leaves a zone it did not leave before."""
-    earlier = {(z.get("zone"), z.get("reason")) for z in before.get("left") or ()}
-    new = [z for z in rollout.get("left") or () if (z["zone"], z["reason"]) not in earlier]
-    if new:
-        kopf.warn(
-            body,
-            reason="RolloutLeftZones",
-            message="the settings rollout does not reach "
-            + "; ".join(f"zone {z['zone']} ({', '.join(z['ssvms'])}): {z['message']}" for z in new),
-        )
-
-
-def left_text(rollout: Mapping[str, Any]) -> str:
-    """The zones a rollout leaves, each with its SSVMs and why, for the condition message."""
-    left = rollout.get("left") or []
-    if not left:
-        return ""
-    return "; left: " + "; ".join(f"zone {z['zone']} ({', '.join(z['ssvms'])}): {z['message']}" for z in left)
 
 
 def _not_applied(todo: Sequence[DesiredSetting], drifted: Sequence[str]) -> str:

@@ -67,9 +67,6 @@ class LeftZone:
     message: str
     ssvms: tuple[str, ...]
 
-    def describe(self) -> str:
-        return f"zone {self.zone} ({', '.join(self.ssvms)}): {self.message}"
-
     def render(self) -> dict[str, Any]:
         return {
             "zone": self.zone,
@@ -121,3 +118,21 @@ def rollout_zones(
     if rollable and (active_zone in rolled or settling):
         rolled = [active_zone, *[z for z in rolled if z != active_zone]]
     return rolled, left
+
+
+def describe_left(left: Iterable[Mapping[str, Any]]) -> str:
+    """The zones a rollout leaves (status.rollout.left rows), each with its SSVMs and why, for a condition
+    message; empty when none is left."""
+    shown = [_shown(z) for z in left]
+    return "; left: " + "; ".join(shown) if shown else ""
+
+
+def newly_left(before: Iterable[Mapping[str, Any]], now: Iterable[Mapping[str, Any]]) -> str:
+    """The zones left now that were not left (for that reason) before, described; empty when none."""
+    earlier = {(z.get("zone"), z.get("reason")) for z in before}
+    new = [z for z in now if (z["zone"], z["reason"]) not in earlier]
+    return "; ".join(_shown(z) for z in new)
+
+
+def _shown(row: Mapping[str, Any]) -> str:
+    return f"zone {row['zone']} ({', '.join(row['ssvms'])}): {row['message']}"
