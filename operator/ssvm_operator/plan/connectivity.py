@@ -415,11 +415,15 @@ def await_fresh_checks(
 
     "Recreating cannot bring the storage back" must be decided on facts newer than the trouble: a round from
     before an NFS outage still says Reachable. The diagnostics stage runs that round (agent_trouble_unchecked)
-    within its rate limit; a stopped or broken VM cannot be checked from inside and is not held.
+    within its rate limit; a stopped or broken VM cannot be checked from inside and is not held. A pool
+    without diagnostics (`connectivity` None: no round ever ran for it) has no facts to refresh and is not
+    held either.
     """
+    if connectivity is None:
+        return list(candidates)
     by_id = {a.vm.id: a for a in assessed}
     latest: dict[str, datetime] = {}
-    for check in connectivity.checks if connectivity is not None else ():
+    for check in connectivity.checks:
         if check.ssvm_id not in latest or check.checked_at > latest[check.ssvm_id]:
             latest[check.ssvm_id] = check.checked_at
     adjusted = []
