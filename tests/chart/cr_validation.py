@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -208,6 +209,8 @@ def unknown_fields(value: Any, schema: Schema, path: str) -> Iterator[str]:
 def cel_failures(value: Any, schema: Schema, path: str) -> list[str]:
     failures: list[str] = []
     for rule in schema.get("x-kubernetes-validations", []):
+        if re.search(r"\boldSelf\b", rule["rule"]):
+            continue  # a transition rule: checked on updates only, and these are creations
         result = _compiled(rule["rule"]).eval(data={"self": value})
         if result.type() == cel.Type.ERROR or result.value() is not True:
             failures.append(f"{path or '<root>'}: {rule.get('message') or 'failed rule: ' + rule['rule']}")
@@ -228,7 +231,9 @@ def cel_failures(value: Any, schema: Schema, path: str) -> list[str]:
 
 @cache
 def _environment() -> Any:
-    return cel.NewEnv(variables={"self": cel.Type.DYN}, extensions=[ext_strings.ExtStrings()])
+    return cel.NewEnv(
+        variables={"self": cel.Type.DYN, "oldSelf": cel.Type.DYN}, extensions=[ext_strings.ExtStrings()]
+    )
 
 
 @cache

@@ -70,7 +70,7 @@ def test_make_image_without_a_working_engine_says_so(tmp_path: Path) -> None:
 def test_make_image_builds_with_each_engine_s_own_command() -> None:
     def dry_run(engine: str) -> str:
         done = subprocess.run(
-            ["make", "-n", "image", f"CONTAINER_ENGINE={engine}"],
+            ["make", "-n", "--no-print-directory", "image", f"CONTAINER_ENGINE={engine}"],
             cwd=REPOSITORY,
             capture_output=True,
             text=True,

@@ -46,9 +46,7 @@ def test_healthy_pools_endpoint_and_settings_are_not_rewritten_while_nothing_cha
         wait_condition(cluster, "SSVMPool", zone, "Ready", "True", timeout=60)
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", timeout=60)
     eventually(
-        lambda: all(
-            condition(cluster, "SSVMPool", zone, "Reconciling").get("status") == "False" for zone in ZONES
-        ),
+        lambda: all(not condition(cluster, "SSVMPool", zone, "Reconciling") for zone in ZONES),
         what="every pool idle",
     )
     wait_polls(cloudstack)  # whatever the first reconciles had still to say is said

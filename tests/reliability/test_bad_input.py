@@ -14,7 +14,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,15 +364,27 @@ class BadRegion:
     cluster: EmulatedCluster
     cloudstack: SimulatorHandle
     operator: OperatorProcess
+    others: Sequence[SimulatorHandle] = ()
 
 
-def bad_declarations(sim: SimulatorHandle, tls_url: str) -> list[dict[str, Any]]:
+def bad_declarations(
+    sim: SimulatorHandle, tls_url: str, others: Sequence[SimulatorHandle]
+) -> list[dict[str, Any]]:
+    """region-1 to region-4 are four CloudStacks: an SSVMSettings each. Endpoints with one URL would be one
+    CloudStack with one SSVMSettings (docs/concepts.md), so region-2 names the simulator by another host
+    name and region-3 and region-4 are simulators of their own."""
     keys = {"apiKey": sim.api_key, "secretKey": sim.secret_key}
     https_sim = sim.api_url.replace("http://", "https://")
+    regions = [
+        ("region-1", sim.api_url, sim),
+        ("region-2", sim.api_url.replace("127.0.0.1", "localhost"), sim),
+        ("region-3", others[0].api_url, others[0]),
+        ("region-4", others[1].api_url, others[1]),
+    ]
     good = [
         doc
-        for name in ("region-1", "region-2", "region-3", "region-4")
-        for doc in endpoint_docs(sim.api_url, sim.api_key, sim.secret_key, name=name)
+        for name, url, handle in regions
+        for doc in endpoint_docs(url, handle.api_key, handle.secret_key, name=name)
     ]
     proxy = {"secstorage.proxy": {"name": "proxy-credentials", "key": "url"}}
     return [
@@ -380,7 +392,8 @@ def bad_declarations(sim: SimulatorHandle, tls_url: str) -> list[dict[str, Any]]
         pool_doc("user-offering", "zone-1", serviceOffering="Small Instance"),
         pool_doc("router-offering", "zone-2", serviceOffering="System Offering For Software Router"),
         pool_doc("lost", "zone-9", endpoint="region-2"),
-        endpoint_doc("no-secret", sim.api_url),
+        # On region-2's CloudStack: a pool through it would otherwise claim zone-1 of region-1's.
+        endpoint_doc("no-secret", regions[1][1]),
         pool_doc("on-no-secret", "zone-1", endpoint="no-secret"),
         secret_doc("no-key-keys", apiKey=sim.api_key),
         endpoint_doc("no-key", sim.api_url),
@@ -412,12 +425,14 @@ def bad_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BadRegion]:
     tls.start()
     with (
         simulator_in_thread(scan_interval=SCAN_SECONDS) as sim,
+        simulator_in_thread(scan_interval=SCAN_SECONDS) as region_3,
+        simulator_in_thread(scan_interval=SCAN_SECONDS) as region_4,
         emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=[NAMESPACE]) as cluster,
     ):
         operator = OperatorProcess(cluster.env(), work / "operator.log")
         operator.start()
         try:
-            apply(cluster, *bad_declarations(sim, tls.url))
+            apply(cluster, *bad_declarations(sim, tls.url, (region_3, region_4)))
             # Created a second later, so "first" is the older SSVMSettings of region-1 and owns it.
             time.sleep(1.1)
             apply(cluster, settings_doc("second", allowedInternalSites=["10.0.0.0/8"]))
@@ -429,7 +444,7 @@ def bad_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BadRegion]:
                 timeout=40,
                 what="every bad declaration reported",
             )
-            yield BadRegion(cluster, sim, operator)
+            yield BadRegion(cluster, sim, operator, (region_3, region_4))
         finally:
             operator.stop()
             tls.stop()
@@ -442,4 +457,5 @@ def test_the_object_says_what_to_fix(bad_region: BadRegion, row: Stalls) -> None
 
 
 def test_nothing_in_cloudstack_was_changed_by_any_of_it(bad_region: BadRegion) -> None:
-    assert mutations(bad_region.cloudstack) == {}
+    for cloudstack in (bad_region.cloudstack, *bad_region.others):
+        assert mutations(cloudstack) == {}

@@ -90,11 +90,15 @@ class CloudClient:
         credentials: Credentials,
         *,
         observer: CallObserver | None = None,
+        limiter: AsyncLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.credentials = credentials
         self._observer = observer
-        self._limiter = AsyncLimiter(max_rate=max(settings.requests_per_second, 0.01), time_period=1.0)
+        # Shared by every client of one CloudStack (cloud/endpoints.py), else this client's own.
+        self._limiter = limiter or AsyncLimiter(
+            max_rate=max(settings.requests_per_second, 0.01), time_period=1.0
+        )
         # POST keeps the API key and the signature out of URLs, and so out of any error message that
         # quotes a URL; CloudStack accepts every command over POST.
         self._api = AIOCloudStack(
@@ -108,6 +112,10 @@ class CloudClient:
         )
         self._entered = False
         self._session: aiohttp.ClientSession | None = None
+
+    def use_limiter(self, limiter: AsyncLimiter) -> None:
+        """Take the rate limit another endpoint of the same CloudStack changed."""
+        self._limiter = limiter
 
     async def __aenter__(self) -> CloudClient:
         # cs keeps a session it is given open and uses it for every call; this one honours the proxy

@@ -1,7 +1,10 @@
 """Live connections to CloudStack endpoints, one per CloudStackEndpoint object.
 
-Pools of the same endpoint share its client (one HTTP session, one rate limit), its inventory cache and its
-circuit breaker. A connection is rebuilt when the endpoint's spec or its credentials change.
+Pools of the same endpoint share its client (one HTTP session). Everything that belongs to the CloudStack
+rather than to the object is shared by every endpoint pointing at the same CloudStack (the same normalised
+URL, model/identity.py): the rate limit (the lowest requestsPerSecond among them), the inventory and
+settings caches and the circuit breaker. A connection is rebuilt when the endpoint's spec or its
+credentials change.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiolimiter import AsyncLimiter
+
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CallObserver, CloudClient, ConnectionSettings, Credentials
 from ssvm_operator.cloud.config import ConfigCache
 from ssvm_operator.cloud.inventory import InventoryCache
 from ssvm_operator.cloud.versions import Support, enabled, support
+from ssvm_operator.model.identity import cloudstack_identity
 from ssvm_operator.model.spec import EndpointSpec
 
 
@@ -53,11 +59,45 @@ class EndpointConnection:
         return self.inventory.breaker
 
 
+@dataclass
+class SharedCloudStack:
+    """What every endpoint pointing at one CloudStack shares."""
+
+    inventory: InventoryCache
+    config: ConfigCache
+    limiter: AsyncLimiter
+    rate: float
+
+
 class EndpointRegistry:
     def __init__(self, observer: CallObserver | None = None) -> None:
         self._connections: dict[str, EndpointConnection] = {}
+        self._shared: dict[str, SharedCloudStack] = {}
         self._lock = asyncio.Lock()
         self._observer = observer
+
+    def _share(self, key: str, spec: EndpointSpec, breaker: CircuitBreaker | None) -> SharedCloudStack:
+        """The shared state of the endpoint's CloudStack; its rate limit is the lowest that any endpoint
+        of that CloudStack declares, so two objects never double the load on one management server."""
+        identity = cloudstack_identity(spec.url)
+        rates = [spec.requests_per_second] + [
+            c.spec.requests_per_second
+            for k, c in self._connections.items()
+            if k != key and cloudstack_identity(c.spec.url) == identity
+        ]
+        rate = max(min(rates), 0.01)
+        shared = self._shared.get(identity)
+        if shared is None:
+            shared = SharedCloudStack(
+                InventoryCache(breaker), ConfigCache(), AsyncLimiter(rate, time_period=1.0), rate
+            )
+            self._shared[identity] = shared
+        elif shared.rate != rate:
+            shared.limiter, shared.rate = AsyncLimiter(rate, time_period=1.0), rate
+            for connection in self._connections.values():
+                if connection.inventory is shared.inventory:
+                    connection.client.use_limiter(shared.limiter)
+        return shared
 
     def get(self, key: str) -> EndpointConnection | None:
         return self._connections.get(key)
@@ -86,16 +126,25 @@ class EndpointRegistry:
                 verify=verify,
                 job_poll_seconds=min(2.0, spec.poll_interval_seconds / 4),
             )
-            client = await CloudClient(settings, credentials, observer=self._observer).__aenter__()
             # Keep what was learned about the endpoint's health across a credential rotation.
-            breaker = current.breaker if current is not None else CircuitBreaker()
+            breaker = current.breaker if current is not None else None
+            if current is not None:
+                del self._connections[key]  # its rate no longer counts
+            shared = self._share(key, spec, breaker)
+            if current is not None:  # new keys or a new URL: read CloudStack afresh, not a cached refusal
+                shared.inventory.invalidate()
+                shared.config.invalidate()
+            client = await CloudClient(
+                settings, credentials, observer=self._observer, limiter=shared.limiter
+            ).__aenter__()
             connection = EndpointConnection(
                 key,
                 spec,
                 client,
                 fingerprint,
                 ca_pem=ca_pem,
-                inventory=InventoryCache(breaker),
+                inventory=shared.inventory,
+                config=shared.config,
                 ca_file=ca_file,
             )
             if current is not None:
@@ -108,6 +157,9 @@ class EndpointRegistry:
             connection = self._connections.pop(key, None)
             if connection is not None:
                 await _close(connection)
+                identity = cloudstack_identity(connection.spec.url)
+                if not any(cloudstack_identity(c.spec.url) == identity for c in self._connections.values()):
+                    self._shared.pop(identity, None)
 
     async def close_all(self) -> None:
         for key in list(self._connections):

@@ -3,7 +3,8 @@
 Called from the pool reconcile, under its lock and before planning, so the planner judges the zone with
 the latest checks and one status write serves both. A round is due every spec.diagnostics.intervalSeconds,
 when the annotation ssvm.cloudstack.io/diagnose gets a new value, when a Running SSVM has never been
-checked, and every minute while something is unreachable. Between rounds the checks in status.diagnostics
+checked, when an agent was lost (or its SSVM rebooted for it) since the last round, at most every 10 s, and
+every minute while something is unreachable. Between rounds the checks in status.diagnostics
 are what the planner reads.
 """
 
@@ -24,6 +25,7 @@ from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import OperatorContext
 from ssvm_operator.kube.names import DIAGNOSE_ANNOTATION
+from ssvm_operator.kube.pool_status import memory_from_status
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec
 from ssvm_operator.plan.connectivity import (
@@ -32,6 +34,7 @@ from ssvm_operator.plan.connectivity import (
     ConnectivityReason,
     Target,
     TargetRole,
+    agent_trouble_unchecked,
     diagnosable,
     diagnose,
     next_round,
@@ -122,6 +125,7 @@ async def diagnostics_stage(
         eligible,
         previous,
         record.faulty(previous),
+        agent_trouble_unchecked(vms, memory_from_status(status), record.last_run),
     )
     waits = _why_not_now(spec, connection, manages_zone, eligible, skipped)
     checks = previous

@@ -16,14 +16,25 @@ from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.reconciliation import Reconciliation
+from ssvm_operator.model import identity
 
 log = structlog.get_logger("ssvm_operator.endpoints")
 
 
-async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.Patch) -> None:
+async def reconcile_endpoint(
+    ctx: OperatorContext,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+) -> None:
     run = Reconciliation.begin(ctx, body, patch)
     namespace, name, status = run.namespace, run.name, run.status
-    report = run.report
+    duplicate = duplicate_condition(endpoint_specs or {}, namespace, name, body.get("spec") or {})
+    if duplicate.status:
+        run.warn_once(duplicate.type, duplicate.reason, duplicate.message)
+
+    def report(*found: Condition) -> None:
+        run.report(*found, duplicate)
 
     def warn_once(reason: str, message: str) -> None:
         run.warn_once("Ready", reason, message, status="False")
@@ -131,6 +142,33 @@ async def reconcile_endpoint(ctx: OperatorContext, body: kopf.Body, patch: kopf.
         Condition("Reconciling", False, "Connected", "connected"),
         features_condition,
         _breaker_condition(connection.breaker),
+    )
+
+
+def duplicate_condition(
+    endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
+    namespace: str,
+    name: str,
+    spec: Mapping[str, Any],
+) -> Condition:
+    """DuplicateEndpoint: whether another CloudStackEndpoint points at the same CloudStack (same normalised
+    URL). Both objects say so, each naming the other."""
+    specs = {**endpoint_specs, (namespace, name): spec}
+    others = identity.twins(specs, (namespace, name))
+    if not others:
+        return Condition(
+            "DuplicateEndpoint", False, "Unique", "no other CloudStackEndpoint names this CloudStack"
+        )
+    named = ", ".join(f"{ns}/{n}" for ns, n in others)
+    return Condition(
+        "DuplicateEndpoint",
+        True,
+        "SameCloudStack",
+        f"CloudStackEndpoint {named} points at the same CloudStack "
+        f"({identity.identity_of(specs, (namespace, name))}): both share one rate limit (the lower "
+        "requestsPerSecond), one inventory and one circuit breaker, and each zone and the global settings "
+        "are managed only by the oldest SSVMPool or SSVMSettings that claims them through either; keep one "
+        "endpoint and point every object at it",
     )
 
 

@@ -20,13 +20,14 @@ import kopf
 import structlog
 
 from ssvm_operator import logs, metrics
-from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import kubeapi
-from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.context import OperatorContext
 from ssvm_operator.kube.endpoints import reconcile_endpoint
 from ssvm_operator.kube.names import ENDPOINTS, FINALIZER, GROUP, POOLS, SETTINGS, VERSION
 from ssvm_operator.kube.pools import reconcile_pool
-from ssvm_operator.kube.ssvm_settings import reconcile_settings, restore_settings
+from ssvm_operator.kube.settings_restore import delete_settings
+from ssvm_operator.kube.ssvm_settings import reconcile_settings
+from ssvm_operator.model.spec import PAUSED_ANNOTATION
 
 # How often each object is looked at. CloudStack itself is asked at most once per endpoint's
 # pollIntervalSeconds: between polls a tick reuses the endpoint's cached inventory.
@@ -160,6 +161,32 @@ def pool_replicas(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tupl
     return {(namespace, endpoint): int(spec.get("replicas", 1))}
 
 
+@kopf.index(GROUP, VERSION, POOLS)
+def pool_scopes(
+    namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, str, bool, str, int, int]]:
+    """What decides whether a pool can roll its zone for SSVMSettings (plan/rollout_scope.ZonePool)."""
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    annotations = meta.get("annotations") or {}
+    paused = bool(spec.get("paused", False)) or str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
+    health = spec.get("health") or {}
+    return {
+        (namespace, endpoint): (
+            name,
+            str(spec.get("zone", "")),
+            paused,
+            str(spec.get("mode", "Enforce")),
+            _whole(health.get("maxUnavailable"), 1),
+            _whole(spec.get("replicas"), 1),
+        )
+    }
+
+
+def _whole(value: Any, default: int) -> int:
+    """An index must not fail on a value the schema should have refused."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 @kopf.index(GROUP, VERSION, SETTINGS)
 def settings_claims(
     namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
@@ -214,9 +241,9 @@ def _first(index: kopf.Index[Any, Any]) -> Mapping[Any, Any]:
 @kopf.on.create(GROUP, VERSION, ENDPOINTS)
 @kopf.on.update(GROUP, VERSION, ENDPOINTS)
 @kopf.timer(GROUP, VERSION, ENDPOINTS, interval=TICK_SECONDS, initial_delay=_jitter, id="poll")
-async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **_: Any) -> None:
+async def endpoint_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: Any) -> None:
     async with _reconciling("CloudStackEndpoint", ENDPOINTS, body, patch, memo):
-        await reconcile_endpoint(_context(memo), body, patch)
+        await reconcile_endpoint(_context(memo), body, patch, _first(kwargs["endpoint_specs"]))
 
 
 @kopf.on.delete(GROUP, VERSION, ENDPOINTS, optional=True)
@@ -257,21 +284,16 @@ async def settings_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwar
             _first(kwargs["endpoint_specs"]),
             _all(kwargs["settings_claims"]),
             _all(kwargs["pool_replicas"]),
+            _all(kwargs["pool_scopes"]),
         )
 
 
-@kopf.on.delete(GROUP, VERSION, SETTINGS, retries=10, backoff=TICK_SECONDS)
+@kopf.on.delete(GROUP, VERSION, SETTINGS, retries=None, backoff=TICK_SECONDS)
 async def settings_deleted(body: kopf.Body, memo: Any, **kwargs: Any) -> None:
-    # A deleted endpoint or bad keys must not hold the object forever: give up and say so.
-    try:
-        async with _lock(str(body.metadata.uid)):
-            await restore_settings(_context(memo), body, _first(kwargs["endpoint_specs"]))
-    except EndpointUnavailable as error:
-        raise kopf.PermanentError(f"settings not restored: {error}") from None
-    except CloudError as error:
-        if not error.retryable:
-            raise kopf.PermanentError(f"settings not restored: {error}") from None
-        raise kopf.TemporaryError(f"restoring settings: {error}", delay=TICK_SECONDS) from None
-    finally:
-        _locks.pop(str(body.metadata.uid), None)
-        metrics.forget("SSVMSettings", str(body.metadata.namespace), str(body.metadata.name))
+    # deletionPolicy Restore holds the finalizer until the restore succeeds or the user gives it up
+    # (kube/settings_restore.py): no retry limit, so an outage or a missing endpoint loses nothing.
+    uid = str(body.metadata.uid)
+    async with _lock(uid):
+        await delete_settings(_context(memo), body, _first(kwargs["endpoint_specs"]), TICK_SECONDS)
+    _locks.pop(uid, None)
+    metrics.forget("SSVMSettings", str(body.metadata.namespace), str(body.metadata.name))

@@ -12,7 +12,17 @@ from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
 from ssvm_operator.kube.names import RECENT_ACTIONS_KEPT
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.model.spec import PoolSpec
-from ssvm_operator.plan.types import ActionKind, InFlight, Plan, PlannedAction, Severity, VmMemory, VmView
+from ssvm_operator.plan.types import (
+    ActionKind,
+    Finding,
+    InFlight,
+    Plan,
+    PlannedAction,
+    Scope,
+    Severity,
+    VmMemory,
+    VmView,
+)
 
 
 @dataclass(frozen=True)
@@ -201,7 +211,8 @@ def pool_conditions(
     else:
         conditions.append(Condition("Degraded", False, "AsDeclared", "the zone runs as declared"))
 
-    ready = _ready(spec, plan, stalled or permanent, working, unhealthy, backoff)
+    cause = degraded[0] if degraded and degraded[0].scope is Scope.DEPENDENCY else None
+    ready = _ready(spec, plan, stalled or permanent, working, unhealthy, backoff, cause)
     notes = [f.message for f in plan.findings if f.severity is Severity.INFO]
     if notes:  # e.g. more SSVMs than asked because the standby settings are global
         ready = Condition(ready.type, ready.status, ready.reason, _join([ready.message, *notes]))
@@ -216,7 +227,10 @@ def _ready(
     working: bool,
     unhealthy: Sequence[VmView],
     backoff: Backoff,
+    cause: Finding | None = None,
 ) -> Condition:
+    """`cause` is a zone-wide fault (storage, management servers) that unhealthy SSVMs follow from: it names
+    the reason, so Ready and Degraded agree on what to fix."""
     total = len(plan.vms)
     summary = f"{plan.ready_replicas} of {spec.replicas} SSVMs ready ({total} in the zone)"
     if stalled:
@@ -227,7 +241,8 @@ def _ready(
         hint = ""
         if backoff.next_attempt_after:
             hint = f"; next remediation attempt after {timestamp(backoff.next_attempt_after)}"
-        return Condition("Ready", False, "SSVMUnhealthy", summary + hint)
+        reason = cause.reason if cause is not None else "SSVMUnhealthy"
+        return Condition("Ready", False, reason, summary + hint)
     if spec.replicas == 0:
         if total == 0:
             return Condition("Ready", True, "SSVMsDisabled", "the zone keeps no SSVM, as declared")

@@ -38,6 +38,7 @@ from ssvm_operator.kube.pool_status import (
     render_ssvms,
 )
 from ssvm_operator.kube.reconciliation import Reconciliation
+from ssvm_operator.model import identity
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.template import template_ready
@@ -140,13 +141,8 @@ async def reconcile_pool(
 
     memory = _remember(memory_from_status(status), outcomes)
 
-    claims = zone_claims.get((namespace, spec.endpoint, spec.zone), ())
-    owner = min(claims) if claims else None
-    conflict = None
-    if owner is not None and owner[1] != name:
-        conflict = (
-            f"SSVMPool {owner[1]} already manages zone {spec.zone} on this endpoint; delete one of them"
-        )
+    same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
+    conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
 
     diagnostics = await diagnostics_stage(
         ctx, body, status, patch, spec, inventory, actor.in_flight, connection, manages_zone=conflict is None
@@ -162,7 +158,7 @@ async def reconcile_pool(
             backoff_until=backoff.next_attempt_after,
             endpoint_tripped=connection.breaker.tripped,
             pool_conflict=conflict,
-            rollout=rollout_request((rollouts or {}).get((namespace, spec.endpoint))),
+            rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
         )
     )

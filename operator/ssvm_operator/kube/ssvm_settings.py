@@ -25,6 +25,7 @@ from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
+from ssvm_operator.model import identity
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
 from ssvm_operator.model.settings import (
     ALLOWED_SITES_KEY,
@@ -38,6 +39,7 @@ from ssvm_operator.model.settings import (
 from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import Mode, SpecError
 from ssvm_operator.plan.offering import resolve_offering
+from ssvm_operator.plan.rollout_scope import ZonePool, describe_left, newly_left, rollout_zones
 from ssvm_operator.plan.settings import (
     BOOT_TIME_KEYS,
     DesiredSetting,
@@ -65,7 +67,9 @@ async def reconcile_settings(
     endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
     owners: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
     pool_replicas: Mapping[tuple[str, str], Sequence[int]],
+    pool_scopes: Mapping[tuple[str, str], Sequence[Sequence[Any]]] | None = None,
 ) -> None:
+    """`pool_scopes`: the SSVMPools by endpoint, as ZonePool.from_index reads them."""
     run = Reconciliation.begin(ctx, body, patch)
     namespace, name, status, now = run.namespace, run.name, run.status, run.now
     report = run.report
@@ -78,13 +82,19 @@ async def reconcile_settings(
     except SpecError as error:
         stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
         return
-    claim = sorted(owners.get((namespace, spec.endpoint), ()))
-    if claim and claim[0][1] != name:
+    # Claims and pool replicas count per CloudStack, whichever endpoint object they go through.
+    same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
+    first = identity.owner(
+        (c, ns, n) for (ns, ep), found in owners.items() if (ns, ep) in same for c, n in found
+    )
+    if first is not None and first[1:] != (namespace, name):
         stalled(
             "Conflict",
-            f"SSVMSettings {claim[0][1]} already manages endpoint {spec.endpoint}; this one is not applied",
+            f"SSVMSettings {identity.describe(first, namespace)} already manages the global settings of this "
+            f"CloudStack (endpoint {spec.endpoint}); this one is not applied",
         )
         return
+    pool_replicas = {(namespace, spec.endpoint): [r for k in sorted(same) for r in pool_replicas.get(k, ())]}
     try:
         connection = await ctx.connect(
             namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint))
@@ -164,7 +174,14 @@ async def reconcile_settings(
     announce_restart(body, status, pending, servers)
     if pending and confirmation_problem and not _said_before(status, "Ready", confirmation_problem):
         kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
-    rollout = _rollout(spec, applied, servers, inventory, (status.get("rollout") or {}).get("activeZone"))
+    pools = None
+    if pool_scopes is not None:
+        pools = [ZonePool.from_index(e) for k in sorted(same) for e in pool_scopes.get(k, ())]
+    previous_rollout = status.get("rollout") or {}
+    rollout = _rollout(spec, applied, servers, inventory, previous_rollout.get("activeZone"), pools)
+    left = newly_left(previous_rollout.get("left") or (), rollout.get("left") or ())
+    if left:
+        kopf.warn(body, reason="RolloutLeftZones", message="the settings rollout does not reach " + left)
 
     patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
@@ -305,7 +322,9 @@ def _rollout(
     servers: Sequence[ManagementServer],
     inventory: Inventory,
     active_zone: str | None,
+    pools: Sequence[ZonePool] | None = None,
 ) -> dict[str, Any]:
+    """`pools`: the SSVMPools of the endpoint's CloudStack; None when not known (every zone is rolled)."""
     keys = [r for r in applied.values() if r.name in BOOT_TIME_KEYS and r.applied_at is not None]
     since_times = [
         in_force_since(r.applied_at, [s.last_start for s in servers]) for r in keys if r.applied_at
@@ -322,17 +341,17 @@ def _rollout(
     needs_recreate = any(BOOT_TIME_KEYS[r.name] == "Recreate" for r in keys)
     strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
     zone_names = {z.id: z.name for z in inventory.zones}
-    zones = sorted({zone_names.get(vm.zone_id, vm.zone_id) for vm in stale})
-    # The zone being rolled stays active until its SSVMs are healthy again, so the next zone starts only
-    # once the previous one is back in service.
-    previous = active_zone
+    stale_by_zone: dict[str, list[str]] = {}
+    for vm in stale:
+        stale_by_zone.setdefault(zone_names.get(vm.zone_id, vm.zone_id), []).append(vm.name)
     settling = any(
-        zone_names.get(vm.zone_id) == previous and vm.health is not Health.HEALTHY for vm in inventory.ssvms
+        zone_names.get(vm.zone_id) == active_zone and vm.health is not Health.HEALTHY
+        for vm in inventory.ssvms
     )
-    if previous is not None and (previous in zones or settling):
-        zones = [previous, *[z for z in zones if z != previous]]
+    zones, left = rollout_zones(stale_by_zone, pools, active_zone, settling)
     return {
-        "phase": "Rolling" if zones else "Done",
+        "phase": "Rolling" if zones else ("PartlyDone" if left else "Done"),
+        "left": [z.render() for z in left],
         "strategy": str(strategy),
         "maxUnavailable": spec.rollout.max_unavailable,
         "startedAt": conditions.timestamp(since),
@@ -376,11 +395,20 @@ def _conditions(
     elif rollout.get("phase") == "Rolling":
         message = (
             f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; "
-            f"rolling zone {rollout['activeZone']}"
+            f"rolling zone {rollout['activeZone']}" + describe_left(rollout.get("left") or ())
         )
         conds += [
             Condition("Reconciling", True, "RollingSSVMs", message),
             Condition("Ready", False, "RollingSSVMs", message),
+        ]
+    elif rollout.get("phase") == "PartlyDone":
+        message = (
+            f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; every zone the "
+            "operator may roll is done" + describe_left(rollout.get("left") or ())
+        )
+        conds += [
+            Condition("Reconciling", False, "RolloutLeftZones", message),
+            Condition("Ready", True, "RolloutLeftZones", message),
         ]
     elif spec.mode is Mode.OBSERVE and (todo or drifted):
         conds += [

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from ssvm_operator.model.snapshot import SystemVm
+from ssvm_operator.model.snapshot import Health, SystemVm
 from ssvm_operator.model.spec import DiagnosticsPolicy, HealthPolicy
 from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
@@ -32,6 +32,7 @@ from ssvm_operator.plan.types import (
     ActionKind,
     Finding,
     InFlight,
+    Scope,
     Severity,
     VmMemory,
 )
@@ -40,6 +41,9 @@ PING = "ping"
 FAULT_RECHECK_SECONDS = 60.0
 """While anything is unreachable, a round runs at least this often, so a repaired target lifts its hold
 soon (60 s is also the smallest spec.diagnostics.intervalSeconds)."""
+AGENT_TROUBLE_ROUND_GAP_SECONDS = 10.0
+"""The rate limit of rounds asked for by agent trouble: at most one per this many seconds, however many
+agents drop or are rebooted. A Recreate waits for such a round, so the gap only delays, never skips it."""
 
 
 class TargetRole(StrEnum):
@@ -193,7 +197,11 @@ class Diagnosis:
         found = []
         for fault in self.zone_faults:
             reason = _ZONE_REASON[fault.target.role]
-            found.append(Finding(Severity.DEGRADED, reason.value, self._zone_message(fault, zone_name)))
+            found.append(
+                Finding(
+                    Severity.DEGRADED, reason.value, self._zone_message(fault, zone_name), Scope.DEPENDENCY
+                )
+            )
         for isolation in self.isolated:
             found.append(
                 Finding(
@@ -201,6 +209,7 @@ class Diagnosis:
                     ConnectivityReason.SSVM_ISOLATED.value,
                     f"{isolation.vm_name} {isolation.describe()}: the fault is in {isolation.vm_name} or its "
                     "hypervisor host, and it is repaired like an SSVM whose agent is lost",
+                    Scope.SSVM,
                 )
             )
         return found
@@ -370,6 +379,79 @@ def hold(
     return adjusted
 
 
+def trouble_since(memory: VmMemory) -> datetime | None:
+    """Since when an SSVM's agent trouble is unanswered: when it was first seen unhealthy, or when the
+    operator last started or rebooted it for that, whichever is later."""
+    moments = [memory.unhealthy_since]
+    if memory.last_remediation in (ActionKind.START, ActionKind.REBOOT):
+        moments.append(memory.last_remediation_at)
+    known = [m for m in moments if m is not None]
+    return max(known) if known else None
+
+
+def agent_trouble_unchecked(
+    vms: Iterable[SystemVm], memory: Mapping[str, VmMemory], last_run: datetime | None
+) -> tuple[str, ...]:
+    """Running SSVMs that lost their agent (or were started or rebooted for it) after the last round.
+
+    A storage or network outage shows first as agents that drop; a fresh round tells it from a broken SSVM
+    before the ladder climbs. Only Running SSVMs: diagnostics run inside the VM.
+    """
+    names = []
+    for vm in vms:
+        if vm.state != "Running" or vm.health is not Health.UNHEALTHY:
+            continue
+        since = trouble_since(memory.get(vm.id, VmMemory()))
+        if since is not None and (last_run is None or since > last_run):
+            names.append(vm.name)
+    return tuple(sorted(names))
+
+
+def await_fresh_checks(
+    candidates: Sequence[Candidate], assessed: Sequence[Assessment], connectivity: Connectivity | None
+) -> list[Candidate]:
+    """Hold the Recreate of a Running SSVM until a diagnostics round has checked it after its agent trouble
+    began (or after its last reboot).
+
+    "Recreating cannot bring the storage back" must be decided on facts newer than the trouble: a round from
+    before an NFS outage still says Reachable. The diagnostics stage runs that round (agent_trouble_unchecked)
+    within its rate limit; a stopped or broken VM cannot be checked from inside and is not held. A pool
+    without diagnostics (`connectivity` None: no round ever ran for it) has no facts to refresh and is not
+    held either.
+    """
+    if connectivity is None:
+        return list(candidates)
+    by_id = {a.vm.id: a for a in assessed}
+    latest: dict[str, datetime] = {}
+    for check in connectivity.checks:
+        if check.ssvm_id not in latest or check.checked_at > latest[check.ssvm_id]:
+            latest[check.ssvm_id] = check.checked_at
+    adjusted = []
+    for candidate in candidates:
+        action = candidate.action
+        assessment = by_id.get(action.vm_id or "")
+        if (
+            candidate.purpose is Purpose.REMEDIATION
+            and action.kind is ActionKind.RECREATE
+            and candidate.held is None
+            and assessment is not None
+            and assessment.vm.state == "Running"
+        ):
+            since = trouble_since(assessment.memory)
+            checked = latest.get(assessment.vm.id)
+            if since is not None and (checked is None or checked < since):
+                candidate = replace(
+                    candidate,
+                    held=(
+                        f"waiting for a connectivity round newer than {since.isoformat(timespec='seconds')}: "
+                        "recreating cannot bring back storage or a network the SSVM cannot reach, so the "
+                        "destroy waits for fresh checks"
+                    ),
+                )
+        adjusted.append(candidate)
+    return adjusted
+
+
 def diagnosable(
     vms: Iterable[SystemVm], in_flight: Iterable[InFlight]
 ) -> tuple[tuple[SystemVm, ...], str | None]:
@@ -411,11 +493,13 @@ def round_due(
     eligible: Iterable[SystemVm],
     checks: Iterable[Check],
     faulty: bool,
+    agent_trouble: Sequence[str] = (),
 ) -> str | None:
     """Why a diagnostics round should run now, or None.
 
     `request` is the value of the diagnose annotation; any new value asks for a round. `faulty` is whether
-    the last round found something unreachable or failed.
+    the last round found something unreachable or failed. `agent_trouble` names the SSVMs whose agent
+    trouble is newer than the last round (agent_trouble_unchecked).
     """
     if request and request != served_request:
         return f"requested ({request})"
@@ -426,6 +510,8 @@ def round_due(
     if new and checked:  # with no check at all, the zone had nothing to check: wait for the interval
         return f"{', '.join(new)} not checked yet"
     elapsed = seconds_between(last_run, now)
+    if agent_trouble and elapsed >= AGENT_TROUBLE_ROUND_GAP_SECONDS:
+        return f"agent trouble since the last round ({', '.join(agent_trouble)})"
     if elapsed >= policy.interval_seconds:
         return f"every {_s(policy.interval_seconds)}"
     if faulty and elapsed >= min(policy.interval_seconds, FAULT_RECHECK_SECONDS):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ssvm_operator.plan.types import Finding, Severity
+from ssvm_operator.plan.types import Finding, Scope, Severity
 
 
 class Reason(StrEnum):
@@ -42,8 +42,8 @@ def stalled(reason: Reason, message: str) -> Finding:
     return Finding(Severity.STALLED, reason.value, message)
 
 
-def degraded(reason: Reason, message: str) -> Finding:
-    return Finding(Severity.DEGRADED, reason.value, message)
+def degraded(reason: Reason, message: str, scope: Scope = Scope.ZONE) -> Finding:
+    return Finding(Severity.DEGRADED, reason.value, message, scope)
 
 
 def info(reason: Reason, message: str) -> Finding:
@@ -51,8 +51,16 @@ def info(reason: Reason, message: str) -> Finding:
 
 
 _SEVERITY_ORDER = {Severity.STALLED: 0, Severity.DEGRADED: 1, Severity.INFO: 2}
+_SCOPE_ORDER = {Scope.DEPENDENCY: 0, Scope.ZONE: 1, Scope.SSVM: 2}
 
 
 def ordered(findings: list[Finding]) -> tuple[Finding, ...]:
-    """Most severe first, then by reason: the first finding of a severity is the one a condition shows."""
-    return tuple(sorted(findings, key=lambda f: (_SEVERITY_ORDER[f.severity], f.reason, f.message)))
+    """Most severe first, then the widest scope, then by reason: the first finding of a severity is the one
+    a condition shows. Scope before reason keeps a storage outage the reason while the agents it knocks
+    out add SSVMUnhealthy: an alert keyed on the cause must not clear exactly when the outage gets worse."""
+    return tuple(
+        sorted(
+            findings,
+            key=lambda f: (_SEVERITY_ORDER[f.severity], _SCOPE_ORDER[f.scope], f.reason, f.message),
+        )
+    )

@@ -18,7 +18,7 @@ from ssvm_operator.model.snapshot import Health, Zone
 from ssvm_operator.plan.assessment import Assessment, assess
 from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
-from ssvm_operator.plan.connectivity import diagnose, hold, judge
+from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, judge
 from ssvm_operator.plan.findings import Reason, ordered
 from ssvm_operator.plan.health import REMEDIATIONS
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
@@ -61,6 +61,7 @@ def plan_pool(ctx: PoolContext) -> Plan:
     findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
     candidates, stage_findings = propose(ctx, zone, assessed)
     candidates = hold(candidates, assessed, diagnosis)
+    candidates = await_fresh_checks(candidates, assessed, ctx.connectivity)
     candidates = hold_recreations(candidates, zone, ctx.inventory)
     findings += stage_findings + template_findings(zone, ctx.inventory)
     if ctx.pool_conflict is not None:

@@ -11,7 +11,7 @@ from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
 from ssvm_operator.plan.findings import Reason, degraded
 from ssvm_operator.plan.ladder import allowed_by
-from ssvm_operator.plan.types import ActionKind, Finding, PlannedAction
+from ssvm_operator.plan.types import ActionKind, Finding, PlannedAction, Scope
 from ssvm_operator.plan.zone import recreates_ssvms, why_not_scanned
 
 
@@ -34,6 +34,7 @@ def remediation_candidates(
                     f"{vm.name} needs recreating ({verdict.reason}), but CloudStack would not create a "
                     f"replacement in zone {zone.name} because {_why_no_replacement(zone, replicas)}; "
                     "the operator leaves it in place",
+                    Scope.SSVM,
                 )
             )
             continue
@@ -53,7 +54,7 @@ def unhealthy_findings(assessed: Iterable[Assessment]) -> list[Finding]:
     ]
     if not broken:
         return []
-    return [degraded(Reason.SSVM_UNHEALTHY, "; ".join(broken))]
+    return [degraded(Reason.SSVM_UNHEALTHY, "; ".join(broken), Scope.SSVM)]
 
 
 def _why_no_replacement(zone: Zone, replicas: int) -> str:

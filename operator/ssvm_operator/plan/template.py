@@ -9,7 +9,7 @@ from dataclasses import replace
 from ssvm_operator.model.snapshot import Inventory, Zone
 from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.findings import Reason, degraded
-from ssvm_operator.plan.types import ActionKind, Finding
+from ssvm_operator.plan.types import ActionKind, Finding, Scope
 
 RECREATIONS = frozenset({ActionKind.RECREATE, ActionKind.ROLLOUT_RECREATE})
 
@@ -30,6 +30,7 @@ def template_findings(zone: Zone, inventory: Inventory) -> list[Finding]:
             f"no system VM template is Ready in zone {zone.name} (listTemplates templatefilter=system): "
             "CloudStack cannot create an SSVM there, so none is destroyed for recreation; register or "
             "re-download the systemvm template for the zone's hypervisor",
+            Scope.DEPENDENCY,
         )
     ]
 

@@ -134,6 +134,18 @@ class PlannedAction:
         return self.kind in DISRUPTIVE_ACTIONS
 
 
+class Scope(StrEnum):
+    """What a finding is about, widest first: within one severity the widest scope names the condition,
+    so a zone-wide cause is not replaced by the SSVM symptoms that follow from it."""
+
+    DEPENDENCY = "Dependency"
+    """Something every SSVM of the zone depends on (storage, management servers, DNS, templates)."""
+    ZONE = "Zone"
+    """The zone or the pool's declaration as a whole."""
+    SSVM = "SSVM"
+    """One or more SSVMs, each on its own."""
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something a user should know, shown as a condition reason and message."""
@@ -141,6 +153,7 @@ class Finding:
     severity: Severity
     reason: str
     message: str
+    scope: Scope = Scope.ZONE
 
 
 @dataclass(frozen=True)
