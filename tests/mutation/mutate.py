@@ -7,6 +7,8 @@ directory, so the working tree is never edited.
 
     python tests/mutation/mutate.py [MODULE ...]    e.g. budget ladder (default: every module of plan/)
     python tests/mutation/mutate.py --hand-made     the one-line bugs in HAND_MADE, each against its test
+    python tests/mutation/mutate.py --keep s.sqlite budget; ...add tests...; mutate.py --again s.sqlite
+                                                    runs only the survivors of a kept session again
 
 Prints the score per module and every survivor with its place; exits 1 when a mutant survives in one of
 the modules that decide what the operator disrupts (MUST_KILL), or when a hand-made mutant survives.
@@ -20,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -53,6 +56,11 @@ EQUIVALENT = {
         "PoolSpec refuses negative replicas"
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
+    # Orderings of StrEnum members compare their values as strings.
+    ("budget.py", "if spec.mode >= Mode.OBSERVE:"): "of the two modes only 'Observe' >= 'Observe'",
+    ("budget.py", "if reason is None and candidate.purpose < Purpose.ZONE:"): (
+        "'Zone' sorts after every other purpose, so `< ZONE` is `is not ZONE`"
+    ),
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
 HAND_MADE = (
@@ -208,6 +216,16 @@ def skip_equivalent_mutants(session: Path, tree: Path) -> list[str]:
     return skipped
 
 
+def forget_survivors(session: Path) -> int:
+    """Make a kept session's survivors pending again (after tests were added or EQUIVALENT grew)."""
+    db = sqlite3.connect(session)
+    try:
+        with db:
+            return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+    finally:
+        db.close()
+
+
 def report(session: Path) -> tuple[Counter[str], Counter[str], list[str]]:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
@@ -288,7 +306,9 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", help="modules of plan/ to mutate (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the session database here (to read or resume it)")
     parser.add_argument("--hand-made", action="store_true", help="run only the HAND_MADE mutants")
+    parser.add_argument("--again", type=Path, help="run the survivors of a session kept with --keep again")
     args = parser.parse_args()
+    keep = args.keep or args.again
     if args.hand_made:
         return hand_made()
     started = time.monotonic()
@@ -313,16 +333,20 @@ def main() -> int:
         if baseline.returncode != 0:
             print("the planner's tests fail on the unmutated tree: fix them first", file=sys.stderr)
             return 2
-        run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
-        skipped = skip_annotation_mutants(session, tree)
-        print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        if args.again:
+            shutil.copy2(args.again, session)
+            print(f"{forget_survivors(session)} survivors of {args.again} to run again", flush=True)
+        else:
+            run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
+            skipped = skip_annotation_mutants(session, tree)
+            print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
         equivalent = skip_equivalent_mutants(session, tree)
         print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
         try:
             run(str(bin_dir / "cosmic-ray"), "exec", "cosmic-ray.toml", str(session))
         finally:
-            if args.keep:
-                shutil.copy2(session, args.keep)
+            if keep:
+                shutil.copy2(session, keep)
         tried, killed, survivors = report(session)
 
     minutes = (time.monotonic() - started) / 60
