@@ -56,7 +56,25 @@ EQUIVALENT = {
         "PoolSpec refuses negative replicas"
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
-    # Orderings of StrEnum members compare their values as strings.
+    # Orderings of StrEnum members compare their values as strings: where the member compared with is the
+    # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
+    ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
+    ("health.py", "if vm.health <= Health.CONVERGING:"): "'Converging' sorts before the other healths",
+    ("health.py", "if health >= Health.UNHEALTHY and memory.unhealthy_since is None:"): (
+        "'Unhealthy' sorts after the other healths"
+    ),
+    ("ladder.py", "if symptom >= Symptom.STOPPED:"): "'Stopped' sorts after the other symptoms",
+    ("ladder.py", "if kind >= ActionKind.RECREATE:"): "the kind here is Reboot or Recreate",
+    ("ladder.py", "if last >= ActionKind.START and symptom is Symptom.AGENT_LOST"): (
+        "'Start' sorts after every other action kind"
+    ),
+    ("ladder.py", "if last is ActionKind.START and symptom <= Symptom.AGENT_LOST"): (
+        "'AgentLost' sorts before the other symptoms"
+    ),
+    (
+        "ladder.py",
+        "if policy.remediation <= Remediation.NONE:",
+    ): "'None' sorts before 'Reboot' and 'Recreate'",
     ("budget.py", "if spec.mode >= Mode.OBSERVE:"): "of the two modes only 'Observe' >= 'Observe'",
     ("budget.py", "if reason is None and candidate.purpose < Purpose.ZONE:"): (
         "'Zone' sorts after every other purpose, so `< ZONE` is `is not ZONE`"
