@@ -135,8 +135,8 @@ class TestClimbing:
             memory={1: remediated(REBOOT, -5), 2: unhealthy_for(45)},
         )
         assert only(result).blocked == (
-            "waiting for the zone to settle: s-1-VM was rebooted 0s ago; waiting up to 600s for it to recover "
-            "(agent Alert)"
+            "waiting for the zone to settle: s-1-VM was rebooted 0s ago; "
+            "waiting up to 600s for it to recover (agent Alert)"
         )
 
     def test_only_ladder_rungs_count_as_remediation_history(self) -> None:
