@@ -56,6 +56,7 @@ EQUIVALENT = {
         "PoolSpec refuses negative replicas"
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
+    ("budget.py", "@dataclass(frozen=False)"): "nothing assigns to or hashes a ZoneLoad once it is built",
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
@@ -76,6 +77,9 @@ EQUIVALENT = {
         "if policy.remediation <= Remediation.NONE:",
     ): "'None' sorts before 'Reboot' and 'Recreate'",
     ("budget.py", "if spec.mode >= Mode.OBSERVE:"): "of the two modes only 'Observe' >= 'Observe'",
+    ("budget.py", "if candidate.purpose <= Purpose.REMEDIATION:"): (
+        "zone actions took no budget above, and 'Remediation' sorts before 'Voluntary'"
+    ),
     ("budget.py", "if reason is None and candidate.purpose < Purpose.ZONE:"): (
         "'Zone' sorts after every other purpose, so `< ZONE` is `is not ZONE`"
     ),
