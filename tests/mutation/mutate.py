@@ -57,6 +57,12 @@ EQUIVALENT = {
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
     ("budget.py", "@dataclass(frozen=False)"): "nothing assigns to or hashes a ZoneLoad once it is built",
+    **{
+        ("ladder.py", f"unhealthy_for = seconds_between(since, now) if since is not None else {n}"): (
+            "climb runs only after remember_health, which starts an unhealthy SSVM's clock"
+        )
+        for n in ("1.0", "-1.0")
+    },
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
