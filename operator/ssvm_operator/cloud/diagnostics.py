@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from ssvm_operator.cloud.client import CloudClient, JobState
 from ssvm_operator.cloud.config import list_management_servers
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.model.diagnostics import PING, Check, Target, TargetRole
 from ssvm_operator.model.snapshot import SystemVm, Zone
-from ssvm_operator.plan.connectivity import PING, Check, Target, TargetRole
 
 PING_PARAMS = "-c 3 -W 2"
 """Three probes, two seconds each at most: an unreachable target costs seconds, not a minute."""

@@ -6,13 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from ssvm_operator.model.diagnostics import Connectivity
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
-
-if TYPE_CHECKING:
-    from ssvm_operator.plan.connectivity import Connectivity
 
 
 class ActionKind(StrEnum):
