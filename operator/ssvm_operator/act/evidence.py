@@ -25,13 +25,11 @@ import structlog
 from ssvm_operator.cloud.client import CloudClient, Job, JobState
 from ssvm_operator.cloud.errors import AuthError, CloudError, JobTimeout
 from ssvm_operator.model.spec import EvidencePolicy, PoolSpec
-from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
+from ssvm_operator.plan.types import TRAITS, InFlight, PlannedAction
 
 log = structlog.get_logger("ssvm_operator.evidence")
 
 COMMAND = "getDiagnosticsData"
-DESTROYING = frozenset({ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE})
-"""Actions that destroy an SSVM, and with it the logs on its disk."""
 STEP = "evidence"
 """InFlight.step while the collection runs and the destroy waits for it."""
 STEP_DIAGNOSED = "evidence-diagnosed"
@@ -55,7 +53,7 @@ class Evidence:
 
 
 def wanted(action: PlannedAction, policy: EvidencePolicy) -> bool:
-    return policy.collect and action.kind in DESTROYING and action.vm_id is not None
+    return policy.collect and TRAITS[action.kind].removes_vm and action.vm_id is not None
 
 
 def collecting(entry: InFlight) -> bool:

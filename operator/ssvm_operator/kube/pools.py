@@ -43,7 +43,7 @@ from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
-    ActionKind,
+    TRAITS,
     InFlight,
     Plan,
     PlannedAction,
@@ -259,7 +259,7 @@ def _export_metrics(
 def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
     """A finished start or reboot is the point from which the ladder waits before the next rung."""
     for outcome in outcomes:
-        ladder_step = outcome.action in (ActionKind.START, ActionKind.REBOOT)
+        ladder_step = TRAITS[outcome.action].revives
         if outcome.vm_id and ladder_step and outcome.result in (Result.SUCCEEDED, Result.FAILED):
             memory[outcome.vm_id] = replace(
                 memory.get(outcome.vm_id, VmMemory()),

@@ -15,7 +15,7 @@ from ssvm_operator.model.diagnostics import Check
 from ssvm_operator.model.snapshot import Health, SystemVm
 from ssvm_operator.model.spec import DiagnosticsPolicy
 from ssvm_operator.plan.health import seconds_between
-from ssvm_operator.plan.types import DISRUPTIVE_ACTIONS, ActionKind, InFlight, VmMemory
+from ssvm_operator.plan.types import TRAITS, InFlight, VmMemory
 
 FAULT_RECHECK_SECONDS = 60.0
 """While anything is unreachable, a round runs at least this often, so a repaired target lifts its hold
@@ -29,7 +29,7 @@ def trouble_since(memory: VmMemory) -> datetime | None:
     """Since when an SSVM's agent trouble is unanswered: when it was first seen unhealthy, or when the
     operator last started or rebooted it for that, whichever is later."""
     moments = [memory.unhealthy_since]
-    if memory.last_remediation in (ActionKind.START, ActionKind.REBOOT):
+    if memory.last_remediation is not None and TRAITS[memory.last_remediation].revives:
         moments.append(memory.last_remediation_at)
     known = [m for m in moments if m is not None]
     return max(known) if known else None
@@ -63,9 +63,7 @@ def diagnosable(
     """
     flights = tuple(in_flight)
     disruptions = sorted(
-        f"{f.action.value} {f.vm_name or f.vm_id or 'zone'}"
-        for f in flights
-        if f.action in DISRUPTIVE_ACTIONS
+        f"{f.action.value} {f.vm_name or f.vm_id or 'zone'}" for f in flights if TRAITS[f.action].disruptive
     )
     if disruptions:
         return (), "a disruption is in flight (" + ", ".join(disruptions) + ")"

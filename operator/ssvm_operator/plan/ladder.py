@@ -15,7 +15,7 @@ from typing import Protocol
 from ssvm_operator.model.snapshot import SystemVm
 from ssvm_operator.model.spec import HealthPolicy, Remediation
 from ssvm_operator.plan.health import Symptom, describe, seconds_between, symptom_of
-from ssvm_operator.plan.types import ActionKind, VmMemory
+from ssvm_operator.plan.types import TRAITS, ActionKind, VmMemory
 
 _FIRST_RUNG = {
     Symptom.STOPPED: ActionKind.START,
@@ -120,7 +120,7 @@ def isolated_verdict(isolation: Isolated, memory: VmMemory, policy: HealthPolicy
     """The ladder for an isolated SSVM: reboot after the grace period, recreate if a reboot did not help."""
     what = isolation.describe()
     last, last_at = memory.last_remediation, memory.last_remediation_at
-    if last in (ActionKind.START, ActionKind.REBOOT) and last_at is not None and last_at >= isolation.since:
+    if last is not None and TRAITS[last].revives and last_at is not None and last_at >= isolation.since:
         elapsed = seconds_between(last_at, now)
         timeout = policy.reboot_timeout_seconds
         done = f"{'started' if last is ActionKind.START else 'rebooted'} {_s(elapsed)} ago"
