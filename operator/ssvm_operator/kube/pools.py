@@ -22,7 +22,7 @@ from ssvm_operator.act.actor import Actor
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import AuthError, CloudError
-from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube import kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.diagnostics import diagnostics_stage
@@ -38,6 +38,7 @@ from ssvm_operator.kube.pool_status import (
     render_ssvms,
 )
 from ssvm_operator.kube.reconciliation import Reconciliation
+from ssvm_operator.kube.settings_status import rollout_from_status
 from ssvm_operator.model import identity
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.pool import plan_pool
@@ -227,18 +228,7 @@ def _template_condition(zone: str, ready: bool | None) -> Condition:
 
 def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
     """The endpoint's SSVMSettings status, as the planner's rollout input."""
-    if not rollout or rollout.get("phase") != "Rolling":
-        return None
-    since = conditions.parse_timestamp(rollout.get("startedAt"))
-    if since is None:
-        return None
-    return RolloutRequest(
-        since=since,
-        recreate=rollout.get("strategy") == "Recreate",
-        max_unavailable=int(rollout.get("maxUnavailable") or 1),
-        active_zone=rollout.get("activeZone"),
-        settings=tuple(rollout.get("settings") or ()),
-    )
+    return rollout_from_status(rollout).request()
 
 
 def _export_metrics(
