@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from ssvm_operator.act import evidence
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import systemvm
-from ssvm_operator.cloud.client import CloudClient, JobState
+from ssvm_operator.cloud.client import CloudApi, JobState
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.model.spec import EvidencePolicy
 from ssvm_operator.plan.types import TRAITS, ActionKind, InFlight, PlannedAction
 
 RecordInFlight = Callable[[tuple[InFlight, ...]], Awaitable[None]]
-Submit = Callable[[CloudClient, PlannedAction], Awaitable[str]]
+Submit = Callable[[CloudApi, PlannedAction], Awaitable[str]]
 """Submits the job of one SSVM action; returns its job id."""
 
 STEP_STOP = "stop"
@@ -31,7 +31,7 @@ STEP_START = "start"
 class Actor:
     def __init__(
         self,
-        client: CloudClient,
+        client: CloudApi,
         in_flight: tuple[InFlight, ...],
         record: RecordInFlight,
         now: Callable[[], datetime],
@@ -210,22 +210,22 @@ class Actor:
         )
 
 
-async def _start(client: CloudClient, action: PlannedAction) -> str:
+async def _start(client: CloudApi, action: PlannedAction) -> str:
     assert action.vm_id is not None
     return await systemvm.start(client, action.vm_id)
 
 
-async def _reboot(client: CloudClient, action: PlannedAction) -> str:
+async def _reboot(client: CloudApi, action: PlannedAction) -> str:
     assert action.vm_id is not None
     return await systemvm.reboot(client, action.vm_id)
 
 
-async def _destroy(client: CloudClient, action: PlannedAction) -> str:
+async def _destroy(client: CloudApi, action: PlannedAction) -> str:
     assert action.vm_id is not None
     return await systemvm.destroy(client, action.vm_id)
 
 
-async def _change_offering(client: CloudClient, action: PlannedAction) -> str:
+async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
     """changeServiceForSystemVm needs the VM stopped: change, then stop; follow_jobs starts it again."""
     assert action.vm_id is not None and action.offering_id is not None
     await systemvm.change_offering(client, action.vm_id, action.offering_id)

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from ssvm_operator.cloud.client import CloudClient, Job, JobState
+from ssvm_operator.cloud.client import CloudApi, Job, JobState
 from ssvm_operator.cloud.errors import AuthError, CloudError, JobTimeout
 from ssvm_operator.model.spec import EvidencePolicy, PoolSpec
 from ssvm_operator.plan.types import TRAITS, InFlight, PlannedAction
@@ -78,7 +78,7 @@ def annotate(
     return rows
 
 
-async def request(client: CloudClient, action: PlannedAction, now: datetime) -> InFlight:
+async def request(client: CloudApi, action: PlannedAction, now: datetime) -> InFlight:
     """Submit the collection; the entry to record before anything polls it."""
     assert action.vm_id is not None
     job_id = await client.submit(COMMAND, targetid=action.vm_id)
@@ -96,7 +96,7 @@ def not_requested(error: CloudError) -> Evidence:
     return Evidence(missing=f"{COMMAND} was refused: {error.detail}")
 
 
-async def outcome(client: CloudClient, entry: InFlight, policy: EvidencePolicy, now: datetime) -> Evidence:
+async def outcome(client: CloudApi, entry: InFlight, policy: EvidencePolicy, now: datetime) -> Evidence:
     """Wait for the recorded collection, at most until its deadline (counted from when it was requested, so
     a restarted operator does not wait twice), and say what it gave."""
     assert entry.job_id is not None

@@ -12,7 +12,7 @@ from datetime import datetime
 import structlog
 
 from ssvm_operator.cloud import config
-from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.plan.settings import DesiredSetting
@@ -40,7 +40,7 @@ class SettingsRefused(SettingsProblem):
 
 
 async def apply_settings(
-    client: CloudClient,
+    client: CloudApi,
     todo: Sequence[DesiredSetting],
     catalogue: Mapping[str, ConfigEntry],
     applied: Mapping[str, AppliedRecord],
@@ -61,9 +61,7 @@ async def apply_settings(
     return done
 
 
-async def restore_settings(
-    client: CloudClient, applied: Mapping[str, AppliedRecord], can_reset: bool
-) -> None:
+async def restore_settings(client: CloudApi, applied: Mapping[str, AppliedRecord], can_reset: bool) -> None:
     """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
     values were never kept, go back to CloudStack's default (`can_reset`: resetConfiguration, 4.16+)."""
     catalogue = await config.read_settings(client, applied)
