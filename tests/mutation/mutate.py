@@ -153,8 +153,8 @@ HAND_MADE = (
     ),
     (
         "ladder.py",
-        "if elapsed < timeout:",
-        "if elapsed <= timeout:",
+        'if elapsed < timeout:\n        return Verdict(\n            None, f"{done}; waiting',
+        'if elapsed <= timeout:\n        return Verdict(\n            None, f"{done}; waiting',
         "tests/unit/test_remediation_ladder.py::TestClimbing::test_the_next_rung_comes_at_exactly_the_reboot_timeout",
     ),
     (
