@@ -75,6 +75,10 @@ EQUIVALENT = {
     ("ladder.py", "if last >= ActionKind.START and symptom is Symptom.AGENT_LOST"): (
         "'Start' sorts after every other action kind"
     ),
+    (
+        "ladder.py",
+        "done = f\"{'started' if last >= ActionKind.START else 'rebooted'} {_s(elapsed)} ago\"",
+    ): "'Start' sorts after every other action kind",
     ("ladder.py", "if last is ActionKind.START and symptom <= Symptom.AGENT_LOST"): (
         "'AgentLost' sorts before the other symptoms"
     ),
