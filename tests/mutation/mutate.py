@@ -176,10 +176,15 @@ SINGLETON = re.compile(r"(None|[A-Z][A-Za-z]*\.[A-Z][A-Z_]*)\b")
 
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Where the module's type annotations are: with `from __future__ import annotations` they are never
-    evaluated, so a mutant inside one (`str | None` -> `str + None`) cannot change behaviour."""
+    evaluated, so a mutant inside one (`str | None` -> `str + None`) cannot change behaviour. The same for
+    a `typing.Protocol` class: only the type checker reads it (removing its `@property` changes nothing)."""
     spans = []
     for node in ast.walk(ast.parse(source)):
-        notes = []
+        notes: list[ast.expr | ast.stmt] = []
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases
+        ):
+            notes.extend(node.body)
         if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
             notes.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
@@ -370,8 +375,8 @@ def main() -> int:
             print(f"{forget_survivors(session)} survivors of {args.again} to run again", flush=True)
         else:
             run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
-            skipped = skip_annotation_mutants(session, tree)
-            print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        skipped = skip_annotation_mutants(session, tree)
+        print(f"{skipped} mutants in type annotations or Protocols skipped (never evaluated)", flush=True)
         equivalent = skip_equivalent_mutants(session, tree)
         print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
         try:

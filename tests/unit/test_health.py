@@ -106,3 +106,8 @@ def test_a_remembered_time_without_an_offset_is_read_as_utc() -> None:
     since = ago(412).replace(tzinfo=None)
     result = plan(inventory(ssvm(1, agent="Disconnected")), memory={1: VmMemory(unhealthy_since=since)})
     assert reasons(result)["SSVMUnhealthy"] == "s-1-VM: agent Disconnected for 412s (grace 300s)"
+
+
+def test_time_spent_booting_does_not_count_toward_the_grace() -> None:
+    result = plan(inventory(ssvm(1, "Starting", None)))
+    assert result.memory["vm-1"] == VmMemory()
