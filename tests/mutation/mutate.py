@@ -184,7 +184,7 @@ def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]
         if isinstance(node, ast.ClassDef) and any(
             isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases
         ):
-            notes.extend(node.body)
+            notes.append(node)
         if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
             notes.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
