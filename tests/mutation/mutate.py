@@ -63,6 +63,10 @@ EQUIVALENT = {
         )
         for n in ("1.0", "-1.0")
     },
+    (
+        "health.py",
+        "if memory.last_remediation_at is not None and seconds_between(at, memory.last_remediation_at) > 0:",
+    ): ("a remembered and an in-flight remediation of the same instant are one action, of one kind"),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
