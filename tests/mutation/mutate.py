@@ -67,6 +67,10 @@ EQUIVALENT = {
         "health.py",
         "if memory.last_remediation_at is not None and seconds_between(at, memory.last_remediation_at) > 0:",
     ): ("a remembered and an in-flight remediation of the same instant are one action, of one kind"),
+    ("ladder.py", "@dataclass(frozen=False)"): "nothing assigns to or hashes a Verdict once it is built",
+    ("replicas.py", "if replicas != 1 and standby_replicas < replicas:"): (
+        "with replicas 0, standby_replicas < 0 never holds: CloudStack keeps at least one"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
