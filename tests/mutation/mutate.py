@@ -71,6 +71,9 @@ EQUIVALENT = {
     ("replicas.py", "if replicas != 1 and standby_replicas < replicas:"): (
         "with replicas 0, standby_replicas < 0 never holds: CloudStack keeps at least one"
     ),
+    ("replicas.py", "return max(1, standby_replicas) if recreates_ssvms(zone, replicas) else -1"): (
+        "what CloudStack keeps is only compared with counts, which are at least 0"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",

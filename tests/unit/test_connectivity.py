@@ -250,8 +250,12 @@ class TestIsolatedSsvmIsRepaired:
         assert (start.kind, start.vm_name) == (ActionKind.START, "s-3-VM")
         return start
 
-    def test_after_its_reboot_the_zone_waits_for_a_round_that_checks_it_again(self) -> None:
-        start = self.with_a_stopped_third(VmMemory(ago(120), ActionKind.REBOOT, ago(30)), 120, checked_ago=30)
+    @pytest.mark.parametrize("checked_ago", [30, 60], ids=["checked-as-it-rebooted", "checked-before"])
+    def test_after_its_reboot_the_zone_waits_for_a_round_that_checks_it_again(
+        self, checked_ago: float
+    ) -> None:
+        rebooted = VmMemory(ago(120), ActionKind.REBOOT, ago(30))
+        start = self.with_a_stopped_third(rebooted, 120, checked_ago=checked_ago)
         assert start.blocked == (
             "waiting for the zone to settle: s-1-VM was rebooted 30s ago because it cannot reach "
             "storage host 10.1.0.5 (nfs-zone-1-1), which s-2-VM reach(es); "

@@ -187,6 +187,11 @@ class TestMissingSsvms:
         message = reasons(result)["WaitingForCloudStackScanner"]
         assert "has 1 of the 3 SSVM(s)" in message and "to create 2 " in message
 
+    def test_the_wait_names_the_one_ssvm_still_missing(self) -> None:
+        result = plan(inventory(ssvm(1), standby=2), spec(replicas=2))
+        message = reasons(result)["WaitingForCloudStackScanner"]
+        assert "has 1 of the 2 SSVM(s)" in message and "to create 1 " in message
+
     def test_cloudstack_keeps_one_ssvm_even_with_the_standby_setting_at_zero(self) -> None:
         result = plan(inventory(standby=0))
         assert "has 0 of the 1 SSVM(s)" in reasons(result)["WaitingForCloudStackScanner"]
