@@ -24,8 +24,10 @@ from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.events import announce, said_before
 from ssvm_operator.kube.names import DIAGNOSE_ANNOTATION
 from ssvm_operator.kube.pool_status import memory_from_status
+from ssvm_operator.kube.reasons import ConditionType, EventReason, Reason
 from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetRole
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec
@@ -41,7 +43,7 @@ from ssvm_operator.plan.types import InFlight
 
 log = structlog.get_logger("ssvm_operator.diagnostics")
 
-CONDITION = "Connectivity"
+CONDITION = ConditionType.CONNECTIVITY
 NO_TARGETS = (
     "the zone has no image store, internal DNS server or management server address to check, and "
     "spec.diagnostics.targets is empty"
@@ -156,7 +158,7 @@ async def diagnostics_stage(
     healthy, reason, message = diagnosis.summary(zone.name)
     if not diagnosis.checks:
         if record.error is not None:
-            reason, message = "DiagnosticsFailed", record.error
+            reason, message = Reason.DIAGNOSTICS_FAILED, record.error
         elif due is not None and waits is not None:
             message = f"{message}; waiting: {waits}"
     condition = Condition(CONDITION, healthy, reason, message)
@@ -242,23 +244,22 @@ def _announce_changes(body: kopf.Body, previous: Sequence[Check], checks: Sequen
         if check.reachable is False and was is not False:
             kopf.warn(
                 body,
-                reason="ConnectivityLost",
+                reason=EventReason.CONNECTIVITY_LOST,
                 message=f"{check.ssvm_name} cannot reach {check.target.describe()}: {check.error}",
             )
         elif check.reachable and was is False:
             kopf.info(
                 body,
-                reason="ConnectivityRestored",
+                reason=EventReason.CONNECTIVITY_RESTORED,
                 message=f"{check.ssvm_name} reaches {check.target.describe()} again",
             )
 
 
 def _announce_condition(body: kopf.Body, status: Mapping[str, Any], condition: Condition) -> None:
     """One Event when the zone's classification changes, with the troubleshooting hint."""
-    before = conditions.find(status.get("conditions"), CONDITION) or {}
-    if before.get("reason") == condition.reason or condition.status is None:
+    if condition.status is None or said_before(status, CONDITION, reason=condition.reason):
         return
     if condition.status is False:
-        kopf.warn(body, reason=condition.reason, message=condition.message)
-    elif before.get("status") == "False":
-        kopf.info(body, reason=ConnectivityReason.REACHABLE.value, message=condition.message)
+        announce(body, condition.reason, condition.message, warning=True)
+    elif said_before(status, CONDITION, status_text="False"):
+        announce(body, ConnectivityReason.REACHABLE, condition.message)

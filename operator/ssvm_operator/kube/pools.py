@@ -36,6 +36,7 @@ from ssvm_operator.kube.pool_status import (
     render_recent,
     render_ssvms,
 )
+from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import rollout_from_status
 from ssvm_operator.model import identity
@@ -73,7 +74,7 @@ async def reconcile_pool(
     try:
         spec = PoolSpec.parse(body.get("spec") or {}, body.metadata.annotations)
     except SpecError as error:
-        run.stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
+        run.stalled(Reason.INVALID_SPEC, f"spec.{error.field}: {error.message}")
         return
 
     try:
@@ -111,15 +112,11 @@ async def reconcile_pool(
         except CloudError as error:
             if isinstance(error, AuthError):
                 message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
-                run.stalled("Unauthorized", message)
+                run.stalled(Reason.UNAUTHORIZED, message)
             elif not error.retryable:
-                run.stalled("EndpointRejected", f"CloudStackEndpoint {spec.endpoint}: {error}")
+                run.stalled(Reason.ENDPOINT_REJECTED, f"CloudStackEndpoint {spec.endpoint}: {error}")
             else:
-                report(
-                    Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
-                    Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
-                    Condition("Ready", False, "CloudStackUnreachable", str(error)),
-                )
+                run.unreachable(error)
             if outcomes:  # jobs that ended are reported even when the fresh inventory is not available
                 _announce(body, status, (), outcomes)
                 patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
@@ -128,15 +125,15 @@ async def reconcile_pool(
         try:
             verdict = await connection.read_release()
         except CloudError as error:
-            report(Condition("Ready", False, "CloudStackUnreachable", str(error)))
+            report(Condition(ConditionType.READY, False, Reason.CLOUDSTACK_UNREACHABLE, str(error)))
             return None
         if not verdict.supported:
             message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
-            run.stalled("UnsupportedVersion", message)
+            run.stalled(Reason.UNSUPPORTED_VERSION, message)
             return None
         if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
             message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
-            run.stalled("ReplicasNeedNewerCloudStack", message)
+            run.stalled(Reason.REPLICAS_NEED_NEWER_CLOUDSTACK, message)
             return None
         observed.append(inventory)
         conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
@@ -169,7 +166,7 @@ async def reconcile_pool(
     def planned(plan: Plan) -> None:
         stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
         if stalled is not None:
-            run.warn_once("Stalled", stalled.reason, stalled.message)
+            run.warn_once(ConditionType.STALLED, stalled.reason, stalled.message)
 
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
     observed: list[Inventory] = []
@@ -224,14 +221,20 @@ async def reconcile_pool(
 def _template_condition(zone: str, ready: bool | None) -> Condition:
     if ready is None:
         return Condition(
-            "TemplateReady", None, "Unknown", f"the system VM templates of zone {zone} are not known"
+            ConditionType.TEMPLATE_READY,
+            None,
+            Reason.UNKNOWN,
+            f"the system VM templates of zone {zone} are not known",
         )
     if ready:
         return Condition(
-            "TemplateReady", True, "SystemTemplateReady", f"a system VM template is Ready in {zone}"
+            ConditionType.TEMPLATE_READY,
+            True,
+            Reason.SYSTEM_TEMPLATE_READY,
+            f"a system VM template is Ready in {zone}",
         )
     return Condition(
-        "TemplateReady",
+        ConditionType.TEMPLATE_READY,
         False,
         "SystemTemplateNotReady",
         f"no system VM template is Ready in zone {zone}: CloudStack cannot create SSVMs there; "
