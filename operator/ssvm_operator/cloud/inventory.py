@@ -22,12 +22,9 @@ from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
-from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.snapshot import SSVM_VM_TYPE, Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.standby import CAPACITY_STANDBY_DEFAULT, SESSION_MAX_DEFAULT, ssvms_per_zone
 
-SSVM_TYPE = "secondarystoragevm"
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
-DEFAULT_SESSION_MAX = 50
-DEFAULT_CAPACITY_STANDBY = 10
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
 INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
@@ -39,7 +36,7 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
-        client.list("listSystemVms", systemvmtype=SSVM_TYPE),
+        client.list("listSystemVms", systemvmtype=SSVM_VM_TYPE),
         # Every system offering, so one declared for another system VM type is recognised as such.
         client.list("listServiceOfferings", issystem=True),
         read_settings(client, INVENTORY_SETTINGS),
@@ -68,9 +65,9 @@ def standby_replicas(settings: Mapping[str, str | None]) -> int:
 
     Assumes no command-execution load (KVM/XenServer without data migration).
     """
-    session_max = max(1, _int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
-    standby = max(0, _int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
-    return max(1, math.ceil(standby / session_max))
+    session_max = _int_setting(settings, SESSION_MAX_KEY, SESSION_MAX_DEFAULT)
+    standby = _int_setting(settings, CAPACITY_STANDBY_KEY, CAPACITY_STANDBY_DEFAULT)
+    return ssvms_per_zone(session_max, standby)
 
 
 def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:

@@ -127,7 +127,8 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.reporting_component = EVENT_SOURCE
     settings.posting.reporting_instance = os.environ.get("POD_ID") or socket.gethostname()
     settings.posting.event_name_prefix = f"{EVENT_SOURCE}-event-"
-    # Belt and braces against silent watches behind load balancers (operator-practices.md §1.6).
+    # Belt and braces against silent watches behind load balancers: a watch the server or a proxy drops
+    # without closing is restarted (kopf docs, "Configuration", watching.server_timeout/client_timeout).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 310
     settings.watching.connect_timeout = 60

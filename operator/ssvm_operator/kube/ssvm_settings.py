@@ -39,6 +39,7 @@ from ssvm_operator.model import identity
 from ssvm_operator.model.config import ManagementServer
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, DeletionPolicy, SettingsSpec
 from ssvm_operator.model.spec import Mode, SpecError
+from ssvm_operator.model.standby import SESSION_MAX_DEFAULT
 from ssvm_operator.plan.rollout_scope import ZonePool, newly_left
 from ssvm_operator.plan.settings_plan import (
     AppliedRecord,
@@ -186,7 +187,7 @@ async def reconcile_settings(
     if standby is not None:
         patch.status["standby"] = {
             "capacityStandby": int(standby.value or 0),
-            "sessionMax": int(catalogue[SESSION_MAX_KEY].value or 50),
+            "sessionMax": int(catalogue[SESSION_MAX_KEY].value or SESSION_MAX_DEFAULT),
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
     confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None

@@ -1,6 +1,6 @@
 """The observed state of one CloudStack endpoint, as one inventory refresh saw it.
 
-Field names follow CloudStack's responses (cloudstack-api.md §2.3, §2.4, §2.6); parsing tolerates missing
+Field names follow CloudStack's responses (cloudstack-contract.md §2.3, §2.4, §2.6); parsing tolerates missing
 fields because older releases omit some (e.g. `agentstate` before 4.13.1, `serviceofferingid` before 4.19).
 """
 
@@ -19,6 +19,13 @@ class Health(StrEnum):
     CONVERGING = "Converging"
     UNHEALTHY = "Unhealthy"
 
+
+SSVM_VM_TYPE = "secondarystoragevm"
+"""listSystemVms systemvmtype and a system offering's systemvmtype for SSVMs (VirtualMachine.Type)."""
+SSVM_HOST_TYPE = "SecondaryStorageVM"
+"""listHosts type of an SSVM's agent (Host.Type)."""
+SSVM_ENABLED_DETAIL = "enable.secstorage.vm"
+"""The zone detail that lets CloudStack's scanner keep SSVMs in the zone (ZoneConfig.java)."""
 
 # VirtualMachine.State values that are on their way somewhere (api/.../vm/VirtualMachine.java).
 TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating", "Expunging", "Restoring"})
@@ -48,7 +55,7 @@ class SystemVm:
 
     @property
     def health(self) -> Health:
-        """Health as cloudstack-api.md §3.3 defines it, before any grace period is applied."""
+        """Health as cloudstack-contract.md §3.3 defines it, before any grace period is applied."""
         if self.state in TRANSITIONAL_VM_STATES:
             return Health.CONVERGING
         if self.state in FAILED_VM_STATES:
@@ -93,7 +100,7 @@ class Zone:
 
     @property
     def scanned_by_cloudstack(self) -> bool:
-        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-api.md §9.1)."""
+        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-contract.md §9.1)."""
         return self.allocation_state == "Enabled" and self.zone_type != "Edge" and self.ssvm_enabled
 
     @classmethod
@@ -105,7 +112,7 @@ class Zone:
             name=str(zone.get("name", zone["id"])),
             allocation_state=str(zone.get("allocationstate", "Enabled")),
             zone_type=str(zone.get("type", "Core")),
-            ssvm_enabled=str(details.get("enable.secstorage.vm", "true")).lower() != "false",
+            ssvm_enabled=str(details.get(SSVM_ENABLED_DETAIL, "true")).lower() != "false",
             internal_dns=dns,
         )
 
@@ -119,7 +126,7 @@ class Offering:
 
     @property
     def fits_ssvm(self) -> bool:
-        return self.is_system and self.system_vm_type == "secondarystoragevm"
+        return self.is_system and self.system_vm_type == SSVM_VM_TYPE
 
     @classmethod
     def from_api(cls, offering: Mapping[str, Any]) -> Offering:

@@ -280,7 +280,7 @@ def plan_rollout(
         return RolloutStatus(RolloutPhase.WAITING_FOR_RESTART)
     since = max(in_force)
     stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
-    needs_recreate = any(BOOT_TIME_KEYS[r.name] is RolloutStrategy.RECREATE for r in keys)
+    needs_recreate = any(BOOT_TIME_KEYS[r.name].rollout is RolloutStrategy.RECREATE for r in keys)
     strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
     zone_names = {z.id: z.name for z in inventory.zones}
     stale_by_zone: dict[str, list[str]] = {}

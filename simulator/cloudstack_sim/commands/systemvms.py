@@ -1,7 +1,7 @@
 """System VM commands (api/src/main/java/org/apache/cloudstack/api/command/admin/systemvm/).
 
 Server side: ManagementServerImpl.java L4372-4612, SecondaryStorageManagerImpl.java and
-SystemVmManagerImpl (upgradeSystemVM, searchForSystemVm). See cloudstack-api.md §2.1-§2.2.
+SystemVmManagerImpl (upgradeSystemVM, searchForSystemVm). See cloudstack-contract.md §2.1-§2.2.
 """
 
 from __future__ import annotations
