@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ssvm_operator.act import evidence
 from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.act.upgrade import upgraded_already
 from ssvm_operator.cloud import systemvm
 from ssvm_operator.cloud.client import CloudClient, JobState
 from ssvm_operator.cloud.errors import CloudError
@@ -102,7 +103,7 @@ class Actor:
             # "Not found" on destroy is success: CloudStack (or someone) already removed it.
             result = (
                 Result.SUCCEEDED
-                if kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS)
+                if kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.UPGRADE_RECREATE)
                 else Result.SKIPPED
             )
             return self._outcome(action, result, "the SSVM no longer exists in CloudStack")
@@ -112,7 +113,7 @@ class Actor:
             )
         stale = _no_longer_needed(
             kind, current.state, current.health, current.offering_id, action.offering_id
-        )
+        ) or upgraded_already(action, current)
         if stale and not (action.diagnosed and current.state == "Running"):
             return self._outcome(action, Result.SKIPPED, stale)
         if evidence.wanted(action, self._evidence):
@@ -121,8 +122,15 @@ class Actor:
             job_id = await systemvm.start(self._client, action.vm_id)
         elif kind is ActionKind.REBOOT or kind is ActionKind.ROLLOUT_REBOOT:
             job_id = await systemvm.reboot(self._client, action.vm_id)
-        elif kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE):
+        elif kind in (
+            ActionKind.RECREATE,
+            ActionKind.DESTROY_SURPLUS,
+            ActionKind.ROLLOUT_RECREATE,
+            ActionKind.UPGRADE_RECREATE,
+        ):
             job_id = await systemvm.destroy(self._client, action.vm_id)
+        elif kind is ActionKind.UPGRADE_PATCH:
+            job_id = await systemvm.patch(self._client, action.vm_id)
         elif kind is ActionKind.CHANGE_OFFERING:
             assert action.offering_id is not None
             await systemvm.change_offering(self._client, action.vm_id, action.offering_id)

@@ -30,7 +30,14 @@ from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
 log = structlog.get_logger("ssvm_operator.evidence")
 
 COMMAND = "getDiagnosticsData"
-DESTROYING = frozenset({ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE})
+DESTROYING = frozenset(
+    {
+        ActionKind.RECREATE,
+        ActionKind.DESTROY_SURPLUS,
+        ActionKind.ROLLOUT_RECREATE,
+        ActionKind.UPGRADE_RECREATE,
+    }
+)
 """Actions that destroy an SSVM, and with it the logs on its disk."""
 STEP = "evidence"
 """InFlight.step while the collection runs and the destroy waits for it."""

@@ -22,7 +22,7 @@ from ssvm_operator.act.actor import Actor
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import AuthError, CloudError
-from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube import conditions, kubeapi, upgrade_status
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.diagnostics import diagnostics_stage
@@ -39,7 +39,10 @@ from ssvm_operator.kube.pool_status import (
 )
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.model import identity
+from ssvm_operator.model.maintenance import WindowError, Windows, parse_windows
+from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec, SpecError
+from ssvm_operator.plan.currency import outdated
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
@@ -67,6 +70,7 @@ async def reconcile_pool(
     endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
     zone_claims: Mapping[tuple[str, str, str], Sequence[tuple[str, str]]],
     rollouts: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    upgrade_turns: Mapping[tuple[str, str], Sequence[tuple[str, bool]]] | None = None,
 ) -> None:
     run = Reconciliation.begin(ctx, body, patch)
     namespace, name, generation, status, now = run.namespace, run.name, run.generation, run.status, run.now
@@ -144,6 +148,8 @@ async def reconcile_pool(
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
     conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
 
+    turns = [entry for key in sorted(same) for entry in (upgrade_turns or {}).get(key, ())]
+    turn = upgrade_status.upgrade_turn(turns, inventory, spec.zone, spec.upgrade)
     diagnostics = await diagnostics_stage(
         ctx, body, status, patch, spec, inventory, actor.in_flight, connection, manages_zone=conflict is None
     )
@@ -160,6 +166,7 @@ async def reconcile_pool(
             pool_conflict=conflict,
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
+            upgrade_turn=turn,
         )
     )
     stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
@@ -174,14 +181,26 @@ async def reconcile_pool(
             connection.inventory.invalidate()
 
     backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
-    _export_metrics(namespace, name, spec, plan, outcomes)
+    _export_metrics(namespace, name, spec, plan, outcomes, len(outdated_vms(plan, inventory)))
     _announce(body, status, plan.actions, outcomes)
 
     patch.status["zoneId"] = plan.zone.id if plan.zone else None
     patch.status["desiredReplicas"] = spec.replicas
     patch.status["replicas"] = len(plan.vms)
     patch.status["readyReplicas"] = plan.ready_replicas
-    patch.status["ssvms"] = render_ssvms(plan.vms, memory)
+    columns = upgrade_status.currency_columns(plan, inventory)
+    patch.status["ssvms"] = [
+        {**row, **columns.get(row.get("id", ""), {})} for row in render_ssvms(plan.vms, memory)
+    ]
+    outdated, up_to_date = upgrade_status.up_to_date(plan, inventory, spec)
+    patch.status["outdatedReplicas"] = outdated
+    rolling = upgrade_status.rolling(
+        spec, plan, inventory, actor.in_flight, turn, upgrade_status.was_rolling(status)
+    )
+    patch.status["upgrade"] = {"rolling": rolling, "activeZone": turn}
+    rollout_windows = plan_context_windows(rollouts, same)
+    waiting, window = upgrade_status.window_status(spec, rollout_windows, plan, now)
+    patch.status["waitingForWindow"] = waiting
     patch.status["plannedActions"] = evidence.annotate(render_planned(plan.actions), plan.actions, spec)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
@@ -190,6 +209,8 @@ async def reconcile_pool(
         *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
+        up_to_date,
+        *([window] if window is not None else []),
     )
     # At INFO only when something happened or changed; an unchanged pool on every tick is DEBUG.
     changed = (
@@ -225,6 +246,17 @@ def _template_condition(zone: str, ready: bool | None) -> Condition:
     )
 
 
+def outdated_vms(plan: Plan, inventory: Inventory) -> list[Any]:
+    return outdated((v.vm for v in plan.vms), inventory)
+
+
+def plan_context_windows(
+    rollouts: Mapping[tuple[str, str], Mapping[str, Any]] | None, same: frozenset[tuple[str, str]]
+) -> Windows:
+    request = rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None))
+    return request.windows if request is not None else Windows()
+
+
 def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
     """The endpoint's SSVMSettings status, as the planner's rollout input."""
     if not rollout or rollout.get("phase") != "Rolling":
@@ -238,11 +270,20 @@ def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
         max_unavailable=int(rollout.get("maxUnavailable") or 1),
         active_zone=rollout.get("activeZone"),
         settings=tuple(rollout.get("settings") or ()),
+        windows=_rollout_windows(rollout.get("maintenanceWindows")),
     )
 
 
+def _rollout_windows(raw: Any) -> Windows:
+    """Validated by the SSVMSettings controller before it wrote them; unusable ones gate nothing."""
+    try:
+        return parse_windows(raw, "rollout.maintenanceWindows")
+    except WindowError:
+        return Windows()
+
+
 def _export_metrics(
-    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]
+    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome], outdated: int
 ) -> None:
     states = Counter(view.vm.state for view in plan.vms)
     metrics.export_pool(
@@ -253,6 +294,7 @@ def _export_metrics(
         spec.replicas,
         plan.ready_replicas,
         [(str(o.action), str(o.result)) for o in outcomes],
+        outdated,
     )
 
 

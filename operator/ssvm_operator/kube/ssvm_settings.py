@@ -360,6 +360,7 @@ def _rollout(
         "pending": sorted(vm.name for vm in stale),
         "activeZone": zones[0] if zones else None,
         "settings": sorted(r.name for r in keys),
+        "maintenanceWindows": [dict(w) for w in spec.rollout.maintenance_windows],
     }
 
 

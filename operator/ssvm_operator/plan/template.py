@@ -11,7 +11,7 @@ from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.findings import Reason, degraded
 from ssvm_operator.plan.types import ActionKind, Finding, Scope
 
-RECREATIONS = frozenset({ActionKind.RECREATE, ActionKind.ROLLOUT_RECREATE})
+RECREATIONS = frozenset({ActionKind.RECREATE, ActionKind.ROLLOUT_RECREATE, ActionKind.UPGRADE_RECREATE})
 
 
 def template_ready(zone: Zone, inventory: Inventory) -> bool | None:
