@@ -126,6 +126,7 @@ async def reconcile_pool(
             patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
         log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
         return
+    connection.notice_servers(inventory.management_server_version)
     try:
         verdict = await connection.read_release()
     except CloudError as error:

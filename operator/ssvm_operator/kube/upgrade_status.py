@@ -16,9 +16,9 @@ from typing import Any
 
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.model.maintenance import Windows
-from ssvm_operator.model.snapshot import Health, Inventory
+from ssvm_operator.model.snapshot import Health, Inventory, Zone
 from ssvm_operator.model.spec import PoolSpec, UpgradeStrategy
-from ssvm_operator.plan.currency import currency, outdated
+from ssvm_operator.plan.currency import Currency, currency, outdated, ready_in
 from ssvm_operator.plan.maintenance import waiting_for_window
 from ssvm_operator.plan.replicas import kept_by_cloudstack
 from ssvm_operator.plan.types import InFlight, Plan
@@ -98,7 +98,8 @@ def rolling(
         return True
     behind = outdated((v.vm for v in plan.vms), inventory)
     if behind and turn in (None, spec.zone):
-        return any(a.kind in UPGRADE_ACTIONS for a in plan.actions) or was_rolling
+        # Claimed by the first upgrade action that would run (Observe mode aside: it acts on nothing).
+        return was_rolling or any(a.kind in UPGRADE_ACTIONS and a.blocked is None for a in plan.actions)
     if not was_rolling:
         return False
     expected = kept_by_cloudstack(plan.zone, spec.replicas, inventory.standby_replicas)
@@ -119,9 +120,21 @@ def upgrade_turn(
         return busy[0]
     for zone_name in sorted(listed):
         zone = inventory.zone_named(zone_name)
-        if zone is not None and outdated(inventory.ssvms_in(zone.id), inventory):
+        if zone is None:
+            continue
+        behind = outdated(inventory.ssvms_in(zone.id), inventory)
+        # A zone CloudStack could not give a replacement on the new template does not take the turn: it
+        # would hold every other zone while it waits.
+        if behind and all(_replaceable(found, zone, inventory) for _, found in behind):
             return zone_name
     return None
+
+
+def _replaceable(found: Currency, zone: Zone, inventory: Inventory) -> bool:
+    target = found.target_template
+    if not found.template_behind or target is None:
+        return True
+    return zone.scanned_by_cloudstack and ready_in(target, zone, inventory.system_templates)
 
 
 def was_rolling(status: Mapping[str, Any]) -> bool:

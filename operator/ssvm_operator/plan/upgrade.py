@@ -76,8 +76,15 @@ def _kind(strategy: UpgradeStrategy, found: Currency, patchable: bool) -> Action
 def _held(
     kind: ActionKind, found: Currency, zone: Zone, inventory: Inventory, turn: str | None
 ) -> str | None:
+    blocked_here = _cannot_replace(kind, found, zone, inventory)
+    if blocked_here is not None:
+        return blocked_here  # the zone's own reason first: it is what an admin has to fix
     if turn is not None and turn != zone.name:
         return f"the upgrade goes one zone at a time: zone {turn} first"
+    return None
+
+
+def _cannot_replace(kind: ActionKind, found: Currency, zone: Zone, inventory: Inventory) -> str | None:
     if kind is not ActionKind.UPGRADE_RECREATE:
         return None
     why = why_not_scanned(zone) or (None if zone.ssvm_enabled else "its enable.secstorage.vm detail is false")
