@@ -10,19 +10,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.model.maintenance import Windows
-from ssvm_operator.model.snapshot import Health, Inventory, Zone
+from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import PoolSpec, UpgradeStrategy
-from ssvm_operator.plan.currency import Currency, currency, outdated, ready_in
+from ssvm_operator.plan.currency import currency, outdated
 from ssvm_operator.plan.maintenance import waiting_for_window
 from ssvm_operator.plan.replicas import kept_by_cloudstack
 from ssvm_operator.plan.types import InFlight, Plan
-from ssvm_operator.plan.upgrade import UPGRADE_ACTIONS
+from ssvm_operator.plan.upgrade import UPGRADE_ACTIONS, upgrade_turn
+
+__all__ = ["currency_columns", "rolling", "up_to_date", "upgrade_turn", "was_rolling", "window_status"]
 
 
 def currency_columns(plan: Plan, inventory: Inventory) -> dict[str, dict[str, Any]]:
@@ -105,36 +107,6 @@ def rolling(
     expected = kept_by_cloudstack(plan.zone, spec.replicas, inventory.standby_replicas)
     settled = len(plan.vms) >= expected and all(v.health is Health.HEALTHY for v in plan.vms)
     return not settled
-
-
-def upgrade_turn(
-    entries: Iterable[tuple[str, bool]], inventory: Inventory, own_zone: str, own_strategy: UpgradeStrategy
-) -> str | None:
-    """The zone the endpoint's upgrade rolls now: the one whose pool says it is rolling, else the first by
-    name with outdated SSVMs. Entries are (zone, rolling) of the acting pools with a strategy."""
-    listed = dict(entries)
-    if own_strategy is not UpgradeStrategy.NONE:
-        listed.setdefault(own_zone, False)
-    busy = sorted(zone for zone, is_rolling in listed.items() if is_rolling)
-    if busy:
-        return busy[0]
-    for zone_name in sorted(listed):
-        zone = inventory.zone_named(zone_name)
-        if zone is None:
-            continue
-        behind = outdated(inventory.ssvms_in(zone.id), inventory)
-        # A zone CloudStack could not give a replacement on the new template does not take the turn: it
-        # would hold every other zone while it waits.
-        if behind and all(_replaceable(found, zone, inventory) for _, found in behind):
-            return zone_name
-    return None
-
-
-def _replaceable(found: Currency, zone: Zone, inventory: Inventory) -> bool:
-    target = found.target_template
-    if not found.template_behind or target is None:
-        return True
-    return zone.scanned_by_cloudstack and ready_in(target, zone, inventory.system_templates)
 
 
 def was_rolling(status: Mapping[str, Any]) -> bool:

@@ -15,13 +15,13 @@ remediation ladder handles them, and its recreation brings the new template too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ssvm_operator.model.snapshot import Health, Inventory, Zone
 from ssvm_operator.model.spec import UpgradeStrategy
 from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
-from ssvm_operator.plan.currency import Currency, currency, live_patch_available, ready_in
+from ssvm_operator.plan.currency import Currency, currency, live_patch_available, outdated, ready_in
 from ssvm_operator.plan.replicas import kept_by_cloudstack
 from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
 from ssvm_operator.plan.zone import why_not_scanned
@@ -117,3 +117,33 @@ def _waiting(
     if len(assessed) < expected:
         return f"waiting for CloudStack to create {expected - len(assessed)} SSVM(s) before the next upgrade"
     return None
+
+
+def upgrade_turn(
+    entries: Iterable[tuple[str, bool]], inventory: Inventory, own_zone: str, own_strategy: UpgradeStrategy
+) -> str | None:
+    """The zone the endpoint's upgrade rolls now: the one whose pool says it is rolling, else the first by
+    name with outdated SSVMs. Entries are (zone, rolling) of the acting pools with a strategy."""
+    listed = dict(entries)
+    if own_strategy is not UpgradeStrategy.NONE:
+        listed.setdefault(own_zone, False)
+    busy = sorted(zone for zone, is_rolling in listed.items() if is_rolling)
+    if busy:
+        return busy[0]
+    for zone_name in sorted(listed):
+        zone = inventory.zone_named(zone_name)
+        if zone is None:
+            continue
+        behind = outdated(inventory.ssvms_in(zone.id), inventory)
+        # A zone CloudStack could not give a replacement on the new template does not take the turn: it
+        # would hold every other zone while it waits.
+        if behind and all(_replaceable(found, zone, inventory) for _, found in behind):
+            return zone_name
+    return None
+
+
+def _replaceable(found: Currency, zone: Zone, inventory: Inventory) -> bool:
+    target = found.target_template
+    if not found.template_behind or target is None:
+        return True
+    return zone.scanned_by_cloudstack and ready_in(target, zone, inventory.system_templates)
