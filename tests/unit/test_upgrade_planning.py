@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from ssvm_operator.act.upgrade import upgraded_already
 from ssvm_operator.model.snapshot import Inventory, SystemTemplate, SystemVm
 from ssvm_operator.model.spec import Mode, PoolSpec, UpgradeStrategy
 from ssvm_operator.plan import plan_pool
@@ -146,3 +147,12 @@ def test_a_broken_outdated_ssvm_is_repaired_not_upgraded() -> None:
 def test_current_ssvms_get_nothing() -> None:
     plan = plan_pool(context(cloud(on(1, NEW, "4.20.0.0")), pool(UpgradeStrategy.RECREATE)))
     assert upgrades(plan.actions) == []
+
+
+def test_a_patch_is_not_sent_to_an_agent_already_on_the_release() -> None:
+    """After a restart the re-read SSVM may show the patch done while the operator was down."""
+    action = PlannedAction(
+        ActionKind.UPGRADE_PATCH, ZONE_ID, "agent behind", "vm-1", "s-1-VM", target_version="4.20.0.0"
+    )
+    assert upgraded_already(action, on(1, NEW, "4.20.0.0")) == "its agent already runs 4.20.0.0"
+    assert upgraded_already(action, on(1, NEW, "4.19.0.0")) is None
