@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.plan.candidate import Candidate, Purpose
-from ssvm_operator.plan.rollout import ROLLOUT_ACTIONS
+from ssvm_operator.plan.types import TRAITS
 
 OUTSIDE_WINDOW = "outside the maintenance window"
 """How every held action's `blocked` sentence starts (kube/pool_status counts them by it)."""
@@ -32,7 +32,7 @@ def hold_outside_windows(
             held.append(candidate)
             continue
         reason = pool_hold
-        if reason is None and candidate.action.kind in ROLLOUT_ACTIONS:
+        if reason is None and TRAITS[candidate.action.kind].rollout:
             reason = rollout_hold
         held.append(replace(candidate, held=reason) if reason else candidate)
     return held
