@@ -153,6 +153,7 @@ def upgrade_story(sim: SimulatorHandle, cluster: EmulatedCluster) -> None:
             condition(cluster, "SSVMPool", z, "UpToDate") == "UpToDate" for z in ("zone-1", "zone-2")
         ),
     )
+    wait("both pools Ready", lambda: ready(cluster, "zone-1") == ready(cluster, "zone-2") == "True")
     say(f"Both zones run {UPGRADE_RELEASE} on {template}, one SSVM replaced at a time")
     show(cluster, "get", "ssvmpools", "-o", "wide")
     show(cluster, "get", "cloudstackendpoints", "-o", "jsonpath={.items[0].status.managementServerVersion}")
