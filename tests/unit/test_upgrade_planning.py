@@ -11,6 +11,7 @@ from ssvm_operator.model.snapshot import Inventory, SystemTemplate, SystemVm
 from ssvm_operator.model.spec import Mode, PoolSpec, UpgradeStrategy
 from ssvm_operator.plan import plan_pool
 from ssvm_operator.plan.types import ActionKind, PlannedAction
+from ssvm_operator.plan.upgrade import upgrade_turn
 from tests.unit.plan_builders import NOW, ZONE_ID, context, flight, inventory, spec, ssvm, unhealthy_for, zone
 
 OLD = SystemTemplate("tpl-old", "systemvm-kvm-4.19", ZONE_ID, True, "KVM", None, NOW - timedelta(days=300))
@@ -156,3 +157,32 @@ def test_a_patch_is_not_sent_to_an_agent_already_on_the_release() -> None:
     )
     assert upgraded_already(action, on(1, NEW, "4.20.0.0")) == "its agent already runs 4.20.0.0"
     assert upgraded_already(action, on(1, NEW, "4.19.0.0")) is None
+
+
+def two_zones(*vms: SystemVm, templates: tuple[SystemTemplate, ...] = (OLD, NEW)) -> Inventory:
+    zones = (zone(), zone(id="zone-2-id", name="zone2"))
+    rows = (*templates, *(replace(t, zone_id="zone-2-id") for t in templates))
+    return cloud(*vms, zones=zones, templates=rows)
+
+
+def test_the_turn_goes_to_a_zone_already_rolling_else_the_first_outdated_by_name() -> None:
+    inv = two_zones(on(1), on(2, zone_id="zone-2-id"))
+    assert (
+        upgrade_turn([("zone2", False), ("zone1", False)], inv, "zone2", UpgradeStrategy.RECREATE) == "zone1"
+    )
+    assert (
+        upgrade_turn([("zone2", True), ("zone1", False)], inv, "zone1", UpgradeStrategy.RECREATE) == "zone2"
+    )
+
+
+def test_a_zone_whose_template_is_not_ready_does_not_take_the_turn() -> None:
+    rows = (OLD, NEW_NOT_READY, replace(OLD, zone_id="zone-2-id"), replace(NEW, zone_id="zone-2-id"))
+    inv = replace(two_zones(on(1), on(2, zone_id="zone-2-id")), system_templates=rows)
+    assert (
+        upgrade_turn([("zone1", False), ("zone2", False)], inv, "zone1", UpgradeStrategy.RECREATE) == "zone2"
+    )
+
+
+def test_no_turn_when_nothing_is_outdated() -> None:
+    inv = two_zones(on(1, NEW, "4.20.0.0"))
+    assert upgrade_turn([("zone1", False)], inv, "zone1", UpgradeStrategy.RECREATE) is None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ssvm_operator.model.maintenance import Windows
+from ssvm_operator.model.settings import SettingsSpec
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan import plan_pool
 from ssvm_operator.plan.types import ActionKind, RolloutRequest
@@ -130,3 +131,18 @@ def test_a_settings_rollout_also_waits_for_the_settings_windows() -> None:
     [reboot] = plan_pool(context(inventory(ssvm(1)), spec(), rollout=rollout)).actions
     assert reboot.kind is ActionKind.ROLLOUT_REBOOT
     assert reboot.blocked is not None and reboot.blocked.startswith("outside the maintenance window")
+
+
+def test_an_ssvmsettings_rollout_window_that_cannot_be_used_names_its_field() -> None:
+    with pytest.raises(SpecError) as refused:
+        SettingsSpec.parse(
+            {
+                "endpointRef": {"name": "cloud"},
+                "rollout": {
+                    "maintenanceWindows": [
+                        {"schedule": "0 2 * * *", "timeZone": "Nowhere/Land", "duration": "1h"}
+                    ]
+                },
+            }
+        )
+    assert refused.value.field == "rollout.maintenanceWindows[0].timeZone"
