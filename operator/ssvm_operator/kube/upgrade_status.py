@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from ssvm_operator.kube.conditions import Condition
@@ -24,7 +25,25 @@ from ssvm_operator.plan.replicas import kept_by_cloudstack
 from ssvm_operator.plan.types import InFlight, Plan
 from ssvm_operator.plan.upgrade import UPGRADE_ACTIONS, upgrade_turn
 
-__all__ = ["currency_columns", "rolling", "up_to_date", "upgrade_turn", "was_rolling", "window_status"]
+__all__ = [
+    "UpgradeReason",
+    "currency_columns",
+    "rolling",
+    "up_to_date",
+    "upgrade_turn",
+    "was_rolling",
+    "window_status",
+]
+
+
+class UpgradeReason(StrEnum):
+    """Reasons of the UpToDate and MaintenanceWindow conditions."""
+
+    UP_TO_DATE = "UpToDate"
+    OUTDATED = "OutdatedSSVMs"
+    NO_SSVMS = "NoSSVMs"
+    WINDOW_OPEN = "Open"
+    WINDOW_CLOSED = "Closed"
 
 
 def currency_columns(plan: Plan, inventory: Inventory) -> dict[str, dict[str, Any]]:
@@ -47,10 +66,13 @@ def up_to_date(plan: Plan, inventory: Inventory, spec: PoolSpec) -> tuple[int, C
     behind = outdated((v.vm for v in plan.vms), inventory)
     version = inventory.management_server_version or "unknown"
     if not plan.vms:
-        return 0, Condition("UpToDate", None, "NoSSVMs", "the zone has no SSVM to compare")
+        return 0, Condition("UpToDate", None, UpgradeReason.NO_SSVMS, "the zone has no SSVM to compare")
     if not behind:
         return 0, Condition(
-            "UpToDate", True, "UpToDate", f"every SSVM runs the management servers' release {version}"
+            "UpToDate",
+            True,
+            UpgradeReason.UP_TO_DATE,
+            f"every SSVM runs the management servers' release {version}",
         )
     names = "; ".join(f"{vm.name}: {found.reason(vm)}" for vm, found in behind)
     hint = (
@@ -77,11 +99,13 @@ def window_status(
     if windows.is_open(now):
         ends = windows.closes_at(now)
         until = f" until {ends.isoformat(timespec='minutes')}" if ends else ""
-        return waiting, Condition("MaintenanceWindow", True, "Open", f"voluntary work may run{until}")
+        return waiting, Condition(
+            "MaintenanceWindow", True, UpgradeReason.WINDOW_OPEN, f"voluntary work may run{until}"
+        )
     opening = windows.next_opening(now)
     when = opening.isoformat(timespec="minutes") if opening else "never"
     message = f"{waiting} action(s) wait for the next window, which opens at {when}"
-    return waiting, Condition("MaintenanceWindow", False, "Closed", message)
+    return waiting, Condition("MaintenanceWindow", False, UpgradeReason.WINDOW_CLOSED, message)
 
 
 def rolling(
