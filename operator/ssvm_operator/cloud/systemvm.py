@@ -42,6 +42,12 @@ async def destroy(client: CloudApi, vm_id: str) -> str:
     return await client.submit("destroySystemVm", id=vm_id)
 
 
+async def patch(client: CloudApi, vm_id: str) -> str:
+    """patchSystemVm (4.17+, PatchSystemVMCmd): the new agent and scripts, the agent restarts, no reboot.
+    Not `forced`: an agent already on the release answers "No change in the scripts checksum"."""
+    return await client.submit("patchSystemVm", id=vm_id)
+
+
 async def change_offering(client: CloudApi, vm_id: str, offering_id: str) -> None:
     """changeServiceForSystemVm is synchronous and only updates the database: the VM must be started
     again for the offering to apply (ManagementServerImpl.upgradeStoppedSystemVm)."""

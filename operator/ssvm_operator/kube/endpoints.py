@@ -53,6 +53,7 @@ async def reconcile_endpoint(
 
     try:
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+        connection.notice_servers(inventory.management_server_version)
         verdict = await connection.read_release()
     except CloudError as error:
         opened = connection.breaker.tripped and _breaker_state(status) != "Open"
@@ -105,6 +106,7 @@ async def reconcile_endpoint(
         return
 
     patch.status["cloudstackVersion"] = connection.cloudstack_version
+    patch.status["managementServerVersion"] = inventory.management_server_version
     if not verdict.supported:
         warn_once("UnsupportedVersion", verdict.message)
         report(

@@ -188,6 +188,22 @@ def _whole(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
+@kopf.index(GROUP, VERSION, POOLS)
+def upgrade_turns(
+    namespace: str | None, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, bool]]:
+    """The acting pools that roll upgrades, with whether each holds the endpoint's turn now
+    (kube/upgrade_status.py): one zone at a time across every pool of a CloudStack."""
+    annotations = meta.get("annotations") or {}
+    paused = bool(spec.get("paused", False)) or str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
+    strategy = str((spec.get("upgrade") or {}).get("strategy", "None"))
+    if paused or str(spec.get("mode", "Enforce")) != "Enforce" or strategy == "None":
+        return {}
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    rolling = bool((status.get("upgrade") or {}).get("rolling"))
+    return {(namespace, endpoint): (str(spec.get("zone", "")), rolling)}
+
+
 @kopf.index(GROUP, VERSION, SETTINGS)
 def settings_claims(
     namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
@@ -261,7 +277,15 @@ async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: 
     # kopf passes each index by its function's name.
     endpoints, claims, rollouts = kwargs["endpoint_specs"], kwargs["zone_claims"], kwargs["settings_rollouts"]
     async with _reconciling("SSVMPool", POOLS, body, patch, memo):
-        await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims), _first(rollouts))
+        await reconcile_pool(
+            _context(memo),
+            body,
+            patch,
+            _first(endpoints),
+            _all(claims),
+            _first(rollouts),
+            _all(kwargs["upgrade_turns"]),
+        )
 
 
 @kopf.on.delete(GROUP, VERSION, POOLS, optional=True)

@@ -73,6 +73,7 @@ def render_rollout(rollout: RolloutStatus) -> dict[str, Any]:
         "pending": list(rollout.pending),
         "activeZone": rollout.active_zone,
         "settings": list(rollout.settings),
+        "maintenanceWindows": [dict(w) for w in rollout.maintenance_windows],
     }
 
 
@@ -98,6 +99,9 @@ def rollout_from_status(raw: Mapping[str, Any] | None) -> RolloutStatus:
         pending=tuple(raw.get("pending") or ()),
         active_zone=raw.get("activeZone"),
         settings=tuple(raw.get("settings") or ()),
+        maintenance_windows=tuple(
+            dict(w) for w in raw.get("maintenanceWindows") or () if isinstance(w, Mapping)
+        ),
     )
 
 

@@ -13,6 +13,10 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from ssvm_operator.model.templates import SystemTemplate, parse_cloudstack_time
+
+__all__ = ["Health", "Inventory", "Offering", "SystemTemplate", "SystemVm", "Zone", "parse_cloudstack_time"]
+
 
 class Health(StrEnum):
     HEALTHY = "Healthy"
@@ -52,6 +56,12 @@ class SystemVm:
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
     last_disconnected: datetime | None = None
     """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
+    agent_version: str | None = None
+    """`version`: the release of the SSVM's agent, from its host row."""
+    template_id: str | None = None
+    template_name: str | None = None
+    hypervisor: str | None = None
+    arch: str | None = None
 
     @property
     def health(self) -> Health:
@@ -85,6 +95,11 @@ class SystemVm:
             created=parse_cloudstack_time(vm.get("created")),
             pending_job_id=vm.get("jobid"),
             last_disconnected=parse_cloudstack_time(vm.get("disconnected")),
+            agent_version=vm.get("version"),
+            template_id=vm.get("templateid"),
+            template_name=vm.get("templatename"),
+            hypervisor=vm.get("hypervisor"),
+            arch=vm.get("arch"),
         )
 
 
@@ -155,6 +170,10 @@ class Inventory:
     cloudstack_version: str | None = None
     ready_template_zones: frozenset[str] | None = None
     """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
+    system_templates: tuple[SystemTemplate, ...] = ()
+    """Every row of listTemplates templatefilter=system (one per template and zone)."""
+    management_server_version: str | None = None
+    """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)
@@ -181,13 +200,3 @@ class Inventory:
     def offering_named(self, name: str) -> Offering | None:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
-
-
-def parse_cloudstack_time(value: Any) -> datetime | None:
-    """CloudStack dates look like 2025-10-30T12:00:00+0000 (Gson, yyyy-MM-dd'T'HH:mm:ssZ)."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
