@@ -13,21 +13,20 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudClient
-from ssvm_operator.cloud.config import read_settings
+from ssvm_operator.cloud.config import list_management_servers, read_settings
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.cloud.standby_history import StandbyHistory
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
 from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.standby import int_setting, standby_replicas
 
 SSVM_TYPE = "secondarystoragevm"
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
-DEFAULT_SESSION_MAX = 50
-DEFAULT_CAPACITY_STANDBY = 10
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
 INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
@@ -35,7 +34,7 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
 
 
 async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates = await asyncio.gather(
+    zones, vms, offerings, configs, templates, servers = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -46,6 +45,8 @@ async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | 
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
+        # Which servers run, and since when: the standby values in force are those read at each start.
+        list_management_servers(client),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
     settings = {name: entry.value for name, entry in configs.items()}
@@ -55,29 +56,13 @@ async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | 
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
-        scan_interval_seconds=_int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
+        management_servers=tuple(servers),
+        scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         ready_template_zones=frozenset(
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
-
-
-def standby_replicas(settings: Mapping[str, str | None]) -> int:
-    """Steady-state SSVMs per zone: the smallest R >= 1 with R * session.max >= capacity.standby (§1.4).
-
-    Assumes no command-execution load (KVM/XenServer without data migration).
-    """
-    session_max = max(1, _int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
-    standby = max(0, _int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
-    return max(1, math.ceil(standby / session_max))
-
-
-def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:
-    try:
-        return int(str(settings.get(name)))
-    except ValueError:
-        return default
 
 
 def _utcnow() -> datetime:
@@ -101,6 +86,8 @@ class InventoryCache:
         self._lock = asyncio.Lock()
         self._user_offerings: dict[str, Offering | None] = {}
         """Declared offerings looked up among the user offerings since the last refresh."""
+        self._standby = StandbyHistory()
+        """The standby values seen on this endpoint, to tell which ones each management server runs with."""
 
     def invalidate(self) -> None:
         """After the operator changed something, the next reader sees CloudStack afresh."""
@@ -120,7 +107,12 @@ class InventoryCache:
                 self._fetched_at = time.monotonic()
                 self._user_offerings = {}
                 try:
-                    self._inventory, self._error = await fetch_inventory(client), None
+                    fetched = await fetch_inventory(client)
+                    standby = self._standby.observe(
+                        fetched.settings, fetched.management_servers, fetched.observed_at
+                    )
+                    fetched = replace(fetched, standby_replicas=standby.in_force, standby=standby)
+                    self._inventory, self._error = fetched, None
                     self.breaker.record_success()
                 except CloudError as error:
                     self._error = error

@@ -82,6 +82,19 @@ def in_flight_from_status(status: Mapping[str, Any]) -> tuple[InFlight, ...]:
     return tuple(entries)
 
 
+def surplus_given_up(status: Mapping[str, Any]) -> tuple[datetime, ...]:
+    """When the pool's recent surplus destroys were sent (status.recentActions), one time per SSVM."""
+    first: dict[str, datetime] = {}
+    for row in status.get("recentActions") or ():
+        if row.get("action") != str(ActionKind.DESTROY_SURPLUS) or row.get("result") == "Failed":
+            continue
+        at = parse_timestamp(row.get("time"))
+        if at is not None:
+            key = str(row.get("vmName") or at)
+            first[key] = min(at, first.get(key, at))
+    return tuple(sorted(first.values()))
+
+
 def render_in_flight(entries: Iterable[InFlight]) -> list[dict[str, Any]]:
     return [
         _compact(

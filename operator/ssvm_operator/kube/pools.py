@@ -36,6 +36,7 @@ from ssvm_operator.kube.pool_status import (
     render_planned,
     render_recent,
     render_ssvms,
+    surplus_given_up,
 )
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.model import identity
@@ -160,6 +161,7 @@ async def reconcile_pool(
             pool_conflict=conflict,
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
+            surplus_given_up=surplus_given_up(status),
         )
     )
     stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssvm_operator.model.config import ManagementServer
+    from ssvm_operator.model.standby import StandbyInForce
 
 
 class Health(StrEnum):
@@ -141,6 +145,9 @@ class Inventory:
     offerings: tuple[Offering, ...] = ()
     standby_replicas: int = 1
     """SSVMs per zone that CloudStack itself keeps, from the standby settings in force (§1.4)."""
+    standby: StandbyInForce | None = None
+    """The standby values in force beside the database ones; None without a history (one-off reads)."""
+    management_servers: tuple[ManagementServer, ...] = ()
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)

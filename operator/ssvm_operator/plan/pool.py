@@ -32,6 +32,7 @@ from ssvm_operator.plan.replicas import (
     zone_toggle,
 )
 from ssvm_operator.plan.rollout import rollout_candidates
+from ssvm_operator.plan.standby_in_force import loop_guard, replacements, restart_pending
 from ssvm_operator.plan.template import hold_recreations, template_findings
 from ssvm_operator.plan.types import Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
@@ -122,8 +123,16 @@ def propose(
     toggle = zone_toggle(zone, replicas, ctx.in_flight)
     if toggle is not None:
         candidates.append(toggle)
-    surplus = surplus_candidates(assessed, zone, replicas, ctx.inventory.standby_replicas)
-    taken = {c.action.vm_id for c in surplus if c.action.vm_id is not None}
+    surplus = surplus_candidates(
+        assessed, zone, replicas, ctx.inventory.standby_replicas, replacements(assessed, ctx.surplus_given_up)
+    )
+    if not surplus:
+        surplus, pending = restart_pending(assessed, zone, replicas, ctx.inventory.standby)
+        findings += pending
+    surplus, guarded = loop_guard(surplus, assessed, zone, ctx.surplus_given_up, ctx.inventory)
+    findings += guarded
+    # A surplus SSVM held for a restart still serves, so it is still repaired meanwhile.
+    taken = {c.action.vm_id for c in surplus if c.action.vm_id is not None and c.held is None}
     if replicas >= 1:
         # With replicas 0 every SSVM is on its way out: repairing one first would be wasted disruption.
         repairs, repair_findings = remediation_candidates(

@@ -112,6 +112,8 @@ class PoolContext:
     rollout: RolloutRequest | None = None
     connectivity: Connectivity | None = None
     """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
+    surplus_given_up: tuple[datetime, ...] = ()
+    """When the operator recently gave up an SSVM of the zone as surplus (status.recentActions)."""
 
 
 @dataclass(frozen=True)
