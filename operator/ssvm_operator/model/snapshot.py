@@ -49,6 +49,9 @@ class SystemVm:
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
     last_disconnected: datetime | None = None
     """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
+    agent_overdue: bool = False
+    """Running, with no host row or one stuck connecting, past the grace after it started: set by the
+    planner (plan/agent_connect.py), as it depends on the pool's health policy and the time."""
 
     @property
     def health(self) -> Health:
@@ -60,7 +63,7 @@ class SystemVm:
         if self.state != "Running":
             return Health.UNHEALTHY
         if self.agent_state is None or self.agent_state in ("Connecting", "Creating", "Rebalancing"):
-            return Health.CONVERGING
+            return Health.UNHEALTHY if self.agent_overdue else Health.CONVERGING
         if self.agent_state == "Up":
             return Health.HEALTHY
         return Health.UNHEALTHY

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ssvm_operator.model.snapshot import Health, SystemVm
 from ssvm_operator.model.spec import HealthPolicy
+from ssvm_operator.plan.agent_connect import mark_overdue, overdue_memory
 from ssvm_operator.plan.health import remember_health, remember_in_flight, remember_remediation, settling
 from ssvm_operator.plan.ladder import Verdict, climb
 from ssvm_operator.plan.ordering import by_name
@@ -66,9 +67,9 @@ def assess(
     """Assess every SSVM, in name order."""
     flights = in_flight_by_vm(in_flight)
     assessed = []
-    for vm in sorted(vms, key=by_name):
+    for vm in sorted((mark_overdue(vm, policy, now) for vm in vms), key=by_name):
         flight = flights.get(vm.id)
-        remembered = remember_health(vm, memory.get(vm.id, VmMemory()), now)
+        remembered = remember_health(vm, overdue_memory(vm, memory.get(vm.id, VmMemory())), now)
         remembered = remember_in_flight(vm, remembered, flight)
         verdict = climb(vm, remembered, policy, now, scan_interval)
         assessed.append(Assessment(vm=vm, memory=remembered, verdict=verdict, in_flight=flight))

@@ -32,6 +32,8 @@ class Reason(StrEnum):
     """Info: replicas went down; the standby values in force keep more until the servers restart."""
     SURPLUS_RECREATED = "SurplusRecreated"
     """Degraded: CloudStack recreated the SSVMs the operator gave up as surplus; none is given up now."""
+    AGENTS_CANNOT_CONNECT = "AgentsCannotConnect"
+    """Degraded: no SSVM agent of the zone ever connected; port 8250 to the management servers is suspect."""
     WAITING_FOR_SCANNER = "WaitingForCloudStackScanner"
     """Info: the zone has fewer SSVMs than CloudStack keeps; its scanner creates them (there is no API to)."""
     SSVM_UNHEALTHY = "SSVMUnhealthy"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ssvm_operator.model.snapshot import Health, Zone
+from ssvm_operator.plan.agent_connect import zone_agents_unreachable
 from ssvm_operator.plan.assessment import Assessment, assess
 from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
@@ -60,6 +61,7 @@ def plan_pool(ctx: PoolContext) -> Plan:
     diagnosis = diagnose(ctx.connectivity, ctx.inventory.ssvms_in(zone.id))
     assessed = judge(assessed, diagnosis, ctx.memory, spec.health, ctx.now)
     findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
+    findings += zone_agents_unreachable([a.vm for a in assessed], zone)
     candidates, stage_findings = propose(ctx, zone, assessed)
     candidates = hold(candidates, assessed, diagnosis)
     candidates = await_fresh_checks(candidates, assessed, ctx.connectivity)
