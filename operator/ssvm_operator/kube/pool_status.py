@@ -87,6 +87,18 @@ def surplus_given_up(status: Mapping[str, Any]) -> tuple[datetime, ...]:
     return tuple(sorted(first.values()))
 
 
+def reboots_sent(status: Mapping[str, Any]) -> dict[str, datetime]:
+    """When a reboot was last sent to each SSVM (status.recentActions), by SSVM name."""
+    sent: dict[str, datetime] = {}
+    for row in status.get("recentActions") or ():
+        if row.get("action") not in ("Reboot", "RolloutReboot") or row.get("result") == "Failed":
+            continue
+        at, name = parse_timestamp(row.get("time")), row.get("vmName")
+        if at is not None and name:
+            sent[str(name)] = max(at, sent.get(str(name), at))
+    return sent
+
+
 def render_in_flight(entries: Iterable[InFlight]) -> list[dict[str, Any]]:
     return [
         _compact(

@@ -30,6 +30,7 @@ from ssvm_operator.kube.pool_status import (
     in_flight_from_status,
     memory_from_status,
     pool_conditions,
+    reboots_sent,
     render_backoff,
     render_in_flight,
     render_planned,
@@ -166,6 +167,7 @@ async def reconcile_pool(
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
             surplus_given_up=surplus_given_up(status),
+            reboots_sent=reboots_sent(status),
         )
 
     def planned(plan: Plan) -> None:

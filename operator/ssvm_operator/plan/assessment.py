@@ -26,12 +26,14 @@ class Assessment:
     """None when CloudStack does not report the SSVM unhealthy."""
     in_flight: InFlight | None
     """The operator's own unfinished action on this SSVM, if any."""
+    rebooting: str | None = None
+    """Why a reboot the operator sent counts as unfinished although its job ended (reboot_completion.py)."""
 
     @property
     def in_motion(self) -> str | None:
         """Why this SSVM is on its way somewhere (transitional state, agent connecting, a CloudStack job
         pending, or recovering from the operator's own start or reboot); None when it is settled."""
-        moving = settling(self.vm)
+        moving = settling(self.vm) or self.rebooting
         if moving is not None:
             return moving
         if self.verdict is not None and self.verdict.recovering:

@@ -22,6 +22,7 @@ from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, judge
 from ssvm_operator.plan.findings import Reason, ordered
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
+from ssvm_operator.plan.reboot_completion import mark_rebooting
 from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
 from ssvm_operator.plan.replicas import (
     kept_by_cloudstack,
@@ -58,6 +59,7 @@ def plan_pool(ctx: PoolContext) -> Plan:
     )
     diagnosis = diagnose(ctx.connectivity, ctx.inventory.ssvms_in(zone.id))
     assessed = judge(assessed, diagnosis, ctx.memory, spec.health, ctx.now)
+    assessed = mark_rebooting(assessed, ctx.reboots_sent, spec.health, ctx.now)
     findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
     findings += zone_agents_unreachable([a.vm for a in assessed], zone)
     candidates, stage_findings = propose(ctx, zone, assessed)

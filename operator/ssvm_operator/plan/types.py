@@ -154,6 +154,8 @@ class PoolContext:
     rollout: RolloutRequest | None = None
     connectivity: Connectivity | None = None
     """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
+    reboots_sent: Mapping[str, datetime] = field(default_factory=dict)
+    """When the operator last sent rebootSystemVm to each SSVM, by name (status.recentActions)."""
     surplus_given_up: tuple[datetime, ...] = ()
     """When the operator recently gave up an SSVM of the zone as surplus (status.recentActions)."""
 
