@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ssvm_operator.model.config import ManagementServer
     from ssvm_operator.model.standby import StandbyInForce
 
 
@@ -194,3 +193,26 @@ def parse_cloudstack_time(value: Any) -> datetime | None:
         return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class ManagementServer:
+    """One row of listManagementServers; `last_start` tells which settings it has read (§11).
+
+    Here rather than in config.py because the inventory holds them (config.py re-exports it)."""
+
+    id: str
+    name: str
+    state: str | None
+    last_start: datetime | None
+    service_ip: str | None = None
+
+    @classmethod
+    def from_api(cls, row: Mapping[str, object]) -> ManagementServer:
+        return cls(
+            id=str(row.get("id", "")),
+            name=str(row.get("name", row.get("id", ""))),
+            state=str(row["state"]) if row.get("state") else None,
+            last_start=parse_cloudstack_time(row.get("lastserverstart")),
+            service_ip=str(row["serviceip"]) if row.get("serviceip") else None,
+        )
