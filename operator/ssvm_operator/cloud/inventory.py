@@ -22,6 +22,7 @@ from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import list_management_servers, read_settings
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.cloud.standby_history import StandbyHistory
+from ssvm_operator.model.image_store import CAPACITY_THRESHOLD_KEY, ImageStore
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
 from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
 from ssvm_operator.model.standby import int_setting, standby_replicas
@@ -29,12 +30,12 @@ from ssvm_operator.model.standby import int_setting, standby_replicas
 SSVM_TYPE = "secondarystoragevm"
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
-INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
+INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, CAPACITY_THRESHOLD_KEY)
 """The settings the inventory reads: how many SSVMs CloudStack keeps, and how often its scanner runs."""
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates, servers = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -45,8 +46,12 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
-        # Which servers run, and since when: the standby values in force are those read at each start.
-        list_management_servers(client),
+        asyncio.gather(
+            # Which servers run, and since when: the standby values in force are those read at each start.
+            list_management_servers(client),
+            # How full each image store is: with none under the threshold CloudStack creates no SSVM.
+            client.list("listImageStores"),
+        ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
     settings = {name: entry.value for name, entry in configs.items()}
@@ -57,6 +62,7 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(servers),
+        image_stores=tuple(ImageStore.from_api(row) for row in stores),
         scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         ready_template_zones=frozenset(

@@ -43,6 +43,7 @@ from ssvm_operator.kube.settings_status import rollout_from_status
 from ssvm_operator.model import identity
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec, SpecError
+from ssvm_operator.plan.findings import ANNOUNCED_CAUSES
 from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
     InFlight,
@@ -174,6 +175,9 @@ async def reconcile_pool(
         stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
         if stalled is not None:
             run.warn_once("Stalled", stalled.reason, stalled.message)
+        degraded = next((f for f in plan.findings if f.severity is Severity.DEGRADED), None)
+        if degraded is not None and degraded.reason in ANNOUNCED_CAUSES:
+            run.warn_once("Degraded", degraded.reason, degraded.message)
 
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
     observed: list[Inventory] = []

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ssvm_operator.model.image_store import ImageStore
     from ssvm_operator.model.standby import StandbyInForce
 
 
@@ -150,6 +151,8 @@ class Inventory:
     standby: StandbyInForce | None = None
     """The standby values in force beside the database ones; None without a history (one-off reads)."""
     management_servers: tuple[ManagementServer, ...] = ()
+    image_stores: tuple[ImageStore, ...] | None = None
+    """listImageStores, with usage; None when not read."""
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)

@@ -33,6 +33,7 @@ from ssvm_operator.plan.replicas import (
 )
 from ssvm_operator.plan.rollout import rollout_candidates
 from ssvm_operator.plan.standby_in_force import loop_guard, replacements, restart_pending
+from ssvm_operator.plan.storage_hold import hold_for_storage, storage_findings
 from ssvm_operator.plan.template import hold_recreations, template_findings
 from ssvm_operator.plan.types import TRAITS, Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
@@ -66,6 +67,8 @@ def plan_pool(ctx: PoolContext) -> Plan:
     candidates = hold(candidates, assessed, diagnosis)
     candidates = await_fresh_checks(candidates, assessed, ctx.connectivity)
     candidates = hold_recreations(candidates, zone, ctx.inventory)
+    candidates = hold_for_storage(candidates, zone, ctx.inventory)
+    findings += storage_findings(zone, ctx.inventory)
     findings += stage_findings + template_findings(zone, ctx.inventory)
     if ctx.pool_conflict is not None:
         candidates = []  # Two pools on one zone would fight: neither acts until one is removed.

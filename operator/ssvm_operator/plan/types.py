@@ -57,6 +57,10 @@ class Traits:
     template, or nothing would come back."""
     rollout: bool
     """Part of a settings rollout: counted against rollout.maxUnavailable."""
+    needs_store_capacity: bool = False
+    """Destroys an SSVM or stops and starts one: held while no image store of the zone is under
+    secondary.storage.capacity.threshold, since CloudStack could not create a replacement nor give a started
+    one its boot arguments (plan/storage_hold.py)."""
 
 
 _NONE = Traits(
@@ -73,15 +77,25 @@ TRAITS: Mapping[ActionKind, Traits] = {
     ActionKind.START: replace(_NONE, ladder_rung=True, revives=True),
     ActionKind.REBOOT: replace(_NONE, disruptive=True, ladder_rung=True, revives=True),
     ActionKind.RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, ladder_rung=True, recreated_by_cloudstack=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        ladder_rung=True,
+        recreated_by_cloudstack=True,
+        needs_store_capacity=True,
     ),
-    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True),
+    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True, needs_store_capacity=True),
     ActionKind.DISABLE_ZONE: replace(_NONE, zone_level=True),
     ActionKind.ENABLE_ZONE: replace(_NONE, zone_level=True),
-    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True),
+    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True, needs_store_capacity=True),
     ActionKind.ROLLOUT_REBOOT: replace(_NONE, disruptive=True, rollout=True),
     ActionKind.ROLLOUT_RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, rollout=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        recreated_by_cloudstack=True,
+        rollout=True,
+        needs_store_capacity=True,
     ),
 }
 
