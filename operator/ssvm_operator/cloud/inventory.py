@@ -2,9 +2,9 @@
 
 The same few list calls whatever the number of pools, so CloudStack's load does not grow with the number
 of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
-agent's state), the system offerings, the system templates, and three settings by exact name (measured in
-`make bench`). Only a declaration naming an offering that is no system offering costs more: one lookup per
-poll while it stands.
+agent's state), the system offerings, the system templates, the management servers, and three settings by
+exact name (measured in `make bench`). Only a declaration naming an offering that is no system offering
+costs more: one lookup per poll while it stands.
 """
 
 from __future__ import annotations
@@ -16,18 +16,26 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudApi
-from ssvm_operator.cloud.config import list_management_servers, read_settings
+from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.cloud.standby_history import StandbyHistory
 from ssvm_operator.model.image_store import CAPACITY_THRESHOLD_KEY, ImageStore
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
-from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.snapshot import (
+    SSVM_VM_TYPE,
+    Inventory,
+    ManagementServer,
+    Offering,
+    SystemTemplate,
+    SystemVm,
+    Zone,
+)
 from ssvm_operator.model.standby import int_setting, standby_replicas
 
-SSVM_TYPE = "secondarystoragevm"
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
 INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, CAPACITY_THRESHOLD_KEY)
@@ -39,7 +47,7 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
-        client.list("listSystemVms", systemvmtype=SSVM_TYPE),
+        client.list("listSystemVms", systemvmtype=SSVM_VM_TYPE),
         # Every system offering, so one declared for another system VM type is recognised as such.
         client.list("listServiceOfferings", issystem=True),
         read_settings(client, INVENTORY_SETTINGS),
@@ -47,8 +55,10 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
         asyncio.gather(
-            # Which servers run, and since when: the standby values in force are those read at each start.
-            list_management_servers(client),
+            # Which servers run, since when (the standby values in force are those read at each start),
+            # and on which release: an upgrade moves it without the operator reconnecting, and SSVMs whose
+            # agent is behind it are outdated (model/currency.py).
+            client.list("listManagementServers"),
             # How full each image store is: with none under the threshold CloudStack creates no SSVM.
             client.list("listImageStores"),
         ),
@@ -61,14 +71,29 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
-        management_servers=tuple(servers),
+        management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
         scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
+        system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
+        management_server_version=management_server_version(servers),
         ready_template_zones=frozenset(
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
+
+
+def management_server_version(servers: list[dict[str, Any]]) -> str | None:
+    """The newest version among the Up servers (all of them when none says Up): CloudStack runs every
+    management server on one release, and an upgrade starts them on the new one."""
+    up = [s for s in servers if str(s.get("state", "Up")) == "Up"] or servers
+    versions = [str(s["version"]) for s in up if s.get("version")]
+    return max(versions, key=_version_key) if versions else None
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    numbers = text.split("-")[0].split(".")
+    return tuple(int(n) if n.isdigit() else 0 for n in numbers)
 
 
 def _utcnow() -> datetime:

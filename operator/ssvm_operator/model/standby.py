@@ -1,8 +1,12 @@
-"""How many SSVMs per zone CloudStack's scanner keeps: the values its management servers read at their start.
+"""How many SSVMs CloudStack keeps per zone, from its two global standby settings (one home for the
+formula and the defaults; docs/cloudstack-contract.md, "How many SSVMs CloudStack keeps").
 
-`secstorage.session.max` and `secstorage.capacity.standby` are read once, in
-`PremiumSecondaryStorageManagerImpl.configure()`, so a change in the database rules only after every running
-management server restarted; until then each server's scanner keeps the count from the values it started with.
+PremiumSecondaryStorageManagerImpl keeps, without command-execution load, the smallest R >= 1 with
+R * secstorage.session.max >= secstorage.capacity.standby (defaults 50 and 10, Config.java).
+
+The values in force are those each management server read at its start (`PremiumSecondaryStorageManagerImpl
+.configure()`), so a change in the database rules only once every running server restarted
+(`StandbyInForce`, cloud/standby_history.py).
 """
 
 from __future__ import annotations
@@ -13,9 +17,29 @@ from dataclasses import dataclass
 
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
 
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
-DEFAULT_SESSION_MAX = 50
-DEFAULT_CAPACITY_STANDBY = 10
+SESSION_MAX_DEFAULT = 50
+"""secstorage.session.max when CloudStack reports no value (Config.java)."""
+CAPACITY_STANDBY_DEFAULT = 10
+"""secstorage.capacity.standby when CloudStack reports no value (Config.java)."""
+
+
+def ssvms_per_zone(session_max: int, standby: int) -> int:
+    """Steady-state SSVMs per zone: the smallest R >= 1 with R * session_max >= standby."""
+    return max(1, math.ceil(max(0, standby) / max(1, session_max)))
+
+
+def standby_for(replicas: int, session_max: int, current_standby: int) -> int:
+    """The secstorage.capacity.standby that makes CloudStack keep `replicas` SSVMs per zone: the current
+    value when it already gives `replicas`, else the smallest that does, (replicas - 1) * S + 1."""
+    session_max = max(1, session_max)
+    replicas = max(1, replicas)
+    if ssvms_per_zone(session_max, current_standby) == replicas:
+        return current_standby
+    if replicas == 1:
+        return session_max
+    return (replicas - 1) * session_max + 1
+
+
 STANDBY_KEYS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY)
 
 
@@ -31,9 +55,9 @@ def standby_replicas(settings: Mapping[str, str | None]) -> int:
 
     Assumes no command-execution load (KVM/XenServer without data migration).
     """
-    session_max = max(1, int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
-    standby = max(0, int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
-    return max(1, math.ceil(standby / session_max))
+    session_max = int_setting(settings, SESSION_MAX_KEY, SESSION_MAX_DEFAULT)
+    standby = int_setting(settings, CAPACITY_STANDBY_KEY, CAPACITY_STANDBY_DEFAULT)
+    return ssvms_per_zone(session_max, standby)
 
 
 @dataclass(frozen=True)
