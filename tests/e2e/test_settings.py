@@ -19,6 +19,7 @@ from tests.e2e.cluster_helpers import (
     status,
     wait_condition,
     wait_event,
+    wait_polls,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -210,3 +211,14 @@ def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
     )
     would_apply = [m for _, r, m in events(cluster, "region-1") if r == "WouldApply"]
     assert len(would_apply) == 1, f"one Event for one difference, not one per poll: {would_apply}"
+
+
+def test_a_boolean_declared_in_capitals_is_applied_once(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    """CloudStack stores Boolean values lower-cased: "True" reads back as "true", which is what was asked."""
+    apply(cluster, settings_doc(settings={"secstorage.vm.auto.scale.down": "True"}))
+    eventually(lambda: setting(cloudstack, "secstorage.vm.auto.scale.down") == "true", what="applied")
+    wait_polls(cloudstack, 4)
+    assert cloudstack.admin.call_counts().get("updateConfiguration") == 1, "not re-applied on every poll"
+    wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", timeout=30)

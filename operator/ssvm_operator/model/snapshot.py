@@ -134,7 +134,7 @@ class Zone:
             name=str(zone.get("name", zone["id"])),
             allocation_state=str(zone.get("allocationstate", "Enabled")),
             zone_type=str(zone.get("type", "Core")),
-            ssvm_enabled=str(details.get(SSVM_ENABLED_DETAIL, "true")).lower() != "false",
+            ssvm_enabled=ssvm_required(details.get(SSVM_ENABLED_DETAIL)),
             internal_dns=dns,
         )
 
@@ -212,6 +212,14 @@ class Inventory:
     def offering_named(self, name: str) -> Offering | None:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
+
+
+def ssvm_required(detail: Any) -> bool:
+    """SecondaryStorageManagerImpl.isSecondaryStorageVmRequired: no detail means true, else
+    Boolean.parseBoolean, so anything but "true" in any case (e.g. "no", "0", "") disables SSVMs."""
+    if detail is None:
+        return True
+    return str(detail).lower() == "true"
 
 
 @dataclass(frozen=True)
