@@ -24,8 +24,9 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from tests.e2e.operator_process import OperatorProcess
 from tests.support.paths import REPOSITORY
 
 # Every async command the operator submits; the simulator's job table is the record of what it did.
-VM_JOB_COMMANDS = ("startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm")
+VM_JOB_COMMANDS = ("startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm", "patchSystemVm")
 READ_COMMANDS = (
     "listZones",
     "listSystemVms",
@@ -50,6 +51,9 @@ MUTATING_COMMANDS = (*VM_JOB_COMMANDS, "changeServiceForSystemVm", "updateZone",
 
 # CloudStack keeps two SSVMs per zone: R * secstorage.session.max >= secstorage.capacity.standby.
 SCENARIO: dict[str, Any] = {
+    # Two CloudStack upgrades happen during the soak: 4.20 -> 4.21 keeps the system VM template (agents are
+    # patched), 4.21 -> 4.22 registers a new one (SSVMs are recreated).
+    "cloudstack_version": "4.20",
     "settings": {"secstorage.session.max": "1", "secstorage.capacity.standby": "2"},
     "zones": [{"name": f"zone-{n}"} for n in range(1, 5)],
 }
@@ -64,6 +68,7 @@ class PoolPlan:
     max_unavailable: int
     mode: str = "Enforce"
     paused: bool = False
+    upgrade: str = "Recreate"
 
     @property
     def acts(self) -> bool:
@@ -81,11 +86,12 @@ class PoolPlan:
             mode=self.mode,
             paused=self.paused,
             health={**HEALTH, "maxUnavailable": self.max_unavailable},
+            upgrade={"strategy": self.upgrade},
         )
 
 
 POOLS = (
-    PoolPlan("zone-1", "zone-1", replicas=2, max_unavailable=1),
+    PoolPlan("zone-1", "zone-1", replicas=2, max_unavailable=1, upgrade="Patch"),
     PoolPlan("zone-2", "zone-2", replicas=2, max_unavailable=2),
     PoolPlan("zone-3", "zone-3", replicas=2, max_unavailable=1, mode="Observe"),
     PoolPlan("zone-4", "zone-4", replicas=2, max_unavailable=1, paused=True),
@@ -174,15 +180,26 @@ INVARIANTS = {
     "two operator actions on one SSVM at once": "overlap",
     "a second destroy while the first destroy job had not failed": "destroy",
     "anything done in an Observe or paused zone": "hands-off",
-    "an acting pool not Ready within the bound after faults stop": "converge",
+    "two zones rolling a CloudStack upgrade at once": "zones",
+    "an acting pool not Ready and up to date within the bound after faults stop": "converge",
 }
 
 
 class InvariantMonitor:
     """Samples CloudStack and the pools' status; records every breach of the safety contract once."""
 
-    def __init__(self, sim: SimulatorHandle, cluster: EmulatedCluster, pools: tuple[PoolPlan, ...]) -> None:
+    def __init__(
+        self,
+        sim: SimulatorHandle,
+        cluster: EmulatedCluster,
+        pools: tuple[PoolPlan, ...],
+        scan_interval: float = 0.5,
+    ) -> None:
         self._sim = sim
+        self._churn_window = timedelta(seconds=2 * scan_interval + 1)  # two scans; dates have whole seconds
+        self.vm_created: dict[str, datetime] = {}
+        self.vm_serving: dict[str, bool] = {}
+        self._destroys_seen: set[str] = set()
         self._cluster = cluster
         self._pools = {p.zone: p for p in pools}
         self.vm_zone: dict[str, str] = {}
@@ -222,6 +239,11 @@ class InvariantMonitor:
             self.vm_zone.setdefault(vm["id"], vm["zone"])
             self.vm_name.setdefault(vm["id"], vm["name"])
         jobs = [j for j in state["jobs"] if j["command"] in VM_JOB_COMMANDS and j["instance"]]
+        self._check_churn(jobs)
+        for vm in state["vms"]:
+            if vm.get("created"):
+                self.vm_created.setdefault(vm["id"], _when(vm["created"]))
+            self.vm_serving[vm["id"]] = vm.get("state") == "Running" and vm.get("agent_state") == "Up"
         running = [j for j in jobs if j["status"] == "IN_PROGRESS"]
         busy: dict[str, set[str]] = defaultdict(set)
         per_vm: Counter[str] = Counter()
@@ -249,6 +271,16 @@ class InvariantMonitor:
                     f"budget: {len(vms)} SSVMs of {zone} disrupted at once ({names}); "
                     f"maxUnavailable {pool.max_unavailable}",
                 )
+        rolling = sorted(
+            pool.zone
+            for pool in self._pools.values()
+            if any(
+                str(f.get("action", "")).startswith("Upgrade")
+                for f in statuses.get(pool.name, {}).get("inFlight") or ()
+            )
+        )
+        if len(rolling) > 1:
+            self._flag(f"zones:{rolling}", f"zones: {', '.join(rolling)} rolling an upgrade at once")
         self._check_destroys(jobs)
         self._check_hands_off(state, jobs)
 
@@ -265,6 +297,32 @@ class InvariantMonitor:
                         f"destroy: a second destroySystemVm job {later['id']} for {self._vm(vm_id)} while "
                         f"job {earlier['id']} was {earlier['status']}",
                     )
+
+    def _check_churn(self, jobs: list[Mapping[str, Any]]) -> None:
+        """No SSVM that was serving is destroyed within two scans of CloudStack creating it in a zone where
+        an SSVM had just been destroyed: that is giving up what CloudStack's scanner keeps recreating."""
+        destroys = [j for j in jobs if j["command"] == "destroySystemVm" and j.get("created")]
+        for job in destroys:
+            if job["id"] in self._destroys_seen:
+                continue
+            self._destroys_seen.add(job["id"])
+            vm_id, at = job["instance"], _when(job["created"])
+            created, zone = self.vm_created.get(vm_id), self.vm_zone.get(vm_id)
+            if created is None or not self.vm_serving.get(vm_id) or at - created > self._churn_window:
+                continue
+            replaced = [
+                other
+                for other in destroys
+                if other["instance"] != vm_id
+                and self.vm_zone.get(other["instance"]) == zone
+                and timedelta(0) <= created - _when(other["created"]) <= self._churn_window
+            ]
+            if replaced:
+                self._flag(
+                    f"churn:{vm_id}",
+                    f"churn: {self._vm(vm_id)} destroyed {int((at - created).total_seconds())}s after "
+                    f"CloudStack created it in {zone} to replace {self._vm(replaced[0]['instance'])}",
+                )
 
     def _check_hands_off(self, state: Mapping[str, Any], jobs: list[Mapping[str, Any]]) -> None:
         for job in jobs:
@@ -335,9 +393,29 @@ class FaultSchedule:
             (self._kube_conflict, 3),
             (self._kube_server_error, 3),
             (self._operator_kill, 2),
+            (self.upgrade_cloudstack, 1),
+            (self._agents_cannot_connect, 1),
+            (self._hung_guest, 2),
+            (self._store_full, 1),
         ]
+        self._reverts: list[tuple[float, Callable[[], object]]] = []
+        """Faults that last a while: when each is undone, and how."""
+        self._upgrades = [("4.21", False), ("4.22", True)]
+
+    def revert(self, everything: bool = False) -> None:
+        """Undo the lasting faults that are due (all of them at the end of the soak)."""
+        now = time.monotonic()
+        due = [(at, undo) for at, undo in self._reverts if everything or at <= now]
+        self._reverts = [r for r in self._reverts if r not in due]
+        for _, undo in due:
+            with suppress(AdminError):
+                undo()
+
+    def _lasting(self, undo: Callable[[], object]) -> None:
+        self._reverts.append((time.monotonic() + self._rng.uniform(2.0, 6.0), undo))
 
     def inject_one(self) -> None:
+        self.revert()
         inject = self._rng.choices([k for k, _ in self._kinds], weights=[w for _, w in self._kinds])[0]
         try:
             kind = inject()
@@ -388,6 +466,14 @@ class FaultSchedule:
         self._sim.admin.restart_management_server(downtime=self._rng.choice((0.0, 0.0, 0.5)))
         return "management-server restart"
 
+    def upgrade_cloudstack(self) -> str | None:
+        """The next CloudStack upgrade, if one is left: the management servers restart on it."""
+        if not self._upgrades:
+            return None
+        version, new_template = self._upgrades.pop(0)
+        self._sim.admin.upgrade(version, new_template=new_template)
+        return "CloudStack upgrade (new template)" if new_template else "CloudStack upgrade (same template)"
+
     # SSVMs
 
     def _healthy_ssvm(self) -> dict[str, Any] | None:
@@ -415,6 +501,32 @@ class FaultSchedule:
             return None
         self._sim.admin.fail_vm(vm["id"], self._rng.choice(("Error", "Error", "Unknown", "Stopped")))
         return "SSVM VM to Error/Unknown/Stopped"
+
+    def _agents_cannot_connect(self) -> str:
+        """Port 8250 closed for a while: agents of new or restarted SSVMs of one zone never connect."""
+        zone = self._rng.choice([p.zone for p in POOLS])
+        self._sim.admin.set_zone_behaviour(zone, agent_connects=False)
+        self._lasting(lambda: self._sim.admin.set_zone_behaviour(zone, agent_connects=True))
+        return "SSVM agents cannot connect (8250)"
+
+    def _hung_guest(self) -> str | None:
+        """A guest that stops answering: its agent drops, reboots are ignored, diagnostics cannot run."""
+        vm = self._healthy_ssvm()
+        if vm is None:
+            return None
+        self._sim.admin.set_guest(vm["id"], hung=True)
+        return "SSVM guest hung"
+
+    def _store_full(self) -> str | None:
+        """Every image store of one zone over secondary.storage.capacity.threshold for a while."""
+        zone = self._rng.choice([p.zone for p in POOLS])
+        stores = [s["name"] for s in self._sim.admin.state()["image_stores"] if s["zone"] == zone]
+        if not stores:
+            return None
+        for store in stores:
+            self._sim.admin.set_image_store(store, total_gib=1000, used_gib=990)
+        self._lasting(lambda: [self._sim.admin.set_image_store(st, used_gib=100) for st in stores])
+        return "image store full"
 
     # Kubernetes
 
@@ -463,6 +575,10 @@ class FaultSchedule:
         return "operator SIGKILL mid-action" if mid_action else "operator SIGKILL while idle"
 
 
+def _when(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+
+
 @contextmanager
 def _sampling(monitor: InvariantMonitor, every: float) -> Iterator[None]:
     stop = threading.Event()
@@ -495,7 +611,7 @@ def _converged(monitor: InvariantMonitor, pools: tuple[PoolPlan, ...]) -> bool:
             continue
         status = statuses.get(pool.name) or {}
         ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
-        if ready.get("status") != "True" or status.get("inFlight"):
+        if ready.get("status") != "True" or status.get("inFlight") or status.get("outdatedReplicas"):
             return False
         vms = [vm for vm in state.get("vms") or () if vm["type"] == "SecondaryStorageVm"]
         in_zone = [vm for vm in vms if vm["zone"] == pool.zone]
@@ -543,7 +659,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             timeoutSeconds=config.client_timeout_seconds, jobTimeoutSeconds=config.job_timeout_seconds
         )
         apply(cluster, *endpoint, *(pool.document() for pool in POOLS))
-        monitor = InvariantMonitor(sim, cluster, POOLS)
+        monitor = InvariantMonitor(sim, cluster, POOLS, config.scan_interval)
         log("waiting for every zone to run its two SSVMs")
         monitor.sample()
         _wait(lambda: (monitor.sample(), _converged(monitor, POOLS))[1], 60, "a healthy start")
@@ -552,6 +668,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
         schedule = FaultSchedule(rng, sim, cluster, operator, monitor, config)
         with _sampling(monitor, config.sample_seconds):
             log(f"injecting faults for {config.fault_seconds:.0f}s (seed {config.seed})")
+            schedule.injected[str(schedule.upgrade_cloudstack())] += 1
             ends = time.monotonic() + config.fault_seconds
             while time.monotonic() < ends:
                 schedule.inject_one()
@@ -560,7 +677,10 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             log("faults stop; waiting for convergence")
             stopped = time.monotonic()
             sim.admin.clear_faults()
+            schedule.revert(everything=True)
             cluster.call(lambda api: api.faults.clear())
+            while (upgraded := schedule.upgrade_cloudstack()) is not None:  # every soak rolls both upgrades
+                schedule.injected[upgraded] += 1
             # Stuck jobs end only when a management server restarts (they fail with 530 then).
             sim.admin.restart_management_server()
             if not operator.running:

@@ -22,6 +22,8 @@ def test_a_short_fault_soak_breaks_no_invariant_and_converges(capsys: pytest.Cap
     assert report.violations == [], report.table()
     assert sum(report.faults.values()) >= 20, "the schedule injected faults"
     assert any(command.startswith("destroySystemVm") for command in report.actions), "the operator acted"
+    assert report.faults["CloudStack upgrade (new template)"] == 1, "CloudStack was upgraded during the soak"
+    assert any(command.startswith("patchSystemVm") for command in report.actions), "agents were patched"
     assert report.converge_seconds is not None
 
 
@@ -87,3 +89,30 @@ def test_the_monitor_sees_anything_done_in_observe_or_paused_zones() -> None:
     after = state([observe], [])
     after["zones"][2]["details"] = {"enable.secstorage.vm": "false"}
     assert violations([(before, {}), (after, {})]) == ["hands-off"]
+
+
+def test_the_monitor_sees_two_zones_rolling_an_upgrade_at_once() -> None:
+    vms = [vm("a", "zone-1"), vm("c", "zone-2")]
+    quiet = state(vms, [])
+    one = {"zone-1": {"inFlight": [flight("a", "UpgradeRecreate")]}}
+    assert violations([(quiet, one)]) == []
+    both = {**one, "zone-2": {"inFlight": [flight("c", "UpgradePatch")]}}
+    assert violations([(quiet, both)]) == ["zones"]
+
+
+def test_the_monitor_sees_an_ssvm_destroyed_right_after_cloudstack_recreated_it() -> None:
+    """The surplus loop: CloudStack recreates what the operator gave up, and it is given up again."""
+
+    def serving(vm_id: str, created: str) -> dict[str, Any]:
+        return {**vm(vm_id, "zone-1"), "state": "Running", "agent_state": "Up", "created": created}
+
+    def destroy(job_id: str, vm_id: str, at: str) -> dict[str, Any]:
+        return {**job(job_id, "destroySystemVm", vm_id, "SUCCEEDED"), "created": at}
+
+    first = destroy("1", "a", "2025-01-01T00:00:00+0000")
+    given_up = {**vm("a", "zone-1"), "state": "Expunging"}
+    recreated = [given_up, serving("b", "2025-01-01T00:00:01+0000")]
+    again = [first, destroy("2", "b", "2025-01-01T00:00:02+0000")]
+    assert violations([(state(recreated, [first]), {}), (state(recreated, again), {})]) == ["churn"]
+    later = [first, destroy("2", "b", "2025-01-01T00:05:00+0000")]
+    assert violations([(state(recreated, [first]), {}), (state(recreated, later), {})]) == []

@@ -69,7 +69,8 @@ def test_past_its_grace_an_ssvm_is_unhealthy_and_the_zone_degraded() -> None:
     ],
 )
 def test_transitional_states_and_a_connecting_agent_are_converging(state: str, agent: str | None) -> None:
-    result = plan(inventory(ssvm(1, state, agent)))
+    """Within the grace period after the start (test_agent_connect.py: past it, a failure)."""
+    result = plan(inventory(ssvm(1, state, agent, created_ago=60)))
     assert health_of(result) == [Health.CONVERGING]
     assert result.converging
 

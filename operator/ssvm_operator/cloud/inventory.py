@@ -2,9 +2,9 @@
 
 The same few list calls whatever the number of pools, so CloudStack's load does not grow with the number
 of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
-agent's state), the system offerings, the system templates, and three settings by exact name (measured in
-`make bench`). Only a declaration naming an offering that is no system offering costs more: one lookup per
-poll while it stands.
+agent's state), the system offerings, the system templates, the management servers, and three settings by
+exact name (measured in `make bench`). Only a declaration naming an offering that is no system offering
+costs more: one lookup per poll while it stands.
 """
 
 from __future__ import annotations
@@ -13,39 +13,55 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.cloud.standby_history import StandbyHistory
+from ssvm_operator.model.image_store import CAPACITY_THRESHOLD_KEY, ImageStore
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
-from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.snapshot import (
+    SSVM_VM_TYPE,
+    Inventory,
+    ManagementServer,
+    Offering,
+    SystemTemplate,
+    SystemVm,
+    Zone,
+)
+from ssvm_operator.model.standby import int_setting, standby_replicas
 
-SSVM_TYPE = "secondarystoragevm"
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
-DEFAULT_SESSION_MAX = 50
-DEFAULT_CAPACITY_STANDBY = 10
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
-INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
+INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, CAPACITY_THRESHOLD_KEY)
 """The settings the inventory reads: how many SSVMs CloudStack keeps, and how often its scanner runs."""
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
-        client.list("listSystemVms", systemvmtype=SSVM_TYPE),
+        client.list("listSystemVms", systemvmtype=SSVM_VM_TYPE),
         # Every system offering, so one declared for another system VM type is recognised as such.
         client.list("listServiceOfferings", issystem=True),
         read_settings(client, INVENTORY_SETTINGS),
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
+        asyncio.gather(
+            # Which servers run, since when (the standby values in force are those read at each start),
+            # and on which release: an upgrade moves it without the operator reconnecting, and SSVMs whose
+            # agent is behind it are outdated (model/currency.py).
+            client.list("listManagementServers"),
+            # How full each image store is: with none under the threshold CloudStack creates no SSVM.
+            client.list("listImageStores"),
+        ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
     settings = {name: entry.value for name, entry in configs.items()}
@@ -55,29 +71,29 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
-        scan_interval_seconds=_int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
+        management_servers=tuple(ManagementServer.from_api(row) for row in servers),
+        image_stores=tuple(ImageStore.from_api(row) for row in stores),
+        scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
+        system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
+        management_server_version=management_server_version(servers),
         ready_template_zones=frozenset(
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
 
 
-def standby_replicas(settings: Mapping[str, str | None]) -> int:
-    """Steady-state SSVMs per zone: the smallest R >= 1 with R * session.max >= capacity.standby (§1.4).
-
-    Assumes no command-execution load (KVM/XenServer without data migration).
-    """
-    session_max = max(1, _int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
-    standby = max(0, _int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
-    return max(1, math.ceil(standby / session_max))
+def management_server_version(servers: list[dict[str, Any]]) -> str | None:
+    """The newest version among the Up servers (all of them when none says Up): CloudStack runs every
+    management server on one release, and an upgrade starts them on the new one."""
+    up = [s for s in servers if str(s.get("state", "Up")) == "Up"] or servers
+    versions = [str(s["version"]) for s in up if s.get("version")]
+    return max(versions, key=_version_key) if versions else None
 
 
-def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:
-    try:
-        return int(str(settings.get(name)))
-    except ValueError:
-        return default
+def _version_key(text: str) -> tuple[int, ...]:
+    numbers = text.split("-")[0].split(".")
+    return tuple(int(n) if n.isdigit() else 0 for n in numbers)
 
 
 def _utcnow() -> datetime:
@@ -101,6 +117,8 @@ class InventoryCache:
         self._lock = asyncio.Lock()
         self._user_offerings: dict[str, Offering | None] = {}
         """Declared offerings looked up among the user offerings since the last refresh."""
+        self._standby = StandbyHistory()
+        """The standby values seen on this endpoint, to tell which ones each management server runs with."""
 
     def invalidate(self) -> None:
         """After the operator changed something, the next reader sees CloudStack afresh."""
@@ -120,7 +138,12 @@ class InventoryCache:
                 self._fetched_at = time.monotonic()
                 self._user_offerings = {}
                 try:
-                    self._inventory, self._error = await fetch_inventory(client), None
+                    fetched = await fetch_inventory(client)
+                    standby = self._standby.observe(
+                        fetched.settings, fetched.management_servers, fetched.observed_at
+                    )
+                    fetched = replace(fetched, standby_replicas=standby.in_force, standby=standby)
+                    self._inventory, self._error = fetched, None
                     self.breaker.record_success()
                 except CloudError as error:
                     self._error = error

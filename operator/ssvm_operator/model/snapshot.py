@@ -1,6 +1,6 @@
 """The observed state of one CloudStack endpoint, as one inventory refresh saw it.
 
-Field names follow CloudStack's responses (cloudstack-api.md §2.3, §2.4, §2.6); parsing tolerates missing
+Field names follow CloudStack's responses (cloudstack-contract.md §2.3, §2.4, §2.6); parsing tolerates missing
 fields because older releases omit some (e.g. `agentstate` before 4.13.1, `serviceofferingid` before 4.19).
 """
 
@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssvm_operator.model.image_store import ImageStore
+    from ssvm_operator.model.standby import StandbyInForce
+
+from ssvm_operator.model.templates import SystemTemplate, parse_cloudstack_time
+
+__all__ = ["Health", "Inventory", "Offering", "SystemTemplate", "SystemVm", "Zone", "parse_cloudstack_time"]
 
 
 class Health(StrEnum):
@@ -19,6 +27,13 @@ class Health(StrEnum):
     CONVERGING = "Converging"
     UNHEALTHY = "Unhealthy"
 
+
+SSVM_VM_TYPE = "secondarystoragevm"
+"""listSystemVms systemvmtype and a system offering's systemvmtype for SSVMs (VirtualMachine.Type)."""
+SSVM_HOST_TYPE = "SecondaryStorageVM"
+"""listHosts type of an SSVM's agent (Host.Type)."""
+SSVM_ENABLED_DETAIL = "enable.secstorage.vm"
+"""The zone detail that lets CloudStack's scanner keep SSVMs in the zone (ZoneConfig.java)."""
 
 # VirtualMachine.State values that are on their way somewhere (api/.../vm/VirtualMachine.java).
 TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating", "Expunging", "Restoring"})
@@ -45,10 +60,19 @@ class SystemVm:
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
     last_disconnected: datetime | None = None
     """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
+    agent_overdue: bool = False
+    """Running, with no host row or one stuck connecting, past the grace after it started: set by the
+    planner (plan/agent_connect.py), as it depends on the pool's health policy and the time."""
+    agent_version: str | None = None
+    """`version`: the release of the SSVM's agent, from its host row."""
+    template_id: str | None = None
+    template_name: str | None = None
+    hypervisor: str | None = None
+    arch: str | None = None
 
     @property
     def health(self) -> Health:
-        """Health as cloudstack-api.md §3.3 defines it, before any grace period is applied."""
+        """Health as cloudstack-contract.md §3.3 defines it, before any grace period is applied."""
         if self.state in TRANSITIONAL_VM_STATES:
             return Health.CONVERGING
         if self.state in FAILED_VM_STATES:
@@ -56,7 +80,7 @@ class SystemVm:
         if self.state != "Running":
             return Health.UNHEALTHY
         if self.agent_state is None or self.agent_state in ("Connecting", "Creating", "Rebalancing"):
-            return Health.CONVERGING
+            return Health.UNHEALTHY if self.agent_overdue else Health.CONVERGING
         if self.agent_state == "Up":
             return Health.HEALTHY
         return Health.UNHEALTHY
@@ -78,6 +102,11 @@ class SystemVm:
             created=parse_cloudstack_time(vm.get("created")),
             pending_job_id=vm.get("jobid"),
             last_disconnected=parse_cloudstack_time(vm.get("disconnected")),
+            agent_version=vm.get("version"),
+            template_id=vm.get("templateid"),
+            template_name=vm.get("templatename"),
+            hypervisor=vm.get("hypervisor"),
+            arch=vm.get("arch"),
         )
 
 
@@ -93,7 +122,7 @@ class Zone:
 
     @property
     def scanned_by_cloudstack(self) -> bool:
-        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-api.md §9.1)."""
+        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-contract.md §9.1)."""
         return self.allocation_state == "Enabled" and self.zone_type != "Edge" and self.ssvm_enabled
 
     @classmethod
@@ -105,7 +134,7 @@ class Zone:
             name=str(zone.get("name", zone["id"])),
             allocation_state=str(zone.get("allocationstate", "Enabled")),
             zone_type=str(zone.get("type", "Core")),
-            ssvm_enabled=str(details.get("enable.secstorage.vm", "true")).lower() != "false",
+            ssvm_enabled=ssvm_required(details.get(SSVM_ENABLED_DETAIL)),
             internal_dns=dns,
         )
 
@@ -119,7 +148,7 @@ class Offering:
 
     @property
     def fits_ssvm(self) -> bool:
-        return self.is_system and self.system_vm_type == "secondarystoragevm"
+        return self.is_system and self.system_vm_type == SSVM_VM_TYPE
 
     @classmethod
     def from_api(cls, offering: Mapping[str, Any]) -> Offering:
@@ -141,6 +170,11 @@ class Inventory:
     offerings: tuple[Offering, ...] = ()
     standby_replicas: int = 1
     """SSVMs per zone that CloudStack itself keeps, from the standby settings in force (§1.4)."""
+    standby: StandbyInForce | None = None
+    """The standby values in force beside the database ones; None without a history (one-off reads)."""
+    management_servers: tuple[ManagementServer, ...] = ()
+    image_stores: tuple[ImageStore, ...] | None = None
+    """listImageStores, with usage; None when not read."""
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)
@@ -148,6 +182,10 @@ class Inventory:
     cloudstack_version: str | None = None
     ready_template_zones: frozenset[str] | None = None
     """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
+    system_templates: tuple[SystemTemplate, ...] = ()
+    """Every row of listTemplates templatefilter=system (one per template and zone)."""
+    management_server_version: str | None = None
+    """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)
@@ -176,11 +214,32 @@ class Inventory:
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
 
 
-def parse_cloudstack_time(value: Any) -> datetime | None:
-    """CloudStack dates look like 2025-10-30T12:00:00+0000 (Gson, yyyy-MM-dd'T'HH:mm:ssZ)."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None
+def ssvm_required(detail: Any) -> bool:
+    """SecondaryStorageManagerImpl.isSecondaryStorageVmRequired: no detail means true, else
+    Boolean.parseBoolean, so anything but "true" in any case (e.g. "no", "0", "") disables SSVMs."""
+    if detail is None:
+        return True
+    return str(detail).lower() == "true"
+
+
+@dataclass(frozen=True)
+class ManagementServer:
+    """One row of listManagementServers; `last_start` tells which settings it has read (§11).
+
+    Here rather than in config.py because the inventory holds them (config.py re-exports it)."""
+
+    id: str
+    name: str
+    state: str | None
+    last_start: datetime | None
+    service_ip: str | None = None
+
+    @classmethod
+    def from_api(cls, row: Mapping[str, object]) -> ManagementServer:
+        return cls(
+            id=str(row.get("id", "")),
+            name=str(row.get("name", row.get("id", ""))),
+            state=str(row["state"]) if row.get("state") else None,
+            last_start=parse_cloudstack_time(row.get("lastserverstart")),
+            service_ip=str(row["serviceip"]) if row.get("serviceip") else None,
+        )

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ssvm_operator.model.diagnostics import Connectivity
+from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
 
@@ -31,6 +32,10 @@ class ActionKind(StrEnum):
     """rebootSystemVm of a healthy SSVM whose agent connected before a boot-time setting took effect."""
     ROLLOUT_RECREATE = "RolloutRecreate"
     """destroySystemVm of a healthy SSVM so CloudStack recreates it with settings read only at creation."""
+    UPGRADE_PATCH = "UpgradePatch"
+    """patchSystemVm (4.17+): the agent and scripts of an SSVM left behind by a CloudStack upgrade."""
+    UPGRADE_RECREATE = "UpgradeRecreate"
+    """destroySystemVm of an SSVM on an older template or agent; CloudStack recreates it on the newest."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ class Traits:
     template, or nothing would come back."""
     rollout: bool
     """Part of a settings rollout: counted against rollout.maxUnavailable."""
+    needs_store_capacity: bool = False
+    """Destroys an SSVM or stops and starts one: held while no image store of the zone is under
+    secondary.storage.capacity.threshold, since CloudStack could not create a replacement nor give a started
+    one its boot arguments (plan/storage_hold.py)."""
 
 
 _NONE = Traits(
@@ -73,15 +82,29 @@ TRAITS: Mapping[ActionKind, Traits] = {
     ActionKind.START: replace(_NONE, ladder_rung=True, revives=True),
     ActionKind.REBOOT: replace(_NONE, disruptive=True, ladder_rung=True, revives=True),
     ActionKind.RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, ladder_rung=True, recreated_by_cloudstack=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        ladder_rung=True,
+        recreated_by_cloudstack=True,
+        needs_store_capacity=True,
     ),
-    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True),
+    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True, needs_store_capacity=True),
     ActionKind.DISABLE_ZONE: replace(_NONE, zone_level=True),
     ActionKind.ENABLE_ZONE: replace(_NONE, zone_level=True),
-    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True),
+    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True, needs_store_capacity=True),
     ActionKind.ROLLOUT_REBOOT: replace(_NONE, disruptive=True, rollout=True),
     ActionKind.ROLLOUT_RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, rollout=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        recreated_by_cloudstack=True,
+        rollout=True,
+        needs_store_capacity=True,
+    ),
+    ActionKind.UPGRADE_PATCH: replace(_NONE, disruptive=True),
+    ActionKind.UPGRADE_RECREATE: replace(
+        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, needs_store_capacity=True
     ),
 }
 
@@ -131,6 +154,8 @@ class RolloutRequest:
     active_zone: str | None
     """Rollouts go one zone at a time; other zones wait their turn."""
     settings: tuple[str, ...] = ()
+    windows: Windows = field(default_factory=Windows)
+    """SSVMSettings spec.rollout.maintenanceWindows: rollout actions wait for them too."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,12 @@ class PoolContext:
     rollout: RolloutRequest | None = None
     connectivity: Connectivity | None = None
     """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
+    reboots_sent: Mapping[str, datetime] = field(default_factory=dict)
+    """When the operator last sent rebootSystemVm to each SSVM, by name (status.recentActions)."""
+    surplus_given_up: tuple[datetime, ...] = ()
+    """When the operator recently gave up an SSVM of the zone as surplus (status.recentActions)."""
+    upgrade_turn: str | None = None
+    """The zone whose SSVMs the endpoint's upgrade rolls now (one zone at a time); None = this pool may."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +198,9 @@ class PlannedAction:
     """Target offering, for CHANGE_OFFERING."""
     blocked: str | None = None
     """Why the action is not executed now (budget, paused, Observe, converging, backoff); None = execute."""
+    target_version: str | None = None
+    """For upgrade actions: the release the SSVM's agent reports once done (the actor skips one already
+    there, so a restarted operator never patches twice)."""
     diagnosed: bool = False
     """Asked for by the connectivity diagnostics, not by CloudStack's state: the re-read before acting does
     not drop it because CloudStack shows the SSVM Running with its agent Up."""
