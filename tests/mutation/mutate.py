@@ -74,6 +74,12 @@ EQUIVALENT = {
     ("replicas.py", "return max(1, standby_replicas) if recreates_ssvms(zone, replicas) else -1"): (
         "what CloudStack keeps is only compared with counts, which are at least 0"
     ),
+    **{
+        ("health.py", f'if vm.state {op} "Running" and vm.agent_overdue:'): (
+            "agent_overdue is set only on Running SSVMs, and 'Running' equals itself"
+        )
+        for op in ("<=", ">=")
+    },
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",

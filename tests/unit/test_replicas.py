@@ -232,3 +232,4 @@ class TestReplacedSSVM:
         # share applies, and the failed SSVM itself does not count against it.
         result = plan(inventory(ssvm(1, agent="Down"), ssvm(5)), spec(), memory={1: unhealthy_for(10)})
         assert runnable(result) == [(SURPLUS, "s-1-VM")]
+        assert "s-1-VM is an unhealthy surplus one" in only(result).reason
