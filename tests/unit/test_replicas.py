@@ -63,6 +63,11 @@ class TestEnablingAgain:
         assert (action.kind, action.blocked) == (ENABLE, None)
         assert action.reason.startswith("replicas is 1 but zone detail enable.secstorage.vm is false")
 
+    def test_a_zone_with_ssvms_off_is_turned_back_on_for_several_replicas_too(self) -> None:
+        action = only(plan(inventory(zones=DISABLED, standby=2), spec(replicas=2)))
+        assert (action.kind, action.blocked) == (ENABLE, None)
+        assert action.reason.startswith("replicas is 2 but zone detail enable.secstorage.vm is false")
+
     def test_an_enable_in_flight_is_not_planned_again(self) -> None:
         assert plan(inventory(zones=DISABLED), in_flight=(flight(ENABLE, None),)).actions == ()
 
