@@ -80,6 +80,7 @@ EQUIVALENT = {
         )
         for op in ("<=", ">=")
     },
+    ("replicas.py", 'if zone.zone_type >= "Edge":'): "CloudStack's zone types are Core and Edge",
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
