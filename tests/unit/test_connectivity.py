@@ -269,10 +269,12 @@ class TestIsolatedSsvmIsRepaired:
             "10.1.0.5 (nfs-zone-1-1), which s-2-VM reach(es); waiting up to 600s for it to recover"
         )
 
-    def test_past_the_reboot_timeout_without_a_new_round_the_zone_is_no_longer_held(self) -> None:
-        start = self.with_a_stopped_third(
-            VmMemory(ago(700), ActionKind.REBOOT, ago(600)), 700, checked_ago=600
-        )
+    @pytest.mark.parametrize("rebooted_ago", [600, 900], ids=["at-the-timeout", "past-it"])
+    def test_past_the_reboot_timeout_without_a_new_round_the_zone_is_no_longer_held(
+        self, rebooted_ago: float
+    ) -> None:
+        rebooted = VmMemory(ago(1000), ActionKind.REBOOT, ago(rebooted_ago))
+        start = self.with_a_stopped_third(rebooted, 1000, checked_ago=rebooted_ago)
         assert start.blocked is None
 
 
