@@ -36,7 +36,7 @@ PLAN = Path("operator/ssvm_operator/plan")
 CONFIG = REPOSITORY / "tests" / "mutation" / "cosmic-ray.toml"
 MUST_KILL = ("budget", "ladder", "health", "replicas")
 """The disruption budget, the remediation ladder, health over time and the replica count: no survivor."""
-COPIED = ("operator", "simulator", "tests", "pyproject.toml")
+COPIED = ("operator", "simulator", "tests", "docs", "pyproject.toml")
 EQUIVALENT = {
     # (module, the line as the mutant has it): why no test can tell it from the original.
     ("replicas.py", "rank = {Health.UNHEALTHY: -1, Health.HEALTHY: 1, Health.CONVERGING: 2}"): (
@@ -81,6 +81,9 @@ EQUIVALENT = {
         for op in ("<=", ">=")
     },
     ("replicas.py", 'if zone.zone_type >= "Edge":'): "CloudStack's zone types are Core and Edge",
+    ("replicas.py", "return -1 if replicas == 0 else max(replicas, standby_replicas)"): (
+        "with replicas 0 every SSVM is surplus; a floor of -1 only asks for one more than there is"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",

@@ -29,7 +29,10 @@ def ago(seconds: float) -> datetime:
 
 
 def zone(**overrides: Any) -> Zone:
-    return replace(Zone(id=ZONE_ID, name=ZONE_NAME), **overrides)
+    delivered = {
+        key: as_delivered(value) if isinstance(value, str) else value for key, value in overrides.items()
+    }
+    return replace(Zone(id=ZONE_ID, name=ZONE_NAME), **delivered)
 
 
 def as_delivered(text: str | None) -> str | None:
