@@ -84,6 +84,9 @@ EQUIVALENT = {
     ("replicas.py", "return -1 if replicas == 0 else max(replicas, standby_replicas)"): (
         "with replicas 0 every SSVM is surplus; a floor of -1 only asks for one more than there is"
     ),
+    ("health.py", 'if vm.state is not "Running" and vm.agent_overdue:'): (
+        "agent_overdue is set only on Running SSVMs, and a state from CloudStack's JSON is never the literal"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
