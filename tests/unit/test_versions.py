@@ -152,3 +152,11 @@ def test_reset_and_the_scale_down_switch_ship_in_4_16_1_not_4_16_0(name: str) ->
     # Both are absent at the 4.16.0.0 release commit, whatever ResetCfgCmd's `since` says.
     assert not versions.enabled("4.16.0.0", name)
     assert versions.enabled("4.16.1.0", name)
+
+
+def test_a_command_cloudstack_does_not_have_never_reads_as_bad_credentials() -> None:
+    # 432: the role or the integration port does not offer the command (ApiServer.commandAvailable).
+    from ssvm_operator.cloud.errors import AuthError, PermanentError, from_code
+
+    error = from_code("resetConfiguration", 432, "The API resetConfiguration does not exist")
+    assert isinstance(error, PermanentError) and not isinstance(error, AuthError)
