@@ -27,6 +27,12 @@ Submit = Callable[[CloudApi, PlannedAction], Awaitable[str]]
 
 STEP_STOP = "stop"
 STEP_START = "start"
+DOWNLOAD_LINKS_NOTE = (
+    "users' download links of this zone stop working: destroySystemVm clears every extract URL of the "
+    "zone's volumes and templates (ManagementServerImpl.destroySecondaryStorageVm, "
+    "cleanupDownloadUrlsInZone)"
+)
+"""Said in the Started Event of every destroy: a side effect of destroySystemVm that users see."""
 
 
 class Actor:
@@ -119,8 +125,9 @@ class Actor:
         job_id = await SUBMIT[kind](self._client, action)
         step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
+        links = f"; {DOWNLOAD_LINKS_NOTE}" if TRAITS[kind].removes_vm else ""
         return self._outcome(
-            action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}", job_id=job_id
+            action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}{links}", job_id=job_id
         )
 
     async def _collect_then_destroy(self, action: PlannedAction) -> Outcome:
@@ -160,7 +167,10 @@ class Actor:
             return await self._drop(entry, Result.FAILED, f"destroy failed: {error}; {note}", error.retryable)
         self.in_flight.remove(entry)
         await self._add(InFlight(entry.action, entry.vm_id, entry.vm_name, job_id, self._now()))
-        message = f"{reason + '; ' if reason else ''}{note}; destroying it, CloudStack job {job_id}"
+        message = (
+            f"{reason + '; ' if reason else ''}{note}; destroying it, CloudStack job {job_id}; "
+            f"{DOWNLOAD_LINKS_NOTE}"
+        )
         return Outcome(entry.action, Result.STARTED, message, self._now(), entry.vm_id, entry.vm_name, job_id)
 
     async def _start_after_stop(self, entry: InFlight) -> Outcome:
