@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition, wait_polls
 from tests.e2e.operator_process import OperatorProcess
 
 LARGE = "SSVM Large"
@@ -53,3 +53,20 @@ def test_an_offering_change_rolls_one_ssvm_at_a_time(
     )
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=30)
     assert {row["offering"] for row in status(cluster, "SSVMPool", "zone-1")["ssvms"]} == {LARGE}
+
+
+def test_an_offering_cloudstack_would_refuse_stalls_the_pool_and_stops_nothing(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    # Every install has a "- Local Storage" twin of each system offering; the SSVMs' ROOT volumes are on
+    # shared storage, so CloudStack refuses the change with 431, after the operator's stop.
+    local = "System Offering For Secondary Storage VM - Local Storage"
+    apply(cluster, pool_doc("zone-1", "zone-1"))
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
+    apply(cluster, pool_doc("zone-1", "zone-1", serviceOffering=local))
+    stalled = wait_condition(cluster, "SSVMPool", "zone-1", "Stalled", "True", reason="OfferingRefused")
+    assert "target offering use local storage" in stalled["message"], stalled["message"]
+    wait_polls(cloudstack)
+    counts = cloudstack.admin.call_counts()
+    assert not counts.get("stopSystemVm") and not counts.get("changeServiceForSystemVm")
+    assert all(vm["state"] == "Running" for vm in cloudstack.admin.ssvms(zone="zone-1"))

@@ -138,6 +138,11 @@ class Offering:
     name: str
     is_system: bool
     system_vm_type: str | None
+    storage_type: str = "shared"
+    """`storagetype`: where the ROOT volume of a VM deployed with it lives, "shared" or "local"."""
+    storage_tags: frozenset[str] = frozenset()
+    """`storagetags`, the tags of its disk offering (comma-separated in the API)."""
+    host_tags: frozenset[str] = frozenset()
 
     @property
     def fits_ssvm(self) -> bool:
@@ -150,7 +155,14 @@ class Offering:
             name=str(offering.get("name", offering["id"])),
             is_system=bool(offering.get("issystem", False)),
             system_vm_type=offering.get("systemvmtype"),
+            storage_type=str(offering.get("storagetype") or "shared").lower(),
+            storage_tags=_tags(offering.get("storagetags")),
+            host_tags=_tags(offering.get("hosttags")),
         )
+
+
+def _tags(value: object) -> frozenset[str]:
+    return frozenset(t.strip() for t in str(value or "").split(",") if t.strip())
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,9 @@ def propose(
         target, offering_findings = resolve_offering(spec.service_offering, ctx.inventory)
         findings += offering_findings
         if target is not None and replicas >= 1:
+            known = {o.id: o for o in ctx.inventory.offerings}
             changes, change_findings = offering_candidates(
-                target, assessed, zone, ctx.in_flight, frozenset(taken)
+                target, assessed, zone, ctx.in_flight, frozenset(taken), known
             )
             candidates += changes
             findings += change_findings
