@@ -76,3 +76,21 @@ def test_the_api_fields_are_read() -> None:
         frozenset({"ssd", "fast"}),
         frozenset({"gpu"}),
     )
+
+
+GPU = replace(LARGE, id="off-gpu", name="SSVM GPU", host_tags=frozenset({"gpu"}))
+
+
+def test_an_offering_no_host_of_the_zone_could_start_is_refused() -> None:
+    built = with_offerings(GPU)
+    zone_id = built.zones[0].id
+    untagged = replace(built, host_tags={zone_id: (frozenset(), frozenset({"ssd"}))})
+    result = plan(untagged, spec(offering=GPU.name))
+    assert not [a for a in result.actions if a.kind is ActionKind.CHANGE_OFFERING]
+    message = {f.reason: f.message for f in result.findings}["OfferingRefused"]
+    assert "no Up host of zone" in message and "[gpu]" in message
+
+    tagged = replace(untagged, host_tags={zone_id: (frozenset({"gpu", "ssd"}),)})
+    assert [a.kind for a in plan(tagged, spec(offering=GPU.name)).actions] == [ActionKind.CHANGE_OFFERING]
+    unknown = replace(untagged, host_tags=None)
+    assert [a.kind for a in plan(unknown, spec(offering=GPU.name)).actions] == [ActionKind.CHANGE_OFFERING]

@@ -4,7 +4,8 @@ The same few list calls whatever the number of pools, so CloudStack's load does 
 of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
 agent's state), the system offerings, the system templates, the management servers, and three settings by
 exact name (measured in `make bench`). Only a declaration naming an offering that is no system offering
-costs more: one lookup per poll while it stands.
+costs more: one lookup per poll while it stands; and while an SSVM offering names host tags, one listHosts
+type=Routing per poll for the hosts' tags.
 """
 
 from __future__ import annotations
@@ -64,12 +65,14 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
+    ssvm_offerings = tuple(Offering.from_api(o) for o in offerings)
     settings = {name: entry.value for name, entry in configs.items()}
     return Inventory(
         observed_at=(now or _utcnow)(),
         zones=tuple(Zone.from_api(z) for z in zones),
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
-        offerings=tuple(Offering.from_api(o) for o in offerings),
+        offerings=ssvm_offerings,
+        host_tags=await routing_host_tags(client, ssvm_offerings),
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
@@ -81,6 +84,24 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
+
+
+async def routing_host_tags(
+    client: CloudApi, offerings: tuple[Offering, ...]
+) -> dict[str, tuple[frozenset[str], ...]] | None:
+    """Host tags of the Up, Enabled Routing hosts by zone, read only while an SSVM offering names host tags:
+    CloudStack starts a VM with such an offering only on a host that has them (the host allocators), so
+    changing to it where no host has them leaves the SSVM stopped."""
+    if not any(o.fits_ssvm and o.host_tags for o in offerings):
+        return None
+    hosts = await client.list("listHosts", type="Routing")
+    found: dict[str, list[frozenset[str]]] = {}
+    for host in hosts:
+        if str(host.get("state")) != "Up" or str(host.get("resourcestate", "Enabled")) != "Enabled":
+            continue
+        tags = frozenset(t.strip() for t in str(host.get("hosttags") or "").split(",") if t.strip())
+        found.setdefault(str(host.get("zoneid")), []).append(tags)
+    return {zone: tuple(tags) for zone, tags in found.items()}
 
 
 def management_server_version(servers: list[dict[str, Any]]) -> str | None:

@@ -198,6 +198,9 @@ class Inventory:
     """Every row of listTemplates templatefilter=system (one per template and zone)."""
     management_server_version: str | None = None
     """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
+    host_tags: Mapping[str, tuple[frozenset[str], ...]] | None = None
+    """Host tags of each Up, Enabled Routing host, by zone id (listHosts type=Routing); read only while an
+    SSVM offering names host tags, None otherwise."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)

@@ -8,7 +8,7 @@ re-applies to them on the polls after they appear.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from ssvm_operator.model.snapshot import Health, Inventory, Offering, Zone
 from ssvm_operator.plan.assessment import Assessment
@@ -64,6 +64,15 @@ def change_refusal(current: Offering | None, target: Offering) -> str | None:
     return None
 
 
+def _no_host_for(target: Offering, zone: Zone, hosts: Sequence[frozenset[str]] | None) -> str | None:
+    if not target.host_tags or hosts is None or any(target.host_tags <= tags for tags in hosts):
+        return None
+    return (
+        f"no Up host of zone {zone.name} has its host tags [{', '.join(sorted(target.host_tags))}], so the "
+        "SSVM could not start again after the stop (the host allocators skip hosts without them)"
+    )
+
+
 def offering_candidates(
     target: Offering,
     assessed: Iterable[Assessment],
@@ -71,12 +80,15 @@ def offering_candidates(
     in_flight: Iterable[InFlight],
     skip: frozenset[str],
     known: Mapping[str, Offering] | None = None,
+    hosts: Sequence[frozenset[str]] | None = None,
 ) -> tuple[list[Candidate], list[Finding]]:
     """CHANGE_OFFERING for each serving SSVM on another offering; only the first may run, the rest wait.
-    `known`: the endpoint's offerings by id, to refuse a change CloudStack would refuse (change_refusal)."""
+    `known`: the endpoint's offerings by id, to refuse a change CloudStack would refuse (change_refusal);
+    `hosts`: the host tags of the zone's Up hosts, where read, to refuse an offering no host could start."""
     candidates: list[Candidate] = []
     unreported: list[str] = []
     refused: dict[str, list[str]] = {}
+    no_host = _no_host_for(target, zone, hosts)
     rolling = next((f for f in in_flight if f.action is ActionKind.CHANGE_OFFERING), None)
     first: str | None = None
     for assessment in assessed:
@@ -89,7 +101,7 @@ def offering_candidates(
         if vm.offering_id == target.id:
             continue
         current = vm.offering_name or vm.offering_id
-        refusal = change_refusal((known or {}).get(vm.offering_id), target)
+        refusal = change_refusal((known or {}).get(vm.offering_id), target) or no_host
         if refusal is not None:
             refused.setdefault(refusal, []).append(vm.name)
             continue
@@ -117,8 +129,9 @@ def offering_candidates(
         stalled(
             Reason.OFFERING_REFUSED,
             f"spec.serviceOffering: CloudStack would refuse {target.name!r} for {', '.join(names)}: {why} "
-            "(VirtualMachineManagerImpl.checkIfCanUpgrade); nothing is stopped. Choose an offering with the "
-            "same storage type and at least the same storage tags",
+            "(VirtualMachineManagerImpl.checkIfCanUpgrade and the host allocators); nothing is stopped. "
+            "Choose an offering with the same storage type, at least the same storage tags, and host tags "
+            "a host of the zone has",
         )
         for why, names in refused.items()
     ]
