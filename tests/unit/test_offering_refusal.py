@@ -1,5 +1,6 @@
 """An offering change CloudStack would refuse (VirtualMachineManagerImpl.checkIfCanUpgrade: storage scope,
-storage tags) is refused in the plan, in CloudStack's words, before the stop that precedes every change."""
+storage tags), or one no host of the zone could start, is refused in the plan, in CloudStack's words: nothing
+is sent, nothing is stopped."""
 
 from __future__ import annotations
 

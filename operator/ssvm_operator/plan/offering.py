@@ -46,8 +46,8 @@ def change_refusal(current: Offering | None, target: Offering) -> str | None:
     when it would accept. VirtualMachineManagerImpl.checkIfCanUpgrade: the ROOT volume's storage scope must
     match the new offering's (checkIfNewOfferingStorageScopeMatchesStoragePool; an SSVM's ROOT volume is
     where its offering put it), and the current offering's storage tags must be among the new one's
-    (VolumeApiServiceImpl.doesNewDiskOfferingHasTagsAsOldDiskOffering). Every refusal is a 431, and the
-    operator stops the SSVM before the change: so it is refused here, before any stop."""
+    (VolumeApiServiceImpl.doesNewDiskOfferingHasTagsAsOldDiskOffering). Every refusal is a 431 that would
+    come back on every attempt: so the plan refuses it here, in CloudStack's words, and sends nothing."""
     if current is None:
         return None
     if target.storage_type != current.storage_type:
