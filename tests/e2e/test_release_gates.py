@@ -16,6 +16,9 @@ from tests.e2e.cluster_helpers import (
     endpoint_docs,
     events,
     eventually,
+    pool_doc,
+    status,
+    wait_condition,
     wait_event,
 )
 from tests.e2e.operator_process import OperatorProcess
@@ -67,3 +70,22 @@ def test_a_restore_on_4_16_0_names_the_secret_settings_it_cannot_reset(
     assert not sim.admin.call_counts().get("resetConfiguration"), "the missing command is never sent"
     reasons = {reason for _, reason, _ in events(cluster, "region-1")}
     assert not {"Unauthorized", "RestorePending", "SettingsRestored"} & reasons
+
+
+@pytest.mark.parametrize("release", ["4.16.0", "4.16.1"])
+def test_replicas_above_one_from_4_16_1_where_scale_down_can_be_turned_off(
+    cluster: EmulatedCluster, operator: OperatorProcess, release: str
+) -> None:
+    with running_simulator(scan_interval=0.5, cloudstack_version=release) as sim:
+        apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key))
+        apply(cluster, pool_doc("zone-1", "zone-1", replicas=2))
+        if release == "4.16.0":
+            stalled = wait_condition(
+                cluster, "SSVMPool", "zone-1", "Stalled", "True", reason="ReplicasNeedNewerCloudStack"
+            )
+            assert "4.16.1" in stalled["message"] and "secstorage.vm.auto.scale.down" in stalled["message"]
+            return
+        # 4.16.1 has the switch: the pool is planned (too few SSVMs until the standby settings keep two).
+        ready = wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "False", reason="TooFewSSVMs")
+        assert "ReplicasNeedNewerCloudStack" not in str(status(cluster, "SSVMPool", "zone-1"))
+        assert ready["reason"] == "TooFewSSVMs"
