@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from ssvm_operator.act import evidence
+from ssvm_operator.act.destroy_note import with_destroy_note
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.act.upgrade import upgraded_already
 from ssvm_operator.cloud import systemvm
@@ -119,9 +120,8 @@ class Actor:
         job_id = await SUBMIT[kind](self._client, action)
         step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
-        return self._outcome(
-            action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}", job_id=job_id
-        )
+        message = with_destroy_note(kind, f"{action.reason}; CloudStack job {job_id}")
+        return self._outcome(action, Result.STARTED, message, job_id=job_id)
 
     async def _collect_then_destroy(self, action: PlannedAction) -> Outcome:
         try:
@@ -161,6 +161,7 @@ class Actor:
         self.in_flight.remove(entry)
         await self._add(InFlight(entry.action, entry.vm_id, entry.vm_name, job_id, self._now()))
         message = f"{reason + '; ' if reason else ''}{note}; destroying it, CloudStack job {job_id}"
+        message = with_destroy_note(entry.action, message)
         return Outcome(entry.action, Result.STARTED, message, self._now(), entry.vm_id, entry.vm_name, job_id)
 
     async def _start_after_stop(self, entry: InFlight) -> Outcome:
