@@ -28,6 +28,12 @@ Submit = Callable[[CloudApi, PlannedAction], Awaitable[str]]
 
 STEP_STOP = "stop"
 STEP_START = "start"
+STOP_THEN_START = frozenset({ActionKind.CHANGE_OFFERING, ActionKind.ROLLOUT_RESTART})
+"""Actions whose stop job is followed by a start (the new offering, or boot arguments, apply at a start)."""
+_AFTER_STOP = {
+    ActionKind.CHANGE_OFFERING: "on the new offering",
+    ActionKind.ROLLOUT_RESTART: "so it boots with the new boot arguments",
+}
 
 
 class Actor:
@@ -79,7 +85,7 @@ class Actor:
                 )
                 outcomes.append(await self._drop(entry, Result.FAILED, message))
                 continue
-            if entry.action is ActionKind.CHANGE_OFFERING and entry.step == STEP_STOP:
+            if entry.action in STOP_THEN_START and entry.step == STEP_STOP:
                 outcomes.append(await self._start_after_stop(entry))
                 continue
             outcomes.append(
@@ -118,7 +124,7 @@ class Actor:
         if evidence.wanted(action, self._evidence):
             return await self._collect_then_destroy(action)
         job_id = await SUBMIT[kind](self._client, action)
-        step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
+        step = STEP_STOP if kind in STOP_THEN_START else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
         message = with_destroy_note(kind, f"{action.reason}; CloudStack job {job_id}")
         return self._outcome(action, Result.STARTED, message, job_id=job_id)
@@ -180,7 +186,7 @@ class Actor:
         return Outcome(
             entry.action,
             Result.STARTED,
-            f"stopped; starting on the new offering, CloudStack job {job_id}",
+            f"stopped; starting {_AFTER_STOP[entry.action]}, CloudStack job {job_id}",
             self._now(),
             entry.vm_id,
             entry.vm_name,
@@ -232,6 +238,11 @@ async def _patch(client: CloudApi, action: PlannedAction) -> str:
     return await systemvm.patch(client, action.vm_id)
 
 
+async def _stop(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.stop(client, action.vm_id)
+
+
 async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
     """changeServiceForSystemVm needs the VM stopped: change, then stop; follow_jobs starts it again."""
     assert action.vm_id is not None and action.offering_id is not None
@@ -247,6 +258,7 @@ SUBMIT: Mapping[ActionKind, Submit] = {
     ActionKind.DESTROY_SURPLUS: _destroy,
     ActionKind.ROLLOUT_REBOOT: _reboot,
     ActionKind.ROLLOUT_RECREATE: _destroy,
+    ActionKind.ROLLOUT_RESTART: _stop,
     ActionKind.UPGRADE_PATCH: _patch,
     ActionKind.UPGRADE_RECREATE: _destroy,
 }
