@@ -221,6 +221,11 @@ class TestIsolatedSsvmIsRepaired:
         result = self.isolated_plan(rebooted, connectivity=connectivity)
         assert result.actions == ()
 
+    def test_a_reboot_from_before_the_isolation_began_is_not_its_repair(self) -> None:
+        rebooted_earlier = VmMemory(ago(500), ActionKind.REBOOT, ago(500))
+        [action] = self.isolated_plan(rebooted_earlier).runnable
+        assert action.kind is ActionKind.REBOOT
+
     def test_recreated_at_exactly_the_reboot_timeout(self) -> None:
         rebooted = VmMemory(ago(2000), ActionKind.REBOOT, ago(600))
         connectivity = diagnosed(
