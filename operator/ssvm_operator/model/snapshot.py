@@ -145,6 +145,10 @@ class Offering:
     name: str
     is_system: bool
     system_vm_type: str | None
+    storage_type: str = "shared"
+    """`storagetype`: local or shared; an SSVM's ROOT volume stays on the scope it was created on."""
+    storage_tags: tuple[str, ...] = ()
+    """`storagetags`, comma-separated in the API."""
 
     @property
     def fits_ssvm(self) -> bool:
@@ -157,6 +161,10 @@ class Offering:
             name=str(offering.get("name", offering["id"])),
             is_system=bool(offering.get("issystem", False)),
             system_vm_type=offering.get("systemvmtype"),
+            storage_type=str(offering.get("storagetype") or "shared").lower(),
+            storage_tags=tuple(
+                t.strip() for t in str(offering.get("storagetags") or "").split(",") if t.strip()
+            ),
         )
 
 
