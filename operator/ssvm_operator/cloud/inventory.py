@@ -43,7 +43,7 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, 
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores, hosts) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -61,6 +61,9 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             client.list("listManagementServers"),
             # How full each image store is: with none under the threshold CloudStack creates no SSVM.
             client.list("listImageStores"),
+            # Each zone's hypervisors: a system template of one of them, ready in any store, is what
+            # CloudStack needs to create an SSVM there (plan/template.py).
+            client.list("listHosts", type="Routing"),
         ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
@@ -73,6 +76,7 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
+        zone_hypervisors=zone_hypervisors(hosts),
         scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
@@ -94,6 +98,16 @@ def management_server_version(servers: list[dict[str, Any]]) -> str | None:
 def _version_key(text: str) -> tuple[int, ...]:
     numbers = text.split("-")[0].split(".")
     return tuple(int(n) if n.isdigit() else 0 for n in numbers)
+
+
+def zone_hypervisors(hosts: list[dict[str, Any]]) -> dict[str, frozenset[tuple[str, str | None]]]:
+    """(hypervisor, arch) of the Routing hosts of each zone, by zone id."""
+    found: dict[str, set[tuple[str, str | None]]] = {}
+    for host in hosts:
+        if host.get("zoneid") and host.get("hypervisor"):
+            arch = str(host["arch"]) if host.get("arch") else None
+            found.setdefault(str(host["zoneid"]), set()).add((str(host["hypervisor"]), arch))
+    return {zone: frozenset(kinds) for zone, kinds in found.items()}
 
 
 def _utcnow() -> datetime:
