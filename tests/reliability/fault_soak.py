@@ -181,6 +181,7 @@ INVARIANTS = {
     "a second destroy while the first destroy job had not failed": "destroy",
     "anything done in an Observe or paused zone": "hands-off",
     "two zones rolling a CloudStack upgrade at once": "zones",
+    "a serving SSVM destroyed within two scans of CloudStack recreating it in its zone": "churn",
     "an acting pool not Ready and up to date within the bound after faults stop": "converge",
 }
 

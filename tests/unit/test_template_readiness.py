@@ -57,3 +57,31 @@ def test_reboots_still_happen_without_a_ready_template() -> None:
 def test_an_unknown_template_state_holds_nothing() -> None:
     result = plan(inventory(ssvm(1, "Error", None)), spec(), memory={1: unhealthy_for(600)})
     assert result.actions[0].blocked is None
+
+
+def _template(hypervisor: str, ready: bool, zone: str | None) -> SystemTemplate:
+    return SystemTemplate(f"t-{hypervisor}", f"systemvm-{hypervisor}", zone, ready, hypervisor, "x86_64")
+
+
+def test_readiness_is_cloudstacks_rule_a_template_of_the_zones_hypervisor_ready_in_any_store() -> None:
+    broken = inventory(ssvm(1, "Error", None))
+    zone_id = broken.zones[0].id
+    vmware_zone = {zone_id: frozenset({("VMware", "x86_64")})}
+    # Ready in another zone's store only: CloudStack still creates the SSVM (findSystemVMReadyTemplate).
+    elsewhere = replace(
+        broken,
+        zone_hypervisors=vmware_zone,
+        system_templates=(_template("VMware", True, "other-zone"),),
+        ready_template_zones=frozenset({"other-zone"}),
+    )
+    result = plan(elsewhere, spec(), memory={1: unhealthy_for(600)})
+    assert kinds(result) == [(ActionKind.RECREATE, "s-1-VM")] and result.actions[0].blocked is None
+    # Ready here, but for another hypervisor: CloudStack would create nothing.
+    wrong = replace(
+        broken,
+        zone_hypervisors=vmware_zone,
+        system_templates=(_template("KVM", True, zone_id), _template("VMware", False, zone_id)),
+        ready_template_zones=frozenset({zone_id}),
+    )
+    [held] = plan(wrong, spec(), memory={1: unhealthy_for(600)}).actions
+    assert "no system VM template is Ready" in (held.blocked or "")

@@ -4,8 +4,7 @@ The same few list calls whatever the number of pools, so CloudStack's load does 
 of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
 agent's state), the system offerings, the system templates, the management servers, and three settings by
 exact name (measured in `make bench`). Only a declaration naming an offering that is no system offering
-costs more: one lookup per poll while it stands; and while an SSVM offering names host tags, one listHosts
-type=Routing per poll for the hosts' tags.
+costs more: one lookup per poll while it stands.
 """
 
 from __future__ import annotations
@@ -44,7 +43,7 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, 
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores, hosts) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -62,6 +61,9 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             client.list("listManagementServers"),
             # How full each image store is: with none under the threshold CloudStack creates no SSVM.
             client.list("listImageStores"),
+            # Each zone's hypervisors: a system template of one of them, ready in any store, is what
+            # CloudStack needs to create an SSVM there (plan/template.py).
+            client.list("listHosts", type="Routing"),
         ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
@@ -72,10 +74,11 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         zones=tuple(Zone.from_api(z) for z in zones),
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=ssvm_offerings,
-        host_tags=await routing_host_tags(client, ssvm_offerings),
+        host_tags=routing_host_tags(hosts, ssvm_offerings),
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
+        zone_hypervisors=zone_hypervisors(hosts),
         scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
@@ -86,15 +89,14 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
     )
 
 
-async def routing_host_tags(
-    client: CloudApi, offerings: tuple[Offering, ...]
+def routing_host_tags(
+    hosts: list[dict[str, Any]], offerings: tuple[Offering, ...]
 ) -> dict[str, tuple[frozenset[str], ...]] | None:
-    """Host tags of the Up, Enabled Routing hosts by zone, read only while an SSVM offering names host tags:
+    """Host tags of the Up, Enabled Routing hosts by zone, kept only while an SSVM offering names host tags:
     CloudStack starts a VM with such an offering only on a host that has them (the host allocators), so
     changing to it where no host has them leaves the SSVM stopped."""
     if not any(o.fits_ssvm and o.host_tags for o in offerings):
         return None
-    hosts = await client.list("listHosts", type="Routing")
     found: dict[str, list[frozenset[str]]] = {}
     for host in hosts:
         if str(host.get("state")) != "Up" or str(host.get("resourcestate", "Enabled")) != "Enabled":
@@ -115,6 +117,16 @@ def management_server_version(servers: list[dict[str, Any]]) -> str | None:
 def _version_key(text: str) -> tuple[int, ...]:
     numbers = text.split("-")[0].split(".")
     return tuple(int(n) if n.isdigit() else 0 for n in numbers)
+
+
+def zone_hypervisors(hosts: list[dict[str, Any]]) -> dict[str, frozenset[tuple[str, str | None]]]:
+    """(hypervisor, arch) of the Routing hosts of each zone, by zone id."""
+    found: dict[str, set[tuple[str, str | None]]] = {}
+    for host in hosts:
+        if host.get("zoneid") and host.get("hypervisor"):
+            arch = str(host["arch"]) if host.get("arch") else None
+            found.setdefault(str(host["zoneid"]), set()).add((str(host["hypervisor"]), arch))
+    return {zone: frozenset(kinds) for zone, kinds in found.items()}
 
 
 def _utcnow() -> datetime:

@@ -185,6 +185,8 @@ class Inventory:
     standby: StandbyInForce | None = None
     """The standby values in force beside the database ones; None without a history (one-off reads)."""
     management_servers: tuple[ManagementServer, ...] = ()
+    zone_hypervisors: Mapping[str, frozenset[tuple[str, str | None]]] | None = None
+    """(hypervisor, arch) of the Routing hosts of each zone, by zone id; None when not read."""
     image_stores: tuple[ImageStore, ...] | None = None
     """listImageStores, with usage; None when not read."""
     scan_interval_seconds: float = 30.0

@@ -15,11 +15,14 @@ from ssvm_operator.plan.types import TRAITS, Finding, Scope
 
 
 def zone_kinds(zone: Zone, inventory: Inventory) -> set[HostKind]:
-    """The hypervisors (and archs) of the zone's hosts as the inventory knows them: those its SSVMs run on
-    (listSystemVms `hypervisor`, `arch`), which needs no listHosts. A zone with none is taken to have any:
-    no SSVM there is at stake. A zone mixing hypervisors may have more than its SSVMs show; the rule then
-    errs on holding."""
-    kinds: set[HostKind] = {(vm.hypervisor, vm.arch) for vm in inventory.ssvms_in(zone.id) if vm.hypervisor}
+    """The hypervisors (and archs) of the zone's hosts (HostDao.listDistinctHypervisorArchTypes): from the
+    Routing hosts where the inventory read them (listHosts type=Routing), else those the zone's SSVMs run on
+    (listSystemVms `hypervisor`, `arch`). A zone with neither is taken to have any: no SSVM there is at
+    stake."""
+    hosts = (inventory.zone_hypervisors or {}).get(zone.id)
+    kinds: set[HostKind] = set(hosts) if hosts else set()
+    if not kinds:
+        kinds = {(vm.hypervisor, vm.arch) for vm in inventory.ssvms_in(zone.id) if vm.hypervisor}
     return kinds or {(None, None)}
 
 
