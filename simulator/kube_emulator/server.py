@@ -536,7 +536,8 @@ class FakeApiserver(kmock.KubernetesEmulator):
     ) -> WriteResult:
         assert path.name is not None
         if not options.field_manager:
-            raise errors.bad_request("PATCH requests of type apply must have a field manager (fieldManager)")
+            required = errors.required("fieldManager", "is required for apply patch")
+            raise errors.invalid_object("PatchOptions", "meta.k8s.io", "", [required])
         applied = patching.parse_apply_body(request.body)
         if current is None:
             if path.subresource is not None:

@@ -418,16 +418,16 @@ class Store:
             return self._delete_namespace(current, dry_run)
         if meta.get("finalizers"):
             if meta.get("deletionTimestamp"):
-                return WriteResult(current, code=202)
+                return WriteResult(current)
             marked = copy.deepcopy(current)
             marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
             marked["metadata"]["deletionGracePeriodSeconds"] = 0
             if dry_run:
-                return WriteResult(marked, code=202)
+                return WriteResult(marked)
             marked["metadata"]["resourceVersion"] = self._next_version()
             self._save(spec.storage_key, marked)
             self.history.publish(Change(self.resource_version, spec.storage_key, "MODIFIED", marked, current))
-            return WriteResult(marked, code=202)
+            return WriteResult(marked)
         if dry_run:
             return WriteResult(current)
         final = copy.deepcopy(current)
@@ -438,23 +438,25 @@ class Store:
     def _check_preconditions(self, spec: ResourceSpec, current: Body, preconditions: Body) -> None:
         meta = current["metadata"]
         name = str(meta.get("name", ""))
+        # kube-apiserver names the kind here, not the resource as in other conflicts.
+        subject = f"{spec.kind}.{spec.group}" if spec.group else spec.kind
         uid = preconditions.get("uid")
         if uid and uid != meta.get("uid"):
-            raise errors.conflict(
-                spec.plural,
-                spec.group,
-                name,
-                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {meta.get('uid')}",
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {subject} "{name}": the UID in the precondition ({uid}) '
+                f"does not match the UID in record ({meta.get('uid')}). The object might have been deleted "
+                "and then recreated",
             )
         version = preconditions.get("resourceVersion")
         if version and version != meta.get("resourceVersion"):
-            raise errors.conflict(
-                spec.plural,
-                spec.group,
-                name,
-                f"Precondition failed: ResourceVersion in precondition: {version}, "
-                "ResourceVersion in object meta: "
-                f"{meta.get('resourceVersion')}",
+            raise errors.ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {subject} "{name}": the ResourceVersion in the '
+                f"precondition ({version}) does not match the ResourceVersion in record "
+                f"({meta.get('resourceVersion')}). The object might have been modified",
             )
 
     def _remove(self, storage: StorageKey, final: Body, *, orphan: bool = False) -> None:
@@ -491,13 +493,13 @@ class Store:
     def _delete_namespace(self, current: Body, dry_run: bool) -> WriteResult:
         name = str(current["metadata"]["name"])
         if current["metadata"].get("deletionTimestamp"):
-            return WriteResult(current, code=202)
+            return WriteResult(current)
         marked = copy.deepcopy(current)
         marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
         marked["metadata"]["deletionGracePeriodSeconds"] = 0
         marked.setdefault("status", {})["phase"] = "Terminating"
         if dry_run:
-            return WriteResult(marked, code=202)
+            return WriteResult(marked)
         marked["metadata"]["resourceVersion"] = self._next_version()
         self._save(NAMESPACES, marked)
         self.history.publish(Change(self.resource_version, NAMESPACES, "MODIFIED", marked, current))
@@ -510,7 +512,7 @@ class Store:
                 except errors.ApiError:
                     log.debug("namespace.cleanup.skip storage=%s", storage)
         self._finalize_namespace(name)
-        return WriteResult(self.find_namespace(name) or marked, code=202)
+        return WriteResult(self.find_namespace(name) or marked)
 
     def find_namespace(self, name: str) -> Body | None:
         return kmock_compat.read(self.objects, NAMESPACES, None, name)

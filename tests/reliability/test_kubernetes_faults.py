@@ -6,11 +6,16 @@ handler returns. These tests make exactly those writes fail and check the pool i
 
 from __future__ import annotations
 
+import pytest
+
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import apply, condition, eventually, pool_doc, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 from tests.reliability.conftest import FAST_HEALTH
+
+# The faults are the emulator's: the real API server cannot be told to fail one request.
+pytestmark = pytest.mark.emulator
 
 
 def repairs_a_failed_ssvm(cluster: EmulatedCluster, cloudstack: SimulatorHandle, pool: str) -> None:
