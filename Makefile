@@ -91,6 +91,7 @@ tools: $(TOOLS)/bin/kubectl $(TOOLS)/bin/helm $(TOOLS)/bin/promtool $(TOOLS)/bin
 lint: install
 	$(VENV)/bin/ruff check operator simulator tests scripts charts bench
 	$(VENV)/bin/ruff format --check operator simulator tests scripts charts bench
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

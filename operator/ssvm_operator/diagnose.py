@@ -16,7 +16,9 @@ from typing import Any, TextIO
 from ssvm_operator.cloud.client import CloudClient, ConnectionSettings, Credentials
 from ssvm_operator.cloud.diagnostics import run_round, zone_targets
 from ssvm_operator.cloud.inventory import fetch_inventory
-from ssvm_operator.plan.connectivity import Check, Connectivity, diagnosable, diagnose
+from ssvm_operator.model.diagnostics import Check, Connectivity
+from ssvm_operator.plan.connectivity import diagnose
+from ssvm_operator.plan.diagnostics_schedule import diagnosable
 
 
 @dataclass(frozen=True)
@@ -42,25 +44,12 @@ class DiagnoseError(Exception):
 
 def from_cluster(name: str, namespace: str, context: str | None = None) -> Report:
     """The latest results the operator wrote to the SSVMPool's status (`context`: a kubeconfig context)."""
-    import kubernetes
-    from kubernetes.client.exceptions import ApiException
-
-    from ssvm_operator.kube.kubeapi import load_config
-    from ssvm_operator.kube.names import GROUP, POOLS, VERSION
+    from ssvm_operator.kube.kubeapi import PoolUnreadable, read_pool
 
     try:
-        if context:
-            kubernetes.config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
-        else:
-            load_config()
-        found = kubernetes.client.CustomObjectsApi().get_namespaced_custom_object(
-            GROUP, VERSION, namespace, POOLS, name
-        )
-    except ApiException as error:
-        what = "does not exist" if error.status == 404 else f"cannot be read: HTTP {error.status}"
-        raise DiagnoseError(f"SSVMPool {namespace}/{name} {what}") from None
-    except kubernetes.config.ConfigException as error:
-        raise DiagnoseError(f"no Kubernetes configuration: {error}") from None
+        found = read_pool(namespace, name, context)
+    except PoolUnreadable as error:
+        raise DiagnoseError(str(error)) from None
     body: dict[str, Any] = found if isinstance(found, dict) else {}
     status: dict[str, Any] = body.get("status") or {}
     condition: dict[str, Any] = next(

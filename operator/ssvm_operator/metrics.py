@@ -56,7 +56,8 @@ DESIRED = Gauge("ssvm_operator_pool_desired_replicas", "SSVMs a pool asks for.",
 READY = Gauge(
     "ssvm_operator_pool_ready_replicas", "SSVMs of a pool that are Running with agent Up.", [*OBJECT, "zone"]
 )
-REMEDIATIONS = Counter(
+# Named remediations_total for compatibility with existing dashboards; it counts every action.
+ACTIONS_TOTAL = Counter(
     "ssvm_operator_remediations_total",
     "Actions taken on SSVMs and zones by pool, zone, action and outcome.",
     [*OBJECT, "zone", "action", "result"],
@@ -134,7 +135,7 @@ def export_pool(
     READY.labels(namespace, name, zone).set(ready)
     actions = set(before[2]) if before else set()
     for action, result in outcomes:
-        REMEDIATIONS.labels(namespace, name, zone, action, result).inc()
+        ACTIONS_TOTAL.labels(namespace, name, zone, action, result).inc()
         actions.add((action, result))
     states = frozenset(ssvms_by_state) | (before[1] if before else frozenset())
     _pool_series[key] = (zone, states, frozenset(actions))
@@ -168,7 +169,7 @@ def _remove_pool(
     _remove_quietly(DESIRED, namespace, name, zone)
     _remove_quietly(READY, namespace, name, zone)
     for action, result in actions:
-        _remove_quietly(REMEDIATIONS, namespace, name, zone, action, result)
+        _remove_quietly(ACTIONS_TOTAL, namespace, name, zone, action, result)
 
 
 def _remove_quietly(metric: Gauge | Counter, *labels: str) -> None:

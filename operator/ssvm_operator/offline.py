@@ -262,7 +262,7 @@ def _plan_settings(
                 "from": entry.value,
                 "to": setting.value,
                 "needsManagementServerRestart": not entry.is_dynamic,
-                **({"rollout": BOOT_TIME_KEYS[setting.name]} if setting.name in BOOT_TIME_KEYS else {}),
+                **({"rollout": str(BOOT_TIME_KEYS[setting.name])} if setting.name in BOOT_TIME_KEYS else {}),
             }
         )
     return plan

@@ -184,3 +184,17 @@ async def test_an_ssvm_healthy_again_after_the_collection_is_not_destroyed(
     [outcome] = await actor(client, Status(), EvidencePolicy(), (diagnosed,)).follow_jobs()
     assert outcome.result is Result.STARTED, "a recreate the diagnostics asked for goes on"
     assert calls(cloudstack, "destroySystemVm") == 1
+
+
+@pytest.mark.parametrize(
+    "kind", [ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE]
+)
+async def test_a_destroy_of_an_ssvm_already_gone_is_a_success(
+    cloudstack: SimulatorHandle, client: CloudClient, kind: ActionKind
+) -> None:
+    [vm] = cloudstack.admin.ssvms(running=True)
+    gone = {**vm, "id": "00000000-0000-0000-0000-000000000000"}
+    outcome = await actor(client, Status(), EvidencePolicy(collect=False)).execute(action(kind, gone))
+    assert outcome.result is Result.SUCCEEDED, outcome
+    assert outcome.message == "the SSVM no longer exists in CloudStack"
+    assert calls(cloudstack, "destroySystemVm") == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,16 @@ def test_the_chart_is_pushed_as_oci_signed_and_points_at_the_published_image() -
     assert re.search(r"^  repository: ssvm-operator$", values, re.MULTILINE)
     version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
     assert f"image: ssvm-operator:{version}" in (CHART / "Chart.yaml").read_text()
+
+
+def test_the_chart_names_its_home_and_sources_and_a_release_points_them_at_its_repository() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    urls = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["urls"]
+    assert chart["home"] == urls["Homepage"] == urls["Source"]
+    assert chart["home"] in chart["sources"] and "https://github.com/apache/cloudstack" in chart["sources"]
+    assert chart["icon"].startswith("https://")
+    script = step("Package and push the chart")["run"]
+    assert f"s|{chart['home']}|${{{{ github.server_url }}}}/${{{{ github.repository }}}}|" in script
 
 
 def test_a_release_runs_the_whole_test_gate_and_checks_the_versions_agree() -> None:

@@ -6,9 +6,12 @@ condition negated, a number changed, ...) and runs the planner's tests; a mutant
 directory, so the working tree is never edited.
 
     python tests/mutation/mutate.py [MODULE ...]    e.g. budget ladder (default: every module of plan/)
+    python tests/mutation/mutate.py --hand-made     the one-line bugs in HAND_MADE, each against its test
+    python tests/mutation/mutate.py --keep s.sqlite budget; ...add tests...; mutate.py --again s.sqlite
+                                                    runs only the survivors of a kept session again
 
 Prints the score per module and every survivor with its place; exits 1 when a mutant survives in one of
-the modules that decide what the operator disrupts (MUST_KILL).
+the modules that decide what the operator disrupts (MUST_KILL), or when a hand-made mutant survives.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -52,8 +56,104 @@ EQUIVALENT = {
         "PoolSpec refuses negative replicas"
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
+    # Orderings of StrEnum members compare their values as strings: where the member compared with is the
+    # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
+    ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
+    ("health.py", "if vm.health <= Health.CONVERGING:"): "'Converging' sorts before the other healths",
+    ("health.py", "if health >= Health.UNHEALTHY and memory.unhealthy_since is None:"): (
+        "'Unhealthy' sorts after the other healths"
+    ),
+    ("ladder.py", "if symptom >= Symptom.STOPPED:"): "'Stopped' sorts after the other symptoms",
+    ("ladder.py", "if kind >= ActionKind.RECREATE:"): "the kind here is Reboot or Recreate",
+    ("ladder.py", "if last >= ActionKind.START and symptom is Symptom.AGENT_LOST"): (
+        "'Start' sorts after every other action kind"
+    ),
+    ("ladder.py", "if last is ActionKind.START and symptom <= Symptom.AGENT_LOST"): (
+        "'AgentLost' sorts before the other symptoms"
+    ),
+    (
+        "ladder.py",
+        "if policy.remediation <= Remediation.NONE:",
+    ): "'None' sorts before 'Reboot' and 'Recreate'",
+    ("budget.py", "if spec.mode >= Mode.OBSERVE:"): "of the two modes only 'Observe' >= 'Observe'",
+    ("budget.py", "if reason is None and candidate.purpose < Purpose.ZONE:"): (
+        "'Zone' sorts after every other purpose, so `< ZONE` is `is not ZONE`"
+    ),
 }
 """Mutants that do not change behaviour; skipped and listed, so that every survivor is worth a test."""
+HAND_MADE = (
+    # (module, the original text, the mutant's text, the test that must fail): bugs that matter, beyond
+    # cosmic-ray's small operators; each once survived the whole suite (tests/mutation/README.md).
+    (
+        "pool.py",
+        "if a.health is not Health.HEALTHY and a.vm.id not in disrupted",
+        "if a.health is Health.UNHEALTHY and a.vm.id not in disrupted",
+        "tests/unit/test_safety_contract.py::TestDisruptionBudget::test_an_ssvm_within_its_grace_counts_as_unavailable",
+    ),
+    (
+        "offering.py",
+        " or vm.id in skip or ",
+        " or ",
+        "tests/unit/test_safety_contract.py::TestOneActionPerSsvm::test_a_surplus_ssvm_gets_no_offering_change_as_well",
+    ),
+    (
+        "health.py",
+        'frozenset({"Stopped", "Shutdown"})',
+        'frozenset({"Stopped"})',
+        "tests/unit/test_remediation_ladder.py::TestStoppedSsvm::"
+        "test_a_shutdown_vm_is_started_like_a_stopped_one_not_recreated",
+    ),
+    (
+        "pool.py",
+        "- len(assessed) - gone)",
+        "- len(assessed))",
+        "tests/unit/test_safety_contract.py::TestDisruptionBudget::"
+        "test_an_in_flight_recreate_of_an_ssvm_already_gone_is_counted_once",
+    ),
+    (
+        "budget.py",
+        "if spec.paused:\n        return PAUSED\n    if spec.mode is Mode.OBSERVE:\n        return OBSERVE\n",
+        "if spec.mode is Mode.OBSERVE:\n        return OBSERVE\n    if spec.paused:\n        return PAUSED\n",
+        "tests/unit/test_safety_contract.py::TestPausedAndObserve::test_a_paused_pool_in_observe_mode_says_it_is_paused",
+    ),
+    (
+        "replicas.py",
+        "{Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}",
+        "{Health.UNHEALTHY: 0, Health.HEALTHY: 2, Health.CONVERGING: 1}",
+        "tests/unit/test_replicas.py::TestReplacedSSVM::test_a_serving_ssvm_is_given_up_before_one_still_booting",
+    ),
+    (
+        "health.py",
+        "if in_flight is None or vm.health is Health.HEALTHY:",
+        "if in_flight is None:",
+        "tests/unit/test_remediation_ladder.py::TestMemory::"
+        "test_an_ssvm_healthy_again_forgets_its_remediation_even_while_the_job_is_in_flight",
+    ),
+    (
+        "ladder.py",
+        "if unhealthy_for < grace:",
+        "if unhealthy_for <= grace:",
+        "tests/unit/test_remediation_ladder.py::TestAgentLost::test_the_grace_ends_at_exactly_unhealthy_after_seconds",
+    ),
+    (
+        "ladder.py",
+        "if unhealthy_for < scan_interval:",
+        "if unhealthy_for <= scan_interval:",
+        "tests/unit/test_remediation_ladder.py::TestStoppedSsvm::test_is_started_once_a_whole_scan_has_passed",
+    ),
+    (
+        "ladder.py",
+        "if elapsed < timeout:",
+        "if elapsed <= timeout:",
+        "tests/unit/test_remediation_ladder.py::TestClimbing::test_the_next_rung_comes_at_exactly_the_reboot_timeout",
+    ),
+    (
+        "budget.py",
+        "if remaining > 0:",
+        "if remaining >= 0:",
+        "tests/unit/test_safety_contract.py::TestEndpointAndBackoff::test_a_backoff_ending_now_blocks_nothing",
+    ),
+)
 IDENTITY_TO_EQUALITY = {"core/ReplaceComparisonOperator_Is_Eq", "core/ReplaceComparisonOperator_IsNot_NotEq"}
 # `x is Health.HEALTHY` -> `x == Health.HEALTHY`, `x is None` -> `x == None`: the same for enum members
 # and None.
@@ -134,6 +234,16 @@ def skip_equivalent_mutants(session: Path, tree: Path) -> list[str]:
     return skipped
 
 
+def forget_survivors(session: Path) -> int:
+    """Make a kept session's survivors pending again (after tests were added or EQUIVALENT grew)."""
+    db = sqlite3.connect(session)
+    try:
+        with db:
+            return db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'").rowcount
+    finally:
+        db.close()
+
+
 def report(session: Path) -> tuple[Counter[str], Counter[str], list[str]]:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
@@ -157,35 +267,79 @@ def report(session: Path) -> tuple[Counter[str], Counter[str], list[str]]:
     return tried, killed, survivors
 
 
+def copy_tree(tree: Path) -> dict[str, str]:
+    """Copy what the tests need into `tree`; the environment that makes the copy the one imported."""
+    for name in COPIED:
+        source = REPOSITORY / name
+        if source.is_dir():
+            shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, tree / name)
+    # The copy is imported, not the editable install of the working tree.
+    imported = (tree / "operator", tree / "simulator", tree)
+    # The test command's `python` is this one (the project's .venv), whatever PATH holds.
+    return dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(str(p) for p in imported),
+        PATH=os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))),
+    )
+
+
+def hand_made() -> int:
+    """Each HAND_MADE mutant alone on a copy of the tree: its test passes before the edit and fails after."""
+    pytest = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    with tempfile.TemporaryDirectory(prefix="ssvm-mutate-") as scratch:
+        tree = Path(scratch)
+        env = copy_tree(tree)
+        tests = sorted({test for *_, test in HAND_MADE})
+        if subprocess.run([*pytest, *tests], cwd=tree, env=env, capture_output=True).returncode != 0:
+            print("the hand-made mutants' tests fail on the unmutated tree: fix them first", file=sys.stderr)
+            return 2
+        survivors = 0
+        for module, original, mutant, test in HAND_MADE:
+            path = tree / PLAN / module
+            source = path.read_text(encoding="utf-8")
+            if source.count(original) != 1:
+                print(
+                    f"  MOVED    {PLAN.name}/{module}: `{original.strip()}` not found once; update HAND_MADE"
+                )
+                survivors += 1
+                continue
+            path.write_text(source.replace(original, mutant), encoding="utf-8")
+            try:
+                caught = (
+                    subprocess.run([*pytest, test], cwd=tree, env=env, capture_output=True).returncode != 0
+                )
+            finally:
+                path.write_text(source, encoding="utf-8")
+            survivors += not caught
+            edit = f"`{' '.join(original.split())}` -> `{' '.join(mutant.split())}`"
+            print(f"  {'killed' if caught else 'SURVIVED':<8} {PLAN.name}/{module}: {edit}\n{'':11}{test}")
+    print(f"{len(HAND_MADE) - survivors} of {len(HAND_MADE)} hand-made mutants killed")
+    return 1 if survivors else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("modules", nargs="*", help="modules of plan/ to mutate (default: all)")
     parser.add_argument("--keep", type=Path, help="keep the session database here (to read or resume it)")
+    parser.add_argument("--hand-made", action="store_true", help="run only the HAND_MADE mutants")
+    parser.add_argument("--again", type=Path, help="run the survivors of a session kept with --keep again")
     args = parser.parse_args()
+    keep = args.keep or args.again
+    if args.hand_made:
+        return hand_made()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ssvm-mutate-") as scratch:
         tree = Path(scratch)
-        for name in COPIED:
-            source = REPOSITORY / name
-            if source.is_dir():
-                shutil.copytree(source, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy2(source, tree / name)
+        env = copy_tree(tree)
         config = CONFIG.read_text(encoding="utf-8")
         if args.modules:
             paths = ", ".join(f'"{PLAN / (m.removesuffix(".py") + ".py")}"' for m in args.modules)
             config = config.replace(f'module-path = "{PLAN}"', f"module-path = [{paths}]")
         (tree / "cosmic-ray.toml").write_text(config, encoding="utf-8")
         session = tree / "session.sqlite"
-        # The copy is imported, not the editable install of the working tree.
-        imported = (tree / "operator", tree / "simulator", tree)
         bin_dir = Path(sys.executable).parent
-        # The test command's `python` is this one (the project's .venv), whatever PATH holds.
-        env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(str(p) for p in imported),
-            PATH=os.pathsep.join((str(bin_dir), os.environ.get("PATH", ""))),
-        )
 
         def run(*command: str) -> None:
             subprocess.run(command, cwd=tree, env=env, check=True)
@@ -197,16 +351,20 @@ def main() -> int:
         if baseline.returncode != 0:
             print("the planner's tests fail on the unmutated tree: fix them first", file=sys.stderr)
             return 2
-        run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
-        skipped = skip_annotation_mutants(session, tree)
-        print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        if args.again:
+            shutil.copy2(args.again, session)
+            print(f"{forget_survivors(session)} survivors of {args.again} to run again", flush=True)
+        else:
+            run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
+            skipped = skip_annotation_mutants(session, tree)
+            print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
         equivalent = skip_equivalent_mutants(session, tree)
         print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
         try:
             run(str(bin_dir / "cosmic-ray"), "exec", "cosmic-ray.toml", str(session))
         finally:
-            if args.keep:
-                shutil.copy2(session, args.keep)
+            if keep:
+                shutil.copy2(session, keep)
         tried, killed, survivors = report(session)
 
     minutes = (time.monotonic() - started) / 60

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ssvm_operator.act.cycle import Backoff
 from ssvm_operator.kube.conditions import Condition, render
-from ssvm_operator.kube.pool_status import Backoff, pool_conditions
+from ssvm_operator.kube.pool_status import pool_conditions
 from ssvm_operator.model.snapshot import Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
 from ssvm_operator.plan.pool import plan_pool

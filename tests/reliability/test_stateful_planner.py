@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,21 +27,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from ssvm_operator.act.actor import Actor
-from ssvm_operator.act.outcome import Result
+from ssvm_operator.act.cycle import run_pool_cycle
+from ssvm_operator.act.outcome import Outcome
 from ssvm_operator.cloud.client import Job, JobState
 from ssvm_operator.cloud.errors import PermanentError
 from ssvm_operator.kube.pool_status import (
-    Backoff,
+    backoff_from_status,
     in_flight_from_status,
     memory_from_status,
+    render_backoff,
     render_in_flight,
     render_ssvms,
 )
-from ssvm_operator.kube.pools import _next_backoff, _remember
 from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
 from ssvm_operator.model.spec import HealthPolicy, Mode, PoolSpec, Remediation
-from ssvm_operator.plan.pool import plan_pool
-from ssvm_operator.plan.types import ActionKind, InFlight, PoolContext, VmMemory
+from ssvm_operator.plan.types import InFlight, PoolContext, VmMemory
 
 SCAN_SECONDS = 30.0
 POLL_SECONDS = 30.0
@@ -192,7 +193,7 @@ class ModelCloud:
 
 
 class ModelClient:
-    """The slice of CloudClient the actor uses, answered from the model."""
+    """CloudStack as the operator asks it (cloud/client.CloudApi), answered from the model."""
 
     def __init__(self, cloud: ModelCloud) -> None:
         self.cloud = cloud
@@ -225,6 +226,9 @@ class ModelClient:
         if job.state is JobState.FAILED:
             return Job(job_id, JobState.FAILED, error_code=530, error_text="Simulated failure")
         return Job(job_id, job.state)
+
+    async def wait(self, job_id: str, *, deadline: float | None = None) -> Job:
+        return await self.job(job_id)  # the model's time moves only between steps
 
 
 @dataclass
@@ -344,7 +348,7 @@ class OperatorAgainstCloudStack(RuleBasedStateMachine):
                 self.loop.run_until_complete(self.reconcile(pool, write_status))
 
     async def reconcile(self, pool: PoolUnderTest, write_status: bool) -> None:
-        """kube/pools.reconcile_pool without Kubernetes: status in, status out."""
+        """kube/pools.reconcile_pool without Kubernetes: status in, the same cycle, status out."""
         now = self.cloud.now
 
         async def record(entries: tuple[InFlight, ...]) -> None:
@@ -354,12 +358,11 @@ class OperatorAgainstCloudStack(RuleBasedStateMachine):
 
         actor = Actor(
             self.client, in_flight_from_status(pool.status), record, lambda: now, JOB_TIMEOUT_SECONDS
-        )  # type: ignore[arg-type]
-        outcomes = await actor.follow_jobs()
-        backoff = Backoff.from_status(pool.status)
-        memory = _remember(memory_from_status(pool.status), outcomes)
-        plan = plan_pool(
-            PoolContext(
+        )
+        backoff = backoff_from_status(pool.status)
+
+        async def observe(outcomes: Sequence[Outcome], memory: dict[str, VmMemory]) -> PoolContext:
+            return PoolContext(
                 spec=pool.spec,
                 inventory=self.cloud.inventory(),
                 now=now,
@@ -368,22 +371,16 @@ class OperatorAgainstCloudStack(RuleBasedStateMachine):
                 scan_interval_seconds=SCAN_SECONDS,
                 backoff_until=backoff.next_attempt_after,
             )
+
+        cycle = await run_pool_cycle(
+            actor, memory_from_status(pool.status), backoff, observe, now, POLL_SECONDS
         )
-        memory = plan.memory
-        for action in plan.runnable:
-            outcome = await actor.execute(action)
-            outcomes.append(outcome)
-            if outcome.result is Result.STARTED and action.kind in (ActionKind.START, ActionKind.REBOOT):
-                memory[action.vm_id or ""] = replace(
-                    memory.get(action.vm_id or "", VmMemory()),
-                    last_remediation=action.kind,
-                    last_remediation_at=now,
-                )
+        assert cycle.plan is not None and cycle.memory is not None and cycle.backoff is not None
         if not write_status:
             return
-        pool.status["ssvms"] = render_ssvms(plan.vms, memory)
+        pool.status["ssvms"] = render_ssvms(cycle.plan.vms, cycle.memory)
         pool.status["inFlight"] = render_in_flight(actor.in_flight)
-        pool.status["remediation"] = _next_backoff(backoff, outcomes, now, POLL_SECONDS).render()
+        pool.status["remediation"] = render_backoff(cycle.backoff)
 
     # Invariants
 

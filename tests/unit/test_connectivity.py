@@ -6,16 +6,10 @@ from __future__ import annotations
 import pytest
 
 from ssvm_operator.cloud.diagnostics import host_of, latency_ms, parse_result
+from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetRole
 from ssvm_operator.model.spec import DiagnosticsPolicy, Remediation
-from ssvm_operator.plan.connectivity import (
-    Check,
-    Connectivity,
-    Target,
-    TargetRole,
-    diagnosable,
-    diagnose,
-    round_due,
-)
+from ssvm_operator.plan.connectivity import diagnose
+from ssvm_operator.plan.diagnostics_schedule import diagnosable, merge, round_due
 from ssvm_operator.plan.types import ActionKind, Plan, Severity, VmMemory
 from tests.unit.plan_builders import NOW, ago, flight, inventory, kinds, plan, reasons, spec, ssvm
 
@@ -287,8 +281,6 @@ class TestPingResults:
 
 
 def test_unreachable_since_survives_between_rounds() -> None:
-    from ssvm_operator.kube.diagnostics import merge
-
     first = checks(1, STORAGE, seconds_ago=120)
     second = checks(1, STORAGE)
     [merged] = [c for c in merge(first, second) if c.target == STORAGE]

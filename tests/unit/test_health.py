@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
+
 import pytest
 
 from ssvm_operator.model.snapshot import Health
@@ -91,3 +93,16 @@ def test_ssvms_of_other_zones_are_not_part_of_the_plan() -> None:
 def test_memory_of_ssvms_that_are_gone_is_dropped() -> None:
     result = plan(inventory(ssvm(1)), memory={9: unhealthy_for(50)})
     assert set(result.memory) == {"vm-1"}
+
+
+def test_a_remembered_time_in_another_utc_offset_measures_the_same_grace() -> None:
+    """A status timestamp written by another tool may carry any UTC offset."""
+    since = ago(412).astimezone(timezone(timedelta(hours=2)))
+    result = plan(inventory(ssvm(1, agent="Disconnected")), memory={1: VmMemory(unhealthy_since=since)})
+    assert reasons(result)["SSVMUnhealthy"] == "s-1-VM: agent Disconnected for 412s (grace 300s)"
+
+
+def test_a_remembered_time_without_an_offset_is_read_as_utc() -> None:
+    since = ago(412).replace(tzinfo=None)
+    result = plan(inventory(ssvm(1, agent="Disconnected")), memory={1: VmMemory(unhealthy_since=since)})
+    assert reasons(result)["SSVMUnhealthy"] == "s-1-VM: agent Disconnected for 412s (grace 300s)"

@@ -4,7 +4,7 @@ waits for connectivity checks newer than its trouble."""
 from __future__ import annotations
 
 from ssvm_operator.model.spec import DiagnosticsPolicy
-from ssvm_operator.plan.connectivity import agent_trouble_unchecked, round_due
+from ssvm_operator.plan.diagnostics_schedule import agent_trouble_unchecked, round_due
 from ssvm_operator.plan.types import ActionKind, Scope, Severity
 from tests.unit.plan_builders import NOW, ago, inventory, plan, remediated, spec, ssvm, unhealthy_for
 from tests.unit.test_connectivity import STORAGE, blocked, checks, diagnosed

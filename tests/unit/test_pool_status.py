@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ssvm_operator.act.cycle import Backoff
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.kube.conditions import Condition, render
 from ssvm_operator.kube.pool_status import (
-    Backoff,
     in_flight_from_status,
     memory_from_status,
     pool_conditions,

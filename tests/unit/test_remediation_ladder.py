@@ -127,6 +127,18 @@ class TestClimbing:
         assert plan(inventory(ssvm(1, agent="Alert")), spec(reboot_timeout=120), memory=memory).actions
         assert not plan(inventory(ssvm(1, agent="Alert")), spec(reboot_timeout=180), memory=memory).actions
 
+    def test_a_reboot_recorded_ahead_of_this_clock_reads_as_just_now(self) -> None:
+        """Another operator replica's clock may run a few seconds ahead; no "-5s ago" in the reason."""
+        result = plan(
+            inventory(ssvm(1, agent="Alert"), ssvm(2, "Stopped", None), standby=2),
+            spec(replicas=2),
+            memory={1: remediated(REBOOT, -5), 2: unhealthy_for(45)},
+        )
+        assert only(result).blocked == (
+            "waiting for the zone to settle: s-1-VM was rebooted 0s ago; "
+            "waiting up to 600s for it to recover (agent Alert)"
+        )
+
     def test_only_ladder_rungs_count_as_remediation_history(self) -> None:
         memory = {1: remediated(ActionKind.CHANGE_OFFERING, 700, unhealthy_seconds=400)}
         assert kinds(plan(inventory(ssvm(1, agent="Down")), memory=memory)) == [(REBOOT, "s-1-VM")]

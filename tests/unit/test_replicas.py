@@ -153,6 +153,12 @@ class TestSurplus:
             "a serving SSVM is not taken down now"
         )
 
+    def test_an_ssvm_being_rollout_recreated_is_leaving_like_any_destroyed_one(self) -> None:
+        # ROLLOUT_RECREATE destroys the SSVM as RECREATE does: it is not a surplus candidate's sibling.
+        for kind in (ActionKind.RECREATE, ActionKind.ROLLOUT_RECREATE):
+            result = plan(inventory(ssvm(1), ssvm(2)), spec(replicas=1), in_flight=(flight(kind, 2),))
+            assert result.actions == (), kind
+
     def test_an_expunging_ssvm_is_not_counted(self) -> None:
         result = plan(inventory(ssvm(1), ssvm(2, "Expunging", None)), spec(replicas=1))
         assert result.actions == ()

@@ -8,19 +8,21 @@ defence if a status write was lost.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from ssvm_operator.act import evidence
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import systemvm
-from ssvm_operator.cloud.client import CloudClient, JobState
+from ssvm_operator.cloud.client import CloudApi, JobState
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.model.spec import EvidencePolicy
-from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
+from ssvm_operator.plan.types import TRAITS, ActionKind, InFlight, PlannedAction
 
 RecordInFlight = Callable[[tuple[InFlight, ...]], Awaitable[None]]
+Submit = Callable[[CloudApi, PlannedAction], Awaitable[str]]
+"""Submits the job of one SSVM action; returns its job id."""
 
 STEP_STOP = "stop"
 STEP_START = "start"
@@ -29,7 +31,7 @@ STEP_START = "start"
 class Actor:
     def __init__(
         self,
-        client: CloudClient,
+        client: CloudApi,
         in_flight: tuple[InFlight, ...],
         record: RecordInFlight,
         now: Callable[[], datetime],
@@ -91,7 +93,7 @@ class Actor:
 
     async def _execute(self, action: PlannedAction) -> Outcome:
         kind = action.kind
-        if kind in (ActionKind.DISABLE_ZONE, ActionKind.ENABLE_ZONE):
+        if TRAITS[kind].zone_level:
             enabled = kind is ActionKind.ENABLE_ZONE
             await systemvm.set_zone_ssvms_enabled(self._client, action.zone_id, enabled)
             state = "true" if enabled else "false"
@@ -100,11 +102,7 @@ class Actor:
         current = await systemvm.find_ssvm(self._client, action.vm_id)
         if current is None:
             # "Not found" on destroy is success: CloudStack (or someone) already removed it.
-            result = (
-                Result.SUCCEEDED
-                if kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS)
-                else Result.SKIPPED
-            )
+            result = Result.SUCCEEDED if TRAITS[kind].removes_vm else Result.SKIPPED
             return self._outcome(action, result, "the SSVM no longer exists in CloudStack")
         if current.pending_job_id:
             return self._outcome(
@@ -117,18 +115,7 @@ class Actor:
             return self._outcome(action, Result.SKIPPED, stale)
         if evidence.wanted(action, self._evidence):
             return await self._collect_then_destroy(action)
-        if kind is ActionKind.START:
-            job_id = await systemvm.start(self._client, action.vm_id)
-        elif kind is ActionKind.REBOOT or kind is ActionKind.ROLLOUT_REBOOT:
-            job_id = await systemvm.reboot(self._client, action.vm_id)
-        elif kind in (ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE):
-            job_id = await systemvm.destroy(self._client, action.vm_id)
-        elif kind is ActionKind.CHANGE_OFFERING:
-            assert action.offering_id is not None
-            await systemvm.change_offering(self._client, action.vm_id, action.offering_id)
-            job_id = await systemvm.stop(self._client, action.vm_id)
-        else:  # pragma: no cover - every kind is handled above
-            raise AssertionError(kind)
+        job_id = await SUBMIT[kind](self._client, action)
         step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
         return self._outcome(
@@ -221,6 +208,40 @@ class Actor:
         return Outcome(
             action.kind, result, message, self._now(), action.vm_id, action.vm_name, job_id, retryable
         )
+
+
+async def _start(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.start(client, action.vm_id)
+
+
+async def _reboot(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.reboot(client, action.vm_id)
+
+
+async def _destroy(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.destroy(client, action.vm_id)
+
+
+async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
+    """changeServiceForSystemVm needs the VM stopped: change, then stop; follow_jobs starts it again."""
+    assert action.vm_id is not None and action.offering_id is not None
+    await systemvm.change_offering(client, action.vm_id, action.offering_id)
+    return await systemvm.stop(client, action.vm_id)
+
+
+SUBMIT: Mapping[ActionKind, Submit] = {
+    ActionKind.START: _start,
+    ActionKind.REBOOT: _reboot,
+    ActionKind.RECREATE: _destroy,
+    ActionKind.CHANGE_OFFERING: _change_offering,
+    ActionKind.DESTROY_SURPLUS: _destroy,
+    ActionKind.ROLLOUT_REBOOT: _reboot,
+    ActionKind.ROLLOUT_RECREATE: _destroy,
+}
+"""The CloudStack job of each SSVM action (zone-level actions are no job: updateZone answers at once)."""
 
 
 def _no_longer_needed(

@@ -22,16 +22,14 @@ from typing import Any
 
 import structlog
 
-from ssvm_operator.cloud.client import CloudClient, Job, JobState
+from ssvm_operator.cloud.client import CloudApi, Job, JobState
 from ssvm_operator.cloud.errors import AuthError, CloudError, JobTimeout
 from ssvm_operator.model.spec import EvidencePolicy, PoolSpec
-from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction
+from ssvm_operator.plan.types import TRAITS, InFlight, PlannedAction
 
 log = structlog.get_logger("ssvm_operator.evidence")
 
 COMMAND = "getDiagnosticsData"
-DESTROYING = frozenset({ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS, ActionKind.ROLLOUT_RECREATE})
-"""Actions that destroy an SSVM, and with it the logs on its disk."""
 STEP = "evidence"
 """InFlight.step while the collection runs and the destroy waits for it."""
 STEP_DIAGNOSED = "evidence-diagnosed"
@@ -55,7 +53,7 @@ class Evidence:
 
 
 def wanted(action: PlannedAction, policy: EvidencePolicy) -> bool:
-    return policy.collect and action.kind in DESTROYING and action.vm_id is not None
+    return policy.collect and TRAITS[action.kind].removes_vm and action.vm_id is not None
 
 
 def collecting(entry: InFlight) -> bool:
@@ -80,7 +78,7 @@ def annotate(
     return rows
 
 
-async def request(client: CloudClient, action: PlannedAction, now: datetime) -> InFlight:
+async def request(client: CloudApi, action: PlannedAction, now: datetime) -> InFlight:
     """Submit the collection; the entry to record before anything polls it."""
     assert action.vm_id is not None
     job_id = await client.submit(COMMAND, targetid=action.vm_id)
@@ -98,7 +96,7 @@ def not_requested(error: CloudError) -> Evidence:
     return Evidence(missing=f"{COMMAND} was refused: {error.detail}")
 
 
-async def outcome(client: CloudClient, entry: InFlight, policy: EvidencePolicy, now: datetime) -> Evidence:
+async def outcome(client: CloudApi, entry: InFlight, policy: EvidencePolicy, now: datetime) -> Evidence:
     """Wait for the recorded collection, at most until its deadline (counted from when it was requested, so
     a restarted operator does not wait twice), and say what it gave."""
     assert entry.job_id is not None

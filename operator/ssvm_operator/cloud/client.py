@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -25,6 +25,31 @@ from ssvm_operator.cloud.errors import CloudError, JobTimeout, classify, from_co
 
 CallObserver = Callable[[str, float, CloudError | None], None]
 """Told about every request: command, seconds taken, and the error if it failed (metrics, benchmarks)."""
+
+
+class CloudApi(Protocol):
+    """What the operator asks of a CloudStack endpoint. CloudClient is the real one; tests answer it from
+    a model (tests/reliability/test_stateful_planner.py)."""
+
+    async def call(self, command: str, **params: Any) -> dict[str, Any]:
+        """A synchronous command; the unwrapped response object."""
+        ...
+
+    async def list(self, command: str, **params: Any) -> list[dict[str, Any]]:
+        """A list command, every page of it."""
+        ...
+
+    async def submit(self, command: str, **params: Any) -> str:
+        """Queue an async command; its job id, without waiting for it."""
+        ...
+
+    async def job(self, job_id: str) -> Job:
+        """The job's state now (queryAsyncJobResult)."""
+        ...
+
+    async def wait(self, job_id: str, *, deadline: float | None = None) -> Job:
+        """Poll a job until it finishes or the deadline (monotonic seconds) passes."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
 
 
-async def read_settings(client: CloudClient, names: Iterable[str]) -> dict[str, ConfigEntry]:
+async def read_settings(client: CloudApi, names: Iterable[str]) -> dict[str, ConfigEntry]:
     """The named Global settings, one listConfigurations per name: rows in proportion to what is used.
 
     CloudStack's `name` filter is `LIKE '%name%'` (ConfigurationListingServiceImpl.searchForConfigurations,
@@ -29,16 +29,16 @@ async def read_settings(client: CloudClient, names: Iterable[str]) -> dict[str, 
     }
 
 
-async def update_setting(client: CloudClient, name: str, value: str | None) -> None:
+async def update_setting(client: CloudApi, name: str, value: str | None) -> None:
     # At Global scope CloudStack stores "" as NULL (ConfigurationManagerImpl, getNormalizedEmptyValue...).
     await client.call("updateConfiguration", name=name, value="" if value is None else value)
 
 
-async def list_management_servers(client: CloudClient) -> list[ManagementServer]:
+async def list_management_servers(client: CloudApi) -> list[ManagementServer]:
     return [ManagementServer.from_api(row) for row in await client.list("listManagementServers")]
 
 
-async def reset_setting(client: CloudClient, name: str) -> None:
+async def reset_setting(client: CloudApi, name: str) -> None:
     """resetConfiguration (4.16+): back to the default CloudStack ships."""
     await client.call("resetConfiguration", name=name)
 
@@ -67,7 +67,7 @@ class ConfigCache:
     def invalidate(self) -> None:
         self._fetched_at = -math.inf
 
-    async def get(self, client: CloudClient, max_age: float, names: Iterable[str]) -> ConfigSnapshot:
+    async def get(self, client: CloudApi, max_age: float, names: Iterable[str]) -> ConfigSnapshot:
         wanted = frozenset(names)
         async with self._lock:
             expired = time.monotonic() - self._fetched_at >= max_age

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ssvm_operator.cloud.client import CloudClient, JobState
+from ssvm_operator.cloud.client import CloudApi, JobState
 from ssvm_operator.cloud.config import list_management_servers
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.model.diagnostics import PING, Check, Target, TargetRole
 from ssvm_operator.model.snapshot import SystemVm, Zone
-from ssvm_operator.plan.connectivity import PING, Check, Target, TargetRole
 
 PING_PARAMS = "-c 3 -W 2"
 """Three probes, two seconds each at most: an unreachable target costs seconds, not a minute."""
@@ -31,7 +31,7 @@ _RTT = re.compile(r"(?:rtt|round-trip)[^=]*=\s*[\d.]+/([\d.]+)/")
 _LOSS = re.compile(r"(\d+(?:\.\d+)?)% packet loss")
 
 
-async def zone_targets(client: CloudClient, zone: Zone, extra: Iterable[str] = ()) -> tuple[Target, ...]:
+async def zone_targets(client: CloudApi, zone: Zone, extra: Iterable[str] = ()) -> tuple[Target, ...]:
     """What every SSVM of the zone must reach: its image store hosts, internal DNS, the management
     servers and the declared extra targets; each address once, in that order."""
     stores, servers = await asyncio.gather(
@@ -99,7 +99,7 @@ def latency_ms(stdout: str) -> float | None:
 
 
 async def check_ssvm(
-    client: CloudClient,
+    client: CloudApi,
     vm: SystemVm,
     targets: Sequence[Target],
     now: Callable[[], datetime],
@@ -113,7 +113,7 @@ async def check_ssvm(
 
 
 async def run_round(
-    client: CloudClient,
+    client: CloudApi,
     vms: Sequence[SystemVm],
     targets: Sequence[Target],
     now: Callable[[], datetime] | None = None,
@@ -126,7 +126,7 @@ async def run_round(
 
 
 async def _ping(
-    client: CloudClient, vm: SystemVm, target: Target, now: Callable[[], datetime], timeout_seconds: float
+    client: CloudApi, vm: SystemVm, target: Target, now: Callable[[], datetime], timeout_seconds: float
 ) -> Check:
     def not_run(error: str) -> Check:
         return Check(vm.id, vm.name, target, now(), reachable=None, error=error)

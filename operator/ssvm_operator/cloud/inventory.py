@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
-from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
@@ -34,7 +34,7 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
 """The settings the inventory reads: how many SSVMs CloudStack keeps, and how often its scanner runs."""
 
 
-async def fetch_inventory(client: CloudClient, *, now: Callable[[], datetime] | None = None) -> Inventory:
+async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
     zones, vms, offerings, configs, templates = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
@@ -107,7 +107,7 @@ class InventoryCache:
         self._fetched_at = -math.inf
 
     async def get(
-        self, client: CloudClient, max_age: float, *, declared_offering: str | None = None
+        self, client: CloudApi, max_age: float, *, declared_offering: str | None = None
     ) -> Inventory:
         """The shared inventory; with `declared_offering`, it also holds that offering if it is a user one.
 
@@ -137,7 +137,7 @@ class InventoryCache:
             return replace(inventory, offerings=(*inventory.offerings, found)) if found else inventory
 
 
-async def _user_offering(client: CloudClient, declared: str) -> Offering | None:
+async def _user_offering(client: CloudApi, declared: str) -> Offering | None:
     """The user offering named (or, for a UUID, with the id) `declared`; None when there is none."""
     try:
         found = await client.list("listServiceOfferings", name=declared)

@@ -5,14 +5,14 @@ Async commands return the job id only; waiting is the caller's business (see cli
 
 from __future__ import annotations
 
-from ssvm_operator.cloud.client import CloudClient
+from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.errors import CloudError, is_not_found
 from ssvm_operator.model.snapshot import SystemVm
 
 SSVM_ENABLED_DETAIL = "enable.secstorage.vm"
 
 
-async def find_ssvm(client: CloudClient, vm_id: str) -> SystemVm | None:
+async def find_ssvm(client: CloudApi, vm_id: str) -> SystemVm | None:
     """Re-read one SSVM right before acting on it; None once CloudStack no longer lists it."""
     try:
         vms = await client.list("listSystemVms", id=vm_id, systemvmtype="secondarystoragevm")
@@ -27,30 +27,30 @@ async def find_ssvm(client: CloudClient, vm_id: str) -> SystemVm | None:
     return SystemVm.from_api(vms[0], agent)
 
 
-async def start(client: CloudClient, vm_id: str) -> str:
+async def start(client: CloudApi, vm_id: str) -> str:
     return await client.submit("startSystemVm", id=vm_id)
 
 
-async def stop(client: CloudClient, vm_id: str) -> str:
+async def stop(client: CloudApi, vm_id: str) -> str:
     return await client.submit("stopSystemVm", id=vm_id)
 
 
-async def reboot(client: CloudClient, vm_id: str) -> str:
+async def reboot(client: CloudApi, vm_id: str) -> str:
     return await client.submit("rebootSystemVm", id=vm_id)
 
 
-async def destroy(client: CloudClient, vm_id: str) -> str:
+async def destroy(client: CloudApi, vm_id: str) -> str:
     """destroySystemVm; CloudStack's scanner recreates the zone's template-processing SSVM by itself."""
     return await client.submit("destroySystemVm", id=vm_id)
 
 
-async def change_offering(client: CloudClient, vm_id: str, offering_id: str) -> None:
+async def change_offering(client: CloudApi, vm_id: str, offering_id: str) -> None:
     """changeServiceForSystemVm is synchronous and only updates the database: the VM must be started
     again for the offering to apply (ManagementServerImpl.upgradeStoppedSystemVm)."""
     await client.call("changeServiceForSystemVm", id=vm_id, serviceofferingid=offering_id)
 
 
-async def set_zone_ssvms_enabled(client: CloudClient, zone_id: str, enabled: bool) -> None:
+async def set_zone_ssvms_enabled(client: CloudApi, zone_id: str, enabled: bool) -> None:
     """CloudStack's scanner reads the zone detail enable.secstorage.vm on every scan (ZoneConfig.java)."""
     await client.call(
         "updateZone",

@@ -11,7 +11,7 @@ are what the planner reads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,17 +26,14 @@ from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import OperatorContext
 from ssvm_operator.kube.names import DIAGNOSE_ANNOTATION
 from ssvm_operator.kube.pool_status import memory_from_status
+from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetRole
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec
-from ssvm_operator.plan.connectivity import (
-    Check,
-    Connectivity,
-    ConnectivityReason,
-    Target,
-    TargetRole,
+from ssvm_operator.plan.connectivity import ConnectivityReason, diagnose
+from ssvm_operator.plan.diagnostics_schedule import (
     agent_trouble_unchecked,
     diagnosable,
-    diagnose,
+    merge,
     next_round,
     round_due,
 )
@@ -184,24 +181,6 @@ def _why_not_now(
     if not eligible:
         return skipped or "no SSVM can be checked"
     return None
-
-
-def merge(previous: Sequence[Check], fresh: Sequence[Check]) -> list[Check]:
-    """The fresh checks replace those of the SSVMs they come from; an unreachable target keeps the time
-    it was first seen unreachable."""
-    before = {(c.ssvm_id, c.target.address): c for c in previous}
-    renewed = {c.ssvm_id for c in fresh}
-    merged = [c for c in previous if c.ssvm_id not in renewed]
-    for check in fresh:
-        earlier = before.get((check.ssvm_id, check.target.address))
-        since = None
-        if check.reachable is not True:
-            carried = None
-            if earlier is not None and earlier.reachable is not True:
-                carried = earlier.unreachable_since
-            since = carried or (check.checked_at if check.reachable is False else None)
-        merged.append(replace(check, unreachable_since=since))
-    return sorted(merged, key=lambda c: (c.ssvm_name, c.target.address))
 
 
 def render_checks(checks: Iterable[Check]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes
 from kubernetes.client.exceptions import ApiException
 
-from ssvm_operator.kube.names import GROUP, VERSION
+from ssvm_operator.kube.names import GROUP, POOLS, VERSION
 
 
 class SecretError(Exception):
@@ -60,3 +60,25 @@ async def patch_status(plural: str, namespace: str, name: str, status: dict[str,
         )
 
     await asyncio.to_thread(patch)
+
+
+class PoolUnreadable(Exception):
+    """An SSVMPool cannot be read; the message says why."""
+
+
+def read_pool(namespace: str, name: str, context: str | None = None) -> Any:
+    """An SSVMPool as the API server returns it, read synchronously for the CLI (`context`: a kubeconfig
+    context)."""
+    try:
+        if context:
+            kubernetes.config.load_kube_config(context=context)  # type: ignore[no-untyped-call]
+        else:
+            load_config()
+        return kubernetes.client.CustomObjectsApi().get_namespaced_custom_object(
+            GROUP, VERSION, namespace, POOLS, name
+        )
+    except ApiException as error:
+        what = "does not exist" if error.status == 404 else f"cannot be read: HTTP {error.status}"
+        raise PoolUnreadable(f"SSVMPool {namespace}/{name} {what}") from None
+    except kubernetes.config.ConfigException as error:
+        raise PoolUnreadable(f"no Kubernetes configuration: {error}") from None

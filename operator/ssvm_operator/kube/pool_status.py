@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from ssvm_operator.act.cycle import Backoff
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
 from ssvm_operator.kube.names import RECENT_ACTIONS_KEPT
@@ -25,31 +24,23 @@ from ssvm_operator.plan.types import (
 )
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Persisted remediation backoff (status.remediation), reset when the spec changes."""
+def backoff_from_status(status: Mapping[str, Any]) -> Backoff:
+    raw = status.get("remediation") or {}
+    return Backoff(
+        failures=int(raw.get("failures") or 0),
+        last_failure=parse_timestamp(raw.get("lastFailureTime")),
+        next_attempt_after=parse_timestamp(raw.get("nextAttemptAfter")),
+    )
 
-    failures: int = 0
-    last_failure: datetime | None = None
-    next_attempt_after: datetime | None = None
 
-    @classmethod
-    def from_status(cls, status: Mapping[str, Any]) -> Backoff:
-        raw = status.get("remediation") or {}
-        return cls(
-            failures=int(raw.get("failures") or 0),
-            last_failure=parse_timestamp(raw.get("lastFailureTime")),
-            next_attempt_after=parse_timestamp(raw.get("nextAttemptAfter")),
-        )
-
-    def render(self) -> dict[str, Any]:
-        # Unset times are written as null: a merge patch keeps whatever it omits, and a stale
-        # nextAttemptAfter would read back as a pending backoff after a restart.
-        return {
-            "failures": self.failures,
-            "lastFailureTime": timestamp(self.last_failure) if self.last_failure else None,
-            "nextAttemptAfter": timestamp(self.next_attempt_after) if self.next_attempt_after else None,
-        }
+def render_backoff(backoff: Backoff) -> dict[str, Any]:
+    # Unset times are written as null: a merge patch keeps whatever it omits, and a stale
+    # nextAttemptAfter would read back as a pending backoff after a restart.
+    return {
+        "failures": backoff.failures,
+        "lastFailureTime": timestamp(backoff.last_failure) if backoff.last_failure else None,
+        "nextAttemptAfter": timestamp(backoff.next_attempt_after) if backoff.next_attempt_after else None,
+    }
 
 
 def memory_from_status(status: Mapping[str, Any]) -> dict[str, VmMemory]:

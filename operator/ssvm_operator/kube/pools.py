@@ -6,11 +6,8 @@ inventory cache keeps CloudStack calls per poll constant however many pools ther
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 
 import kopf
@@ -19,31 +16,33 @@ import structlog
 from ssvm_operator import metrics
 from ssvm_operator.act import evidence
 from ssvm_operator.act.actor import Actor
+from ssvm_operator.act.cycle import Backoff, run_pool_cycle
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import AuthError, CloudError
-from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube import kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
-from ssvm_operator.kube.diagnostics import diagnostics_stage
+from ssvm_operator.kube.diagnostics import Diagnostics, diagnostics_stage
 from ssvm_operator.kube.names import POOLS
 from ssvm_operator.kube.pool_status import (
-    Backoff,
+    backoff_from_status,
     in_flight_from_status,
     memory_from_status,
     pool_conditions,
+    render_backoff,
     render_in_flight,
     render_planned,
     render_recent,
     render_ssvms,
 )
 from ssvm_operator.kube.reconciliation import Reconciliation
+from ssvm_operator.kube.settings_status import rollout_from_status
 from ssvm_operator.model import identity
+from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec, SpecError
-from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
-    ActionKind,
     InFlight,
     Plan,
     PlannedAction,
@@ -55,7 +54,6 @@ from ssvm_operator.plan.types import (
 
 log = structlog.get_logger("ssvm_operator.pools")
 
-MAX_BACKOFF = timedelta(hours=1)
 # Reported even at zero, so a dashboard shows a state emptying rather than a series vanishing.
 VM_STATES = ("Running", "Starting", "Stopping", "Stopped", "Error", "Unknown", "Migrating", "Expunging")
 
@@ -97,58 +95,64 @@ async def reconcile_pool(
         connection.spec.job_timeout_seconds,
         evidence_policy=spec.health.evidence,
     )
-    outcomes = await actor.follow_jobs()
-    if any(o.result is not Result.STARTED for o in outcomes):
-        connection.inventory.invalidate()  # a job ended: plan on what CloudStack shows now
-
-    try:
-        inventory = await connection.inventory.get(
-            connection.client, connection.spec.poll_interval_seconds, declared_offering=spec.service_offering
-        )
-    except CloudError as error:
-        if isinstance(error, AuthError):
-            message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
-            run.stalled("Unauthorized", message)
-        elif not error.retryable:
-            run.stalled("EndpointRejected", f"CloudStackEndpoint {spec.endpoint}: {error}")
-        else:
-            report(
-                Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
-                Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
-                Condition("Ready", False, "CloudStackUnreachable", str(error)),
-            )
-        if outcomes:  # jobs that ended are reported even when the fresh inventory is not available
-            _announce(body, status, (), outcomes)
-            patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
-        log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
-        return
-    try:
-        verdict = await connection.read_release()
-    except CloudError as error:
-        report(Condition("Ready", False, "CloudStackUnreachable", str(error)))
-        return
-    if not verdict.supported:
-        message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
-        run.stalled("UnsupportedVersion", message)
-        return
-    if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
-        message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
-        run.stalled("ReplicasNeedNewerCloudStack", message)
-        return
-    backoff = Backoff.from_status(status)
+    backoff = backoff_from_status(status)
     if status.get("observedGeneration") != generation:
         backoff = Backoff()  # a spec change is a new attempt
 
-    memory = _remember(memory_from_status(status), outcomes)
-
-    same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
-    conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
-
-    diagnostics = await diagnostics_stage(
-        ctx, body, status, patch, spec, inventory, actor.in_flight, connection, manages_zone=conflict is None
-    )
-    plan = plan_pool(
-        PoolContext(
+    async def observe(outcomes: Sequence[Outcome], memory: dict[str, VmMemory]) -> PoolContext | None:
+        if any(o.result is not Result.STARTED for o in outcomes):
+            connection.inventory.invalidate()  # a job ended: plan on what CloudStack shows now
+        try:
+            inventory = await connection.inventory.get(
+                connection.client,
+                connection.spec.poll_interval_seconds,
+                declared_offering=spec.service_offering,
+            )
+        except CloudError as error:
+            if isinstance(error, AuthError):
+                message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
+                run.stalled("Unauthorized", message)
+            elif not error.retryable:
+                run.stalled("EndpointRejected", f"CloudStackEndpoint {spec.endpoint}: {error}")
+            else:
+                report(
+                    Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
+                    Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
+                    Condition("Ready", False, "CloudStackUnreachable", str(error)),
+                )
+            if outcomes:  # jobs that ended are reported even when the fresh inventory is not available
+                _announce(body, status, (), outcomes)
+                patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
+            log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
+            return None
+        try:
+            verdict = await connection.read_release()
+        except CloudError as error:
+            report(Condition("Ready", False, "CloudStackUnreachable", str(error)))
+            return None
+        if not verdict.supported:
+            message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
+            run.stalled("UnsupportedVersion", message)
+            return None
+        if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
+            message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
+            run.stalled("ReplicasNeedNewerCloudStack", message)
+            return None
+        observed.append(inventory)
+        conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
+        diagnostics = await diagnostics_stage(
+            ctx,
+            body,
+            status,
+            patch,
+            spec,
+            inventory,
+            actor.in_flight,
+            connection,
+            manages_zone=conflict is None,
+        )
+        found.append(diagnostics)
+        return PoolContext(
             spec=spec,
             inventory=inventory,
             now=now,
@@ -161,19 +165,29 @@ async def reconcile_pool(
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
         )
-    )
-    stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
-    if stalled is not None:
-        run.warn_once("Stalled", stalled.reason, stalled.message)
-    memory = plan.memory
-    for action in plan.runnable:
-        outcome = await actor.execute(action)
-        outcomes.append(outcome)
-        # The rung taken is already in plan.memory: the planner records every remediation it runs.
-        if outcome.result is not Result.SKIPPED:
-            connection.inventory.invalidate()
 
-    backoff = _next_backoff(backoff, outcomes, now, connection.spec.poll_interval_seconds)
+    def planned(plan: Plan) -> None:
+        stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
+        if stalled is not None:
+            run.warn_once("Stalled", stalled.reason, stalled.message)
+
+    same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
+    observed: list[Inventory] = []
+    found: list[Diagnostics] = []
+    cycle = await run_pool_cycle(
+        actor,
+        memory_from_status(status),
+        backoff,
+        observe,
+        now,
+        connection.spec.poll_interval_seconds,
+        acted=lambda outcome: connection.inventory.invalidate(),
+        planned=planned,
+    )
+    if cycle.plan is None or cycle.backoff is None or cycle.memory is None:
+        return
+    plan, outcomes, memory, backoff = cycle.plan, cycle.outcomes, cycle.memory, cycle.backoff
+    inventory, diagnostics = observed[0], found[0]
     _export_metrics(namespace, name, spec, plan, outcomes)
     _announce(body, status, plan.actions, outcomes)
 
@@ -185,7 +199,7 @@ async def reconcile_pool(
     patch.status["plannedActions"] = evidence.annotate(render_planned(plan.actions), plan.actions, spec)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
-    patch.status["remediation"] = backoff.render()
+    patch.status["remediation"] = render_backoff(backoff)
     report(
         *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
         diagnostics.condition,
@@ -227,18 +241,7 @@ def _template_condition(zone: str, ready: bool | None) -> Condition:
 
 def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
     """The endpoint's SSVMSettings status, as the planner's rollout input."""
-    if not rollout or rollout.get("phase") != "Rolling":
-        return None
-    since = conditions.parse_timestamp(rollout.get("startedAt"))
-    if since is None:
-        return None
-    return RolloutRequest(
-        since=since,
-        recreate=rollout.get("strategy") == "Recreate",
-        max_unavailable=int(rollout.get("maxUnavailable") or 1),
-        active_zone=rollout.get("activeZone"),
-        settings=tuple(rollout.get("settings") or ()),
-    )
+    return rollout_from_status(rollout).request()
 
 
 def _export_metrics(
@@ -254,34 +257,6 @@ def _export_metrics(
         plan.ready_replicas,
         [(str(o.action), str(o.result)) for o in outcomes],
     )
-
-
-def _remember(memory: dict[str, VmMemory], outcomes: Sequence[Outcome]) -> dict[str, VmMemory]:
-    """A finished start or reboot is the point from which the ladder waits before the next rung."""
-    for outcome in outcomes:
-        ladder_step = outcome.action in (ActionKind.START, ActionKind.REBOOT)
-        if outcome.vm_id and ladder_step and outcome.result in (Result.SUCCEEDED, Result.FAILED):
-            memory[outcome.vm_id] = replace(
-                memory.get(outcome.vm_id, VmMemory()),
-                last_remediation=outcome.action,
-                last_remediation_at=outcome.at,
-            )
-    return memory
-
-
-def _next_backoff(
-    backoff: Backoff, outcomes: Sequence[Outcome], now: datetime, base_seconds: float
-) -> Backoff:
-    failures = [o for o in outcomes if o.result is Result.FAILED]
-    successes = [o for o in outcomes if o.result is Result.SUCCEEDED]
-    if failures:
-        count = backoff.failures + 1
-        delay = min(timedelta(seconds=base_seconds * 2 ** (count - 1)), MAX_BACKOFF)
-        delay *= random.uniform(0.9, 1.1)  # jitter, so many pools do not retry in step
-        return Backoff(count, now, now + delay)
-    if successes:
-        return Backoff()
-    return backoff
 
 
 def _announce(

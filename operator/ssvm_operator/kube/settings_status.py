@@ -1,79 +1,167 @@
-"""Status pieces of an SSVMSettings object: applied values, pending restarts, rollout progress."""
+"""Status pieces of an SSVMSettings object: applied values, pending restarts, rollout progress, conditions.
+
+status.rollout is written here for the settings and parsed here for the pools that read it
+(kube/pools.py), so its keys and values exist once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from ssvm_operator.kube.conditions import parse_timestamp, timestamp
-from ssvm_operator.plan.settings import DesiredSetting, value_hash
+from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
+from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
+from ssvm_operator.model.settings import RolloutStrategy, SettingsSpec
+from ssvm_operator.model.spec import Mode
+from ssvm_operator.plan.rollout_scope import describe_left
+from ssvm_operator.plan.settings import DesiredSetting
+from ssvm_operator.plan.settings_plan import AppliedRecord, RolloutPhase, RolloutStatus
+
+__all__ = ["AppliedRecord", "applied_from_status", "render_applied", "render_rollout", "rollout_from_status"]
 
 
-@dataclass(frozen=True)
-class AppliedRecord:
-    """What the operator did to one setting; the previous value is what Restore puts back."""
+def applied_record(row: Mapping[str, Any]) -> AppliedRecord:
+    return AppliedRecord(
+        name=str(row["name"]),
+        value=row.get("value"),
+        value_hash=str(row.get("valueHash", "")),
+        secret=bool(row.get("secret", False)),
+        previous_value=row.get("previousValue"),
+        applied_at=parse_timestamp(row.get("appliedAt")),
+        dynamic=bool(row.get("dynamic", False)),
+    )
 
-    name: str
-    value: str | None
-    """Shown value: None for secrets, whose hash is in value_hash."""
-    value_hash: str
-    secret: bool
-    previous_value: str | None
-    applied_at: datetime | None
-    """When the operator changed it; None when CloudStack already held the declared value."""
-    dynamic: bool = False
 
-    @classmethod
-    def from_status(cls, row: Mapping[str, Any]) -> AppliedRecord:
-        return cls(
-            name=str(row["name"]),
-            value=row.get("value"),
-            value_hash=str(row.get("valueHash", "")),
-            secret=bool(row.get("secret", False)),
-            previous_value=row.get("previousValue"),
-            applied_at=parse_timestamp(row.get("appliedAt")),
-            dynamic=bool(row.get("dynamic", False)),
-        )
-
-    @classmethod
-    def of(
-        cls, setting: DesiredSetting, previous: str | None, applied_at: datetime | None, dynamic: bool
-    ) -> AppliedRecord:
-        return cls(
-            name=setting.name,
-            value=None if setting.secret else setting.value,
-            value_hash=value_hash(setting.value),
-            secret=setting.secret,
-            previous_value=None if setting.secret else previous,
-            applied_at=applied_at,
-            dynamic=dynamic,
-        )
-
-    def holds(self, current: str | None) -> bool:
-        """Whether CloudStack still holds what the operator applied."""
-        return value_hash(current) == self.value_hash or (not self.secret and current == self.value)
-
-    def render(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"name": self.name, "valueHash": self.value_hash, "secret": self.secret}
-        if self.value is not None:
-            row["value"] = self.value
-        if self.previous_value is not None:
-            row["previousValue"] = self.previous_value
-        if self.applied_at is not None:
-            row["appliedAt"] = timestamp(self.applied_at)
-        row["dynamic"] = self.dynamic
-        return row
+def render_record(record: AppliedRecord) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": record.name, "valueHash": record.value_hash, "secret": record.secret}
+    if record.value is not None:
+        row["value"] = record.value
+    if record.previous_value is not None:
+        row["previousValue"] = record.previous_value
+    if record.applied_at is not None:
+        row["appliedAt"] = timestamp(record.applied_at)
+    row["dynamic"] = record.dynamic
+    return row
 
 
 def applied_from_status(status: Mapping[str, Any]) -> dict[str, AppliedRecord]:
-    return {
-        str(r["name"]): AppliedRecord.from_status(r) for r in status.get("applied") or () if r.get("name")
-    }
+    return {str(r["name"]): applied_record(r) for r in status.get("applied") or () if r.get("name")}
+
+
+def render_applied(applied: Mapping[str, AppliedRecord]) -> list[dict[str, Any]]:
+    return [render_record(r) for r in sorted(applied.values(), key=lambda r: r.name)]
 
 
 def render_pending(pending: Sequence[AppliedRecord]) -> list[dict[str, Any]]:
     return [
         {"name": r.name, "changedAt": timestamp(r.applied_at)} for r in pending if r.applied_at is not None
     ]
+
+
+def render_rollout(rollout: RolloutStatus) -> dict[str, Any]:
+    if rollout.phase in (RolloutPhase.IDLE, RolloutPhase.WAITING_FOR_RESTART):
+        return {"phase": str(rollout.phase)}
+    return {
+        "phase": str(rollout.phase),
+        "left": [dict(z) for z in rollout.left],
+        "strategy": str(rollout.strategy),
+        "maxUnavailable": rollout.max_unavailable,
+        "startedAt": timestamp(rollout.started_at) if rollout.started_at is not None else None,
+        "total": rollout.total,
+        "done": rollout.done,
+        "pending": list(rollout.pending),
+        "activeZone": rollout.active_zone,
+        "settings": list(rollout.settings),
+    }
+
+
+def rollout_from_status(raw: Mapping[str, Any] | None) -> RolloutStatus:
+    """status.rollout as written by render_rollout; anything unreadable reads as Idle."""
+    raw = raw or {}
+    try:
+        phase = RolloutPhase(str(raw.get("phase")))
+    except ValueError:
+        phase = RolloutPhase.IDLE
+    try:
+        strategy: RolloutStrategy | None = RolloutStrategy(str(raw.get("strategy")))
+    except ValueError:
+        strategy = None
+    return RolloutStatus(
+        phase=phase,
+        left=tuple(raw.get("left") or ()),
+        strategy=strategy,
+        max_unavailable=int(raw.get("maxUnavailable") or 1),
+        started_at=parse_timestamp(raw.get("startedAt")),
+        total=int(raw.get("total") or 0),
+        done=int(raw.get("done") or 0),
+        pending=tuple(raw.get("pending") or ()),
+        active_zone=raw.get("activeZone"),
+        settings=tuple(raw.get("settings") or ()),
+    )
+
+
+def settings_conditions(
+    spec: SettingsSpec,
+    drifted: Sequence[str],
+    pending: Sequence[AppliedRecord],
+    rollout: RolloutStatus,
+    todo: Sequence[DesiredSetting],
+    confirm: tuple[str, str | None] | None = None,
+) -> list[Condition]:
+    """`confirm`: when CloudStack does not report management-server starts, how kubectl names this object
+    and what is wrong with the annotation confirming a restart, if anything."""
+    conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
+    if pending:
+        names = ", ".join(r.name for r in pending)
+        message = f"restart every management server so that {names} take effect"
+        if confirm is not None:
+            confirm_as, problem = confirm
+            message += (
+                "; this CloudStack does not report when its management servers started, so confirm the "
+                f"restart: kubectl annotate --overwrite {confirm_as} "
+                f"{RESTART_CONFIRMED_ANNOTATION}=<time of the restart, e.g. 2026-11-27T10:00:00Z>"
+            )
+            if problem is not None:
+                message += f" ({problem})"
+        # Only a person can take it further: Stalled, so Flux fails with the action to take at once and
+        # Argo CD shows it as Degraded, instead of both waiting for a timeout (see docs/gitops.md).
+        conds = [
+            Condition("Stalled", True, "ManagementServerRestartRequired", message),
+            Condition("Ready", False, "ManagementServerRestartRequired", message),
+        ]
+    elif rollout.phase is RolloutPhase.ROLLING:
+        message = (
+            f"{rollout.done} of {rollout.total} SSVMs run with the new settings; "
+            f"rolling zone {rollout.active_zone}" + describe_left(rollout.left)
+        )
+        conds += [
+            Condition("Reconciling", True, "RollingSSVMs", message),
+            Condition("Ready", False, "RollingSSVMs", message),
+        ]
+    elif rollout.phase is RolloutPhase.PARTLY_DONE:
+        message = (
+            f"{rollout.done} of {rollout.total} SSVMs run with the new settings; every zone the "
+            "operator may roll is done" + describe_left(rollout.left)
+        )
+        conds += [
+            Condition("Reconciling", False, "RolloutLeftZones", message),
+            Condition("Ready", True, "RolloutLeftZones", message),
+        ]
+    elif spec.mode is Mode.OBSERVE and (todo or drifted):
+        conds += [
+            Condition("Ready", False, "Drifted" if drifted else "NotApplied", not_applied(todo, drifted))
+        ]
+    else:
+        reason = "Drifted" if drifted else "InSync"
+        message = (
+            f"put back after drift: {', '.join(drifted)}"
+            if drifted
+            else "CloudStack holds every declared setting"
+        )
+        conds += [Condition("Reconciling", False, reason, message), Condition("Ready", True, reason, message)]
+    return conds
+
+
+def not_applied(todo: Sequence[DesiredSetting], drifted: Sequence[str]) -> str:
+    names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
+    return f"CloudStack differs from the declaration; Observe mode, not applied: {names}"

@@ -16,48 +16,37 @@ import kopf
 import structlog
 
 from ssvm_operator import logs
-from ssvm_operator.cloud import config, versions
-from ssvm_operator.cloud.endpoints import EndpointConnection
+from ssvm_operator.act.settings import Applied, SettingsRefused, apply_settings
+from ssvm_operator.act.settings import restore_settings as restore_applied
+from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
 from ssvm_operator.kube.reconciliation import Reconciliation
-from ssvm_operator.kube.settings_status import AppliedRecord, applied_from_status, render_pending
-from ssvm_operator.model import identity
-from ssvm_operator.model.config import ConfigEntry, ManagementServer
-from ssvm_operator.model.settings import (
-    ALLOWED_SITES_KEY,
-    CAPACITY_STANDBY_KEY,
-    SERVICE_OFFERING_KEY,
-    SESSION_MAX_KEY,
-    DeletionPolicy,
-    RolloutStrategy,
-    SettingsSpec,
+from ssvm_operator.kube.settings_status import (
+    applied_from_status,
+    not_applied,
+    render_applied,
+    render_pending,
+    render_rollout,
+    rollout_from_status,
+    settings_conditions,
 )
-from ssvm_operator.model.snapshot import Health, Inventory
+from ssvm_operator.model import identity
+from ssvm_operator.model.config import ManagementServer
+from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, DeletionPolicy, SettingsSpec
 from ssvm_operator.model.spec import Mode, SpecError
-from ssvm_operator.plan.offering import resolve_offering
-from ssvm_operator.plan.rollout_scope import ZonePool, describe_left, newly_left, rollout_zones
-from ssvm_operator.plan.settings import (
-    BOOT_TIME_KEYS,
-    DesiredSetting,
-    changes,
-    in_force_since,
-    needs_rollout,
-    same_value,
-    standby_settings,
-    validate,
+from ssvm_operator.plan.rollout_scope import ZonePool, newly_left
+from ssvm_operator.plan.settings_plan import (
+    AppliedRecord,
+    SettingsContext,
+    SettingsProblem,
+    plan_settings,
 )
 
 log = structlog.get_logger("ssvm_operator.settings")
-
-
-class SettingsProblem(Exception):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 async def reconcile_settings(
@@ -117,7 +106,25 @@ async def reconcile_settings(
         replicas = pool_replicas.get((namespace, spec.endpoint), ())
         if not connection.feature(versions.STABLE_STANDBY_REPLICAS):
             replicas = ()
-        desired = await _desired(namespace, spec, inventory, catalogue, replicas)
+        pools = None
+        if pool_scopes is not None:
+            pools = [ZonePool.from_index(e) for k in sorted(same) for e in pool_scopes.get(k, ())]
+        previous_rollout = rollout_from_status(status.get("rollout"))
+        applied = applied_from_status(status)
+        plan = plan_settings(
+            SettingsContext(
+                spec=spec,
+                catalogue=catalogue,
+                inventory=inventory,
+                servers=servers,
+                applied=applied,
+                previous_rollout=previous_rollout,
+                secrets=await _secrets(namespace, spec),
+                pool_replicas=replicas,
+                pools=pools,
+                now=now,
+            )
+        )
     except EndpointUnavailable as error:
         stalled(error.reason, str(error))
         return
@@ -132,61 +139,47 @@ async def reconcile_settings(
         )
         return
 
-    invalid = validate(desired, catalogue)
-    if invalid:
+    if plan.invalid:
         stalled(
-            "InvalidSetting", "; ".join(f"spec.{p.field}: {p.message}" for p in invalid) + "; nothing applied"
+            "InvalidSetting",
+            "; ".join(f"spec.{p.field}: {p.message}" for p in plan.invalid) + "; nothing applied",
         )
         return
 
-    applied = applied_from_status(status)
-    drifted = [
-        record.name
-        for record in applied.values()
-        if record.name in catalogue
-        and not record.holds(catalogue[record.name].value)
-        and any(d.name == record.name for d in desired)
-    ]
-    todo = changes(desired, catalogue)
+    todo, drifted = plan.todo, plan.drifted
     if spec.mode is Mode.ENFORCE:
         try:
-            await _apply(connection, body, todo, catalogue, applied, drifted, now)
-        except (CloudError, SettingsProblem) as error:
+            done = await apply_settings(connection.client, todo, catalogue, applied, drifted, now)
+        except SettingsRefused as refused:
+            _announce_applied(body, refused.done)
             connection.config.invalidate()
             # CloudStack's refusal may quote the value: secret values are masked before anyone sees it.
-            patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
-            message = logs.redact(str(error))
+            applied.update({a.setting.name: a.record for a in refused.done})
+            patch.status["applied"] = render_applied(applied)
+            message = logs.redact(str(refused))
             log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
             stalled("SettingRejected", message)
             return
+        _announce_applied(body, done)
         if todo:
             connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
-    elif todo and not _said_before(status, "Ready", _not_applied(todo, drifted)):
+    elif todo and not _said_before(status, "Ready", not_applied(todo, drifted)):
         names = ", ".join(s.name for s in todo)
         kopf.info(body, reason="WouldApply", message=f"Observe mode: would set {names}")
-    for setting in desired:  # values already in place are recorded too, so drift is noticed later
-        if setting.name not in applied:
-            entry = catalogue[setting.name]
-            if same_value(entry.value, setting.value):
-                applied[setting.name] = AppliedRecord.of(setting, entry.value, None, entry.is_dynamic)
 
-    pending = [r for r in applied.values() if _pending_restart(r, servers)]
+    pending = plan.pending
     announce_restart(body, status, pending, servers)
     if pending and confirmation_problem and not _said_before(status, "Ready", confirmation_problem):
         kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
-    pools = None
-    if pool_scopes is not None:
-        pools = [ZonePool.from_index(e) for k in sorted(same) for e in pool_scopes.get(k, ())]
-    previous_rollout = status.get("rollout") or {}
-    rollout = _rollout(spec, applied, servers, inventory, previous_rollout.get("activeZone"), pools)
-    left = newly_left(previous_rollout.get("left") or (), rollout.get("left") or ())
+    rollout = plan.rollout
+    left = newly_left(previous_rollout.left, rollout.left)
     if left:
         kopf.warn(body, reason="RolloutLeftZones", message="the settings rollout does not reach " + left)
 
-    patch.status["applied"] = [r.render() for r in sorted(applied.values(), key=lambda r: r.name)]
+    patch.status["applied"] = render_applied(plan.applied)
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
-    patch.status["rollout"] = rollout
-    standby = next((d for d in desired if d.name == CAPACITY_STANDBY_KEY), None)
+    patch.status["rollout"] = render_rollout(rollout)
+    standby = next((d for d in plan.desired if d.name == CAPACITY_STANDBY_KEY), None)
     if standby is not None:
         patch.status["standby"] = {
             "capacityStandby": int(standby.value or 0),
@@ -194,65 +187,27 @@ async def reconcile_settings(
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
     confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None
-    report(*_conditions(spec, drifted, pending, rollout, todo, confirm))
+    report(*settings_conditions(spec, drifted, pending, rollout, todo, confirm))
 
 
-async def _desired(
-    namespace: str,
-    spec: SettingsSpec,
-    inventory: Inventory,
-    catalogue: Mapping[str, ConfigEntry],
-    replicas: Sequence[int],
-) -> list[DesiredSetting]:
-    desired = []
-    if spec.allowed_internal_sites is not None:
-        desired.append(
-            DesiredSetting(
-                ALLOWED_SITES_KEY, ",".join(spec.allowed_internal_sites) or None, field="allowedInternalSites"
-            )
-        )
-    if spec.service_offering is not None:
-        offering, problems = resolve_offering(spec.service_offering, inventory)
-        if offering is None:
-            raise SettingsProblem(str(problems[0].reason), problems[0].message)
-        desired.append(DesiredSetting(SERVICE_OFFERING_KEY, offering.id, field="serviceOffering"))
-    desired += [DesiredSetting(k, v, field=f"settings.{k}") for k, v in sorted(spec.settings.items())]
+async def _secrets(namespace: str, spec: SettingsSpec) -> dict[str, str]:
+    """The values of spec.secretSettings, read from their Secrets and registered for masking."""
+    values = {}
     for key, ref in sorted(spec.secret_settings.items()):
         try:
             value = await kubeapi.read_secret_key(namespace, ref.name, ref.key)
         except kubeapi.SecretError as error:
             raise SettingsProblem("SecretMissing", f"spec.secretSettings.{key}: {error}") from None
         logs.register_secret(value)
-        desired.append(DesiredSetting(key, value, secret=True, field=f"secretSettings.{key}"))
-    if CAPACITY_STANDBY_KEY not in spec.settings:
-        computed = standby_settings(replicas, catalogue)
-        if computed is not None:
-            desired.append(computed[0])
-    return desired
+        values[key] = value
+    return values
 
 
-async def _apply(
-    connection: EndpointConnection,
-    body: kopf.Body,
-    todo: Sequence[DesiredSetting],
-    catalogue: Mapping[str, ConfigEntry],
-    applied: dict[str, AppliedRecord],
-    drifted: Sequence[str],
-    now: datetime,
-) -> None:
-    for setting in todo:
-        entry = catalogue[setting.name]
-        before = applied.get(setting.name)
-        previous = before.previous_value if before is not None else entry.value
-        try:
-            await config.update_setting(connection.client, setting.name, setting.value)
-        except CloudError as error:
-            raise SettingsProblem(
-                "SettingRejected", f"spec.{setting.field}: CloudStack refused it: {error}"
-            ) from None
-        applied[setting.name] = AppliedRecord.of(setting, previous, now, entry.is_dynamic)
+def _announce_applied(body: kopf.Body, done: Sequence[Applied]) -> None:
+    for applied in done:
+        setting = applied.setting
         shown = "a new secret value" if setting.secret else repr(setting.value)
-        if setting.name in drifted:
+        if applied.drifted:
             kopf.warn(
                 body,
                 reason="Drifted",
@@ -260,7 +215,6 @@ async def _apply(
             )
         else:
             kopf.info(body, reason="SettingApplied", message=f"{setting.name} set to {shown}")
-        log.info("setting.applied", setting=setting.name, secret=setting.secret)
 
 
 def confirmed_starts(
@@ -288,12 +242,6 @@ def confirmed_starts(
     return [s if s.last_start is not None else replace(s, last_start=at) for s in servers], None
 
 
-def _pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) -> bool:
-    if record.dynamic or record.applied_at is None:
-        return False
-    return in_force_since(record.applied_at, [s.last_start for s in servers]) is None
-
-
 def announce_restart(
     body: kopf.Body,
     status: Mapping[str, Any],
@@ -314,120 +262,6 @@ def announce_restart(
         kopf.info(
             body, reason="ManagementServerRestarted", message="every management server read the new settings"
         )
-
-
-def _rollout(
-    spec: SettingsSpec,
-    applied: Mapping[str, AppliedRecord],
-    servers: Sequence[ManagementServer],
-    inventory: Inventory,
-    active_zone: str | None,
-    pools: Sequence[ZonePool] | None = None,
-) -> dict[str, Any]:
-    """`pools`: the SSVMPools of the endpoint's CloudStack; None when not known (every zone is rolled)."""
-    keys = [r for r in applied.values() if r.name in BOOT_TIME_KEYS and r.applied_at is not None]
-    since_times = [
-        in_force_since(r.applied_at, [s.last_start for s in servers]) for r in keys if r.applied_at
-    ]
-    in_force = [t for t in since_times if t is not None]
-    if not keys or not in_force or spec.rollout.strategy is RolloutStrategy.NONE:
-        return {
-            "phase": "Idle"
-            if not keys or spec.rollout.strategy is RolloutStrategy.NONE
-            else "WaitingForRestart"
-        }
-    since = max(in_force)
-    stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
-    needs_recreate = any(BOOT_TIME_KEYS[r.name] == "Recreate" for r in keys)
-    strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
-    zone_names = {z.id: z.name for z in inventory.zones}
-    stale_by_zone: dict[str, list[str]] = {}
-    for vm in stale:
-        stale_by_zone.setdefault(zone_names.get(vm.zone_id, vm.zone_id), []).append(vm.name)
-    settling = any(
-        zone_names.get(vm.zone_id) == active_zone and vm.health is not Health.HEALTHY
-        for vm in inventory.ssvms
-    )
-    zones, left = rollout_zones(stale_by_zone, pools, active_zone, settling)
-    return {
-        "phase": "Rolling" if zones else ("PartlyDone" if left else "Done"),
-        "left": [z.render() for z in left],
-        "strategy": str(strategy),
-        "maxUnavailable": spec.rollout.max_unavailable,
-        "startedAt": conditions.timestamp(since),
-        "total": len(inventory.ssvms),
-        "done": len(inventory.ssvms) - len(stale),
-        "pending": sorted(vm.name for vm in stale),
-        "activeZone": zones[0] if zones else None,
-        "settings": sorted(r.name for r in keys),
-    }
-
-
-def _conditions(
-    spec: SettingsSpec,
-    drifted: Sequence[str],
-    pending: Sequence[AppliedRecord],
-    rollout: Mapping[str, Any],
-    todo: Sequence[DesiredSetting],
-    confirm: tuple[str, str | None] | None = None,
-) -> list[Condition]:
-    """`confirm`: when CloudStack does not report management-server starts, how kubectl names this object
-    and what is wrong with the annotation confirming a restart, if anything."""
-    conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
-    if pending:
-        names = ", ".join(r.name for r in pending)
-        message = f"restart every management server so that {names} take effect"
-        if confirm is not None:
-            confirm_as, problem = confirm
-            message += (
-                "; this CloudStack does not report when its management servers started, so confirm the "
-                f"restart: kubectl annotate --overwrite {confirm_as} "
-                f"{RESTART_CONFIRMED_ANNOTATION}=<time of the restart, e.g. 2026-11-27T10:00:00Z>"
-            )
-            if problem is not None:
-                message += f" ({problem})"
-        # Only a person can take it further: Stalled, so Flux fails with the action to take at once and
-        # Argo CD shows it as Degraded, instead of both waiting for a timeout (see docs/gitops.md).
-        conds = [
-            Condition("Stalled", True, "ManagementServerRestartRequired", message),
-            Condition("Ready", False, "ManagementServerRestartRequired", message),
-        ]
-    elif rollout.get("phase") == "Rolling":
-        message = (
-            f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; "
-            f"rolling zone {rollout['activeZone']}" + describe_left(rollout.get("left") or ())
-        )
-        conds += [
-            Condition("Reconciling", True, "RollingSSVMs", message),
-            Condition("Ready", False, "RollingSSVMs", message),
-        ]
-    elif rollout.get("phase") == "PartlyDone":
-        message = (
-            f"{rollout['done']} of {rollout['total']} SSVMs run with the new settings; every zone the "
-            "operator may roll is done" + describe_left(rollout.get("left") or ())
-        )
-        conds += [
-            Condition("Reconciling", False, "RolloutLeftZones", message),
-            Condition("Ready", True, "RolloutLeftZones", message),
-        ]
-    elif spec.mode is Mode.OBSERVE and (todo or drifted):
-        conds += [
-            Condition("Ready", False, "Drifted" if drifted else "NotApplied", _not_applied(todo, drifted))
-        ]
-    else:
-        reason = "Drifted" if drifted else "InSync"
-        message = (
-            f"put back after drift: {', '.join(drifted)}"
-            if drifted
-            else "CloudStack holds every declared setting"
-        )
-        conds += [Condition("Reconciling", False, reason, message), Condition("Ready", True, reason, message)]
-    return conds
-
-
-def _not_applied(todo: Sequence[DesiredSetting], drifted: Sequence[str]) -> str:
-    names = ", ".join(sorted({s.name for s in todo} | set(drifted)))
-    return f"CloudStack differs from the declaration; Observe mode, not applied: {names}"
 
 
 def _said_before(status: Mapping[str, Any], condition_type: str, text: str) -> bool:
@@ -454,21 +288,4 @@ async def restore_settings(
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
     await connection.read_release()
     applied = applied_from_status(ctx.status_of(body))
-    catalogue = await config.read_settings(connection.client, applied)
-    for record in applied.values():
-        if record.applied_at is None or record.name not in catalogue:
-            continue  # the operator never changed it
-        if record.secret:
-            # The previous secret value was never kept: back to CloudStack's default where it can say it.
-            if connection.feature(versions.RESET_CONFIGURATION):
-                await config.reset_setting(connection.client, record.name)
-            elif catalogue[record.name].default is not None:
-                await config.update_setting(connection.client, record.name, catalogue[record.name].default)
-            else:
-                log.warning(
-                    "setting.not_restored", setting=record.name, why="no resetConfiguration before 4.16"
-                )
-                continue
-        else:
-            await config.update_setting(connection.client, record.name, record.previous_value)
-        log.info("setting.restored", setting=record.name)
+    await restore_applied(connection.client, applied, connection.feature(versions.RESET_CONFIGURATION))

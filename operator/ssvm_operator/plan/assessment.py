@@ -11,10 +11,9 @@ from ssvm_operator.model.spec import HealthPolicy
 from ssvm_operator.plan.health import remember_health, remember_in_flight, remember_remediation, settling
 from ssvm_operator.plan.ladder import Verdict, climb
 from ssvm_operator.plan.ordering import by_name
-from ssvm_operator.plan.types import ActionKind, InFlight, VmMemory, VmView
+from ssvm_operator.plan.types import TRAITS, ActionKind, InFlight, VmMemory, VmView
 
 # Actions after which the SSVM is gone; CloudStack may create a new one with a new id and name.
-REMOVING_ACTIONS = frozenset({ActionKind.RECREATE, ActionKind.DESTROY_SURPLUS})
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def in_flight_by_vm(in_flight: tuple[InFlight, ...]) -> dict[str, InFlight]:
     """The in-flight action per SSVM id. Should several be recorded for one SSVM, one that removes it wins:
     it decides whether the SSVM is still counted."""
     flights: dict[str, InFlight] = {}
-    for flight in sorted(in_flight, key=lambda f: f.action not in REMOVING_ACTIONS):
+    for flight in sorted(in_flight, key=lambda f: not TRAITS[f.action].removes_vm):
         if flight.vm_id is not None:
             flights.setdefault(flight.vm_id, flight)
     return flights

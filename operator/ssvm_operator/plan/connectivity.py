@@ -18,45 +18,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
-from ssvm_operator.model.snapshot import Health, SystemVm
-from ssvm_operator.model.spec import DiagnosticsPolicy, HealthPolicy
+from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetRole
+from ssvm_operator.model.snapshot import SystemVm
+from ssvm_operator.model.spec import HealthPolicy
 from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
-from ssvm_operator.plan.health import remember_remediation, seconds_between
-from ssvm_operator.plan.ladder import Verdict
+from ssvm_operator.plan.diagnostics_schedule import trouble_since
+from ssvm_operator.plan.health import remember_remediation
+from ssvm_operator.plan.ladder import isolated_verdict
 from ssvm_operator.plan.types import (
-    DISRUPTIVE_ACTIONS,
     ActionKind,
     Finding,
-    InFlight,
     Scope,
     Severity,
     VmMemory,
 )
-
-PING = "ping"
-FAULT_RECHECK_SECONDS = 60.0
-"""While anything is unreachable, a round runs at least this often, so a repaired target lifts its hold
-soon (60 s is also the smallest spec.diagnostics.intervalSeconds)."""
-AGENT_TROUBLE_ROUND_GAP_SECONDS = 10.0
-"""The rate limit of rounds asked for by agent trouble: at most one per this many seconds, however many
-agents drop or are rebooted. A Recreate waits for such a round, so the gap only delays, never skips it."""
-
-
-class TargetRole(StrEnum):
-    """What a target is to the SSVM."""
-
-    STORAGE = "Storage"
-    """The host of an image store of the zone (listImageStores url): the SSVM mounts it over NFS."""
-    DNS = "DNS"
-    """An internal DNS server of the zone (listZones internaldns1/2): resolves template and ISO URLs."""
-    MANAGEMENT_SERVER = "ManagementServer"
-    """A management server (listManagementServers serviceip): the SSVM's agent connects to it on 8250."""
-    EXTRA = "Extra"
-    """An address from spec.diagnostics.targets, e.g. the template source host."""
 
 
 class ConnectivityReason(StrEnum):
@@ -94,50 +73,6 @@ _HINT = {
     ),
     TargetRole.EXTRA: "downloads from it fail: check its route and firewall from the SSVMs' public network",
 }
-
-_LABEL = {
-    TargetRole.STORAGE: "storage host",
-    TargetRole.DNS: "internal DNS",
-    TargetRole.MANAGEMENT_SERVER: "management server",
-    TargetRole.EXTRA: "target",
-}
-
-
-@dataclass(frozen=True)
-class Target:
-    address: str
-    role: TargetRole
-    name: str | None = None
-    """Where the address came from: the image store, the management server, or the target as declared."""
-
-    def describe(self) -> str:
-        """E.g. "storage host 10.1.0.5 (nfs-zone-1-1)"."""
-        named = f" ({self.name})" if self.name and self.name != self.address else ""
-        return f"{_LABEL[self.role]} {self.address}{named}"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check from one SSVM to one target; persisted as a row of status.diagnostics."""
-
-    ssvm_id: str
-    ssvm_name: str
-    target: Target
-    checked_at: datetime
-    reachable: bool | None
-    """None when the check could not run (the job failed); such a check proves nothing either way."""
-    latency_ms: float | None = None
-    error: str | None = None
-    unreachable_since: datetime | None = None
-    """When this SSVM first failed to reach this target, without a success since."""
-    kind: str = PING
-
-
-@dataclass(frozen=True)
-class Connectivity:
-    """The latest check per SSVM and target: the planner's view of the diagnostics."""
-
-    checks: tuple[Check, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,39 +256,6 @@ def judge(
     return tuple(judged)
 
 
-def isolated_verdict(isolation: Isolation, memory: VmMemory, policy: HealthPolicy, now: datetime) -> Verdict:
-    """The ladder for an isolated SSVM: reboot after the grace period, recreate if a reboot did not help."""
-    what = isolation.describe()
-    last, last_at = memory.last_remediation, memory.last_remediation_at
-    if last in (ActionKind.START, ActionKind.REBOOT) and last_at is not None and last_at >= isolation.since:
-        elapsed = seconds_between(last_at, now)
-        timeout = policy.reboot_timeout_seconds
-        done = f"{'started' if last is ActionKind.START else 'rebooted'} {_s(elapsed)} ago"
-        if isolation.confirmed_at <= last_at:
-            return Verdict(
-                None,
-                f"{done} because it {what}; waiting for the next diagnostics round",
-                recovering=elapsed < timeout,
-            )
-        if elapsed < timeout:
-            return Verdict(
-                None,
-                f"{done} and still {what}; waiting up to {_s(timeout)} for it to recover",
-                recovering=True,
-            )
-        return Verdict(
-            ActionKind.RECREATE,
-            f"{done} and still {what} after the {_s(timeout)} reboot timeout; CloudStack's scanner creates a "
-            "replacement",
-        )
-    isolated_for = seconds_between(memory.unhealthy_since or isolation.since, now)
-    grace = policy.unhealthy_after_seconds
-    text = f"{what}, for {_s(isolated_for)} (grace {_s(grace)})"
-    if isolated_for < grace:
-        return Verdict(None, text)
-    return Verdict(ActionKind.REBOOT, text)
-
-
 def hold(
     candidates: Sequence[Candidate], assessed: Sequence[Assessment], diagnosis: Diagnosis
 ) -> list[Candidate]:
@@ -377,34 +279,6 @@ def hold(
                 candidate = replace(candidate, action=replace(candidate.action, diagnosed=True))
         adjusted.append(candidate)
     return adjusted
-
-
-def trouble_since(memory: VmMemory) -> datetime | None:
-    """Since when an SSVM's agent trouble is unanswered: when it was first seen unhealthy, or when the
-    operator last started or rebooted it for that, whichever is later."""
-    moments = [memory.unhealthy_since]
-    if memory.last_remediation in (ActionKind.START, ActionKind.REBOOT):
-        moments.append(memory.last_remediation_at)
-    known = [m for m in moments if m is not None]
-    return max(known) if known else None
-
-
-def agent_trouble_unchecked(
-    vms: Iterable[SystemVm], memory: Mapping[str, VmMemory], last_run: datetime | None
-) -> tuple[str, ...]:
-    """Running SSVMs that lost their agent (or were started or rebooted for it) after the last round.
-
-    A storage or network outage shows first as agents that drop; a fresh round tells it from a broken SSVM
-    before the ladder climbs. Only Running SSVMs: diagnostics run inside the VM.
-    """
-    names = []
-    for vm in vms:
-        if vm.state != "Running" or vm.health is not Health.UNHEALTHY:
-            continue
-        since = trouble_since(memory.get(vm.id, VmMemory()))
-        if since is not None and (last_run is None or since > last_run):
-            names.append(vm.name)
-    return tuple(sorted(names))
 
 
 def await_fresh_checks(
@@ -450,82 +324,3 @@ def await_fresh_checks(
                 )
         adjusted.append(candidate)
     return adjusted
-
-
-def diagnosable(
-    vms: Iterable[SystemVm], in_flight: Iterable[InFlight]
-) -> tuple[tuple[SystemVm, ...], str | None]:
-    """The SSVMs a diagnostics round may run in now, and why the others (or all) are left out.
-
-    Never while the zone has a disruption in flight; never in an SSVM that is not Running, that has an
-    operator action in flight or a CloudStack job pending (a diagnostic job would queue behind it).
-    """
-    flights = tuple(in_flight)
-    disruptions = sorted(
-        f"{f.action.value} {f.vm_name or f.vm_id or 'zone'}"
-        for f in flights
-        if f.action in DISRUPTIVE_ACTIONS
-    )
-    if disruptions:
-        return (), "a disruption is in flight (" + ", ".join(disruptions) + ")"
-    busy = {f.vm_id for f in flights if f.vm_id is not None}
-    eligible, skipped = [], []
-    for vm in sorted(vms, key=lambda v: v.name):
-        if vm.state != "Running":
-            skipped.append(f"{vm.name} is {vm.state}")
-        elif vm.id in busy:
-            skipped.append(f"{vm.name} has an operator action in flight")
-        elif vm.pending_job_id is not None:
-            skipped.append(f"{vm.name} has CloudStack job {vm.pending_job_id} pending")
-        else:
-            eligible.append(vm)
-    if not eligible and not skipped:
-        return (), "no SSVM in the zone"
-    return tuple(eligible), "; ".join(skipped) or None
-
-
-def round_due(
-    policy: DiagnosticsPolicy,
-    now: datetime,
-    last_run: datetime | None,
-    request: str | None,
-    served_request: str | None,
-    eligible: Iterable[SystemVm],
-    checks: Iterable[Check],
-    faulty: bool,
-    agent_trouble: Sequence[str] = (),
-) -> str | None:
-    """Why a diagnostics round should run now, or None.
-
-    `request` is the value of the diagnose annotation; any new value asks for a round. `faulty` is whether
-    the last round found something unreachable or failed. `agent_trouble` names the SSVMs whose agent
-    trouble is newer than the last round (agent_trouble_unchecked).
-    """
-    if request and request != served_request:
-        return f"requested ({request})"
-    if last_run is None:
-        return "first round"
-    checked = {c.ssvm_id for c in checks}
-    new = sorted(vm.name for vm in eligible if vm.id not in checked)
-    if new and checked:  # with no check at all, the zone had nothing to check: wait for the interval
-        return f"{', '.join(new)} not checked yet"
-    elapsed = seconds_between(last_run, now)
-    if agent_trouble and elapsed >= AGENT_TROUBLE_ROUND_GAP_SECONDS:
-        return f"agent trouble since the last round ({', '.join(agent_trouble)})"
-    if elapsed >= policy.interval_seconds:
-        return f"every {_s(policy.interval_seconds)}"
-    if faulty and elapsed >= min(policy.interval_seconds, FAULT_RECHECK_SECONDS):
-        return f"re-checking a fault every {_s(min(policy.interval_seconds, FAULT_RECHECK_SECONDS))}"
-    return None
-
-
-def next_round(policy: DiagnosticsPolicy, last_run: datetime, faulty: bool) -> datetime:
-    """When the interval (or the fault recheck) makes the next round due."""
-    seconds = policy.interval_seconds
-    if faulty:
-        seconds = min(seconds, FAULT_RECHECK_SECONDS)
-    return last_run + timedelta(seconds=seconds)
-
-
-def _s(seconds: float) -> str:
-    return f"{max(0, int(seconds))}s"

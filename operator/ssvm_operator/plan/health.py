@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from ssvm_operator.model.snapshot import Health, SystemVm
-from ssvm_operator.plan.types import ActionKind, InFlight, VmMemory
+from ssvm_operator.plan.types import TRAITS, ActionKind, InFlight, VmMemory
 
 # Remediations climb a ladder: each is remembered so the next poll knows which rung comes next.
-REMEDIATIONS = frozenset({ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE})
 
 # A powered-off VM that a start can bring back. Shutdown is what some hypervisors report for a guest that
 # powered itself off; CloudStack treats it like Stopped.
@@ -82,7 +81,7 @@ def remember_health(vm: SystemVm, memory: VmMemory, now: datetime) -> VmMemory:
 
 def remember_remediation(memory: VmMemory, kind: ActionKind, at: datetime) -> VmMemory:
     """Record a remediation unless a later one is already remembered."""
-    if kind not in REMEDIATIONS:
+    if not TRAITS[kind].ladder_rung:
         return memory
     if memory.last_remediation_at is not None and seconds_between(at, memory.last_remediation_at) >= 0:
         return memory

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from ssvm_operator.model.snapshot import SystemVm
 from ssvm_operator.model.spec import HealthPolicy, Remediation
 from ssvm_operator.plan.health import Symptom, describe, seconds_between, symptom_of
-from ssvm_operator.plan.types import ActionKind, VmMemory
+from ssvm_operator.plan.types import TRAITS, ActionKind, VmMemory
 
 _FIRST_RUNG = {
     Symptom.STOPPED: ActionKind.START,
@@ -35,6 +36,18 @@ _ALLOWED = {
     Remediation.REBOOT: frozenset({ActionKind.START, ActionKind.REBOOT}),
     Remediation.RECREATE: frozenset({ActionKind.START, ActionKind.REBOOT, ActionKind.RECREATE}),
 }
+
+
+class Isolated(Protocol):
+    """An SSVM that cannot reach targets a sibling reaches (plan/connectivity.Isolation)."""
+
+    @property
+    def since(self) -> datetime: ...
+
+    @property
+    def confirmed_at(self) -> datetime: ...
+
+    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,39 @@ def _after_remediation(
     return Verdict(
         kind, f"{done} and still unhealthy ({describe(vm)}) after the {_s(timeout)} reboot timeout"
     )
+
+
+def isolated_verdict(isolation: Isolated, memory: VmMemory, policy: HealthPolicy, now: datetime) -> Verdict:
+    """The ladder for an isolated SSVM: reboot after the grace period, recreate if a reboot did not help."""
+    what = isolation.describe()
+    last, last_at = memory.last_remediation, memory.last_remediation_at
+    if last is not None and TRAITS[last].revives and last_at is not None and last_at >= isolation.since:
+        elapsed = seconds_between(last_at, now)
+        timeout = policy.reboot_timeout_seconds
+        done = f"{'started' if last is ActionKind.START else 'rebooted'} {_s(elapsed)} ago"
+        if isolation.confirmed_at <= last_at:
+            return Verdict(
+                None,
+                f"{done} because it {what}; waiting for the next diagnostics round",
+                recovering=elapsed < timeout,
+            )
+        if elapsed < timeout:
+            return Verdict(
+                None,
+                f"{done} and still {what}; waiting up to {_s(timeout)} for it to recover",
+                recovering=True,
+            )
+        return Verdict(
+            ActionKind.RECREATE,
+            f"{done} and still {what} after the {_s(timeout)} reboot timeout; CloudStack's scanner creates a "
+            "replacement",
+        )
+    isolated_for = seconds_between(memory.unhealthy_since or isolation.since, now)
+    grace = policy.unhealthy_after_seconds
+    text = f"{what}, for {_s(isolated_for)} (grace {_s(grace)})"
+    if isolated_for < grace:
+        return Verdict(None, text)
+    return Verdict(ActionKind.REBOOT, text)
 
 
 def allowed_by(policy: HealthPolicy, kind: ActionKind) -> str | None:

@@ -20,11 +20,9 @@ from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, judge
 from ssvm_operator.plan.findings import Reason, ordered
-from ssvm_operator.plan.health import REMEDIATIONS
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
 from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
 from ssvm_operator.plan.replicas import (
-    ZONE_ACTIONS,
     kept_by_cloudstack,
     standby_findings,
     surplus_candidates,
@@ -33,7 +31,7 @@ from ssvm_operator.plan.replicas import (
 )
 from ssvm_operator.plan.rollout import rollout_candidates
 from ssvm_operator.plan.template import hold_recreations, template_findings
-from ssvm_operator.plan.types import Finding, InFlight, Plan, PlannedAction, PoolContext
+from ssvm_operator.plan.types import TRAITS, Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
 
 
@@ -152,7 +150,7 @@ def zone_load(ctx: PoolContext, zone: Zone, assessed: Sequence[Assessment]) -> Z
     """The zone as the disruption budget sees it before this plan acts."""
     disrupted: dict[str, str] = {}
     for index, flight in enumerate(ctx.in_flight):
-        if flight.action in ZONE_ACTIONS:
+        if TRAITS[flight.action].zone_level:
             continue
         key = flight.vm_id or f"in-flight #{index}"
         disrupted.setdefault(
@@ -178,5 +176,5 @@ def remember_started(
     assessed: Sequence[Assessment], actions: Sequence[PlannedAction], ctx: PoolContext
 ) -> tuple[Assessment, ...]:
     """Record the remediations this plan runs, so the next poll knows which rung was taken and when."""
-    started = {a.vm_id: a.kind for a in actions if a.blocked is None and a.kind in REMEDIATIONS}
+    started = {a.vm_id: a.kind for a in actions if a.blocked is None and TRAITS[a.kind].ladder_rung}
     return tuple(a.remediated(started[a.vm.id], ctx.now) if a.vm.id in started else a for a in assessed)

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ssvm_operator.model.snapshot import Health, Zone
-from ssvm_operator.plan.assessment import REMOVING_ACTIONS, Assessment
+from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
 from ssvm_operator.plan.findings import Reason, degraded, info
 from ssvm_operator.plan.ordering import by_age
-from ssvm_operator.plan.types import ActionKind, Finding, InFlight, PlannedAction
+from ssvm_operator.plan.types import TRAITS, ActionKind, Finding, InFlight, PlannedAction
 from ssvm_operator.plan.zone import recreates_ssvms
 
-ZONE_ACTIONS = frozenset({ActionKind.ENABLE_ZONE, ActionKind.DISABLE_ZONE})
 # VM states on the way out of the zone (the row disappears from listSystemVms once expunged).
 LEAVING_VM_STATES = frozenset({"Expunging", "Destroyed"})
 
@@ -29,7 +28,7 @@ def leaving(assessment: Assessment) -> bool:
     """Whether the SSVM is on its way out: being destroyed, by CloudStack or by the operator."""
     flight = assessment.in_flight
     return assessment.vm.state in LEAVING_VM_STATES or (
-        flight is not None and flight.action in REMOVING_ACTIONS
+        flight is not None and TRAITS[flight.action].removes_vm
     )
 
 
@@ -61,7 +60,7 @@ def zone_toggle(zone: Zone, replicas: int, in_flight: Iterable[InFlight]) -> Can
         )
     else:
         return None
-    toggling = next((f for f in in_flight if f.action in ZONE_ACTIONS), None)
+    toggling = next((f for f in in_flight if TRAITS[f.action].zone_level), None)
     if toggling is not None and toggling.action is kind:
         return None  # Already on its way.
     action = PlannedAction(kind=kind, zone_id=zone.id, reason=reason)

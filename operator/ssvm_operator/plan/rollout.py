@@ -13,9 +13,7 @@ from ssvm_operator.model.snapshot import Health, Zone
 from ssvm_operator.plan.assessment import Assessment
 from ssvm_operator.plan.candidate import Candidate, Purpose
 from ssvm_operator.plan.settings import needs_rollout
-from ssvm_operator.plan.types import ActionKind, InFlight, PlannedAction, RolloutRequest
-
-ROLLOUT_ACTIONS = frozenset({ActionKind.ROLLOUT_REBOOT, ActionKind.ROLLOUT_RECREATE})
+from ssvm_operator.plan.types import TRAITS, ActionKind, InFlight, PlannedAction, RolloutRequest
 
 
 def rollout_candidates(
@@ -27,7 +25,7 @@ def rollout_candidates(
 ) -> list[Candidate]:
     kind = ActionKind.ROLLOUT_RECREATE if request.recreate else ActionKind.ROLLOUT_REBOOT
     settings = ", ".join(request.settings) or "boot-time settings"
-    rolling = sum(1 for f in in_flight if f.action in ROLLOUT_ACTIONS)
+    rolling = sum(1 for f in in_flight if TRAITS[f.action].rollout)
     since = request.since.isoformat(timespec="seconds")
     candidates = []
     for assessment in assessed:

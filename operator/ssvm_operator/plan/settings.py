@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ssvm_operator.model.config import ConfigEntry
-from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
+from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, RolloutStrategy
 from ssvm_operator.model.snapshot import SystemVm
 
 # Keys an SSVM picks up only at boot or agent connect, and the least disruptive way to make it do so
 # (SecondaryStorageManagerImpl: boot args in finalizeVirtualMachineProfile, setup command on connect).
-BOOT_TIME_KEYS: Mapping[str, str] = {
-    "secstorage.allowed.internal.sites": "Reboot",
-    "secstorage.vm.mtu.size": "Reboot",
-    "secstorage.nfs.version": "Reboot",
-    "secstorage.encrypt.copy": "Recreate",
-    "secstorage.service.offering": "Recreate",
+BOOT_TIME_KEYS: Mapping[str, RolloutStrategy] = {
+    "secstorage.allowed.internal.sites": RolloutStrategy.REBOOT,
+    "secstorage.vm.mtu.size": RolloutStrategy.REBOOT,
+    "secstorage.nfs.version": RolloutStrategy.REBOOT,
+    "secstorage.encrypt.copy": RolloutStrategy.RECREATE,
+    "secstorage.service.offering": RolloutStrategy.RECREATE,
 }
 
 

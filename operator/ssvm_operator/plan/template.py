@@ -9,9 +9,7 @@ from dataclasses import replace
 from ssvm_operator.model.snapshot import Inventory, Zone
 from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.findings import Reason, degraded
-from ssvm_operator.plan.types import ActionKind, Finding, Scope
-
-RECREATIONS = frozenset({ActionKind.RECREATE, ActionKind.ROLLOUT_RECREATE})
+from ssvm_operator.plan.types import TRAITS, Finding, Scope
 
 
 def template_ready(zone: Zone, inventory: Inventory) -> bool | None:
@@ -39,4 +37,7 @@ def hold_recreations(candidates: Sequence[Candidate], zone: Zone, inventory: Inv
     if template_ready(zone, inventory) is not False:
         return list(candidates)
     reason = f"no system VM template is Ready in zone {zone.name}: CloudStack could not recreate it"
-    return [replace(c, held=c.held or reason) if c.action.kind in RECREATIONS else c for c in candidates]
+    return [
+        replace(c, held=c.held or reason) if TRAITS[c.action.kind].recreated_by_cloudstack else c
+        for c in candidates
+    ]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
+from ssvm_operator.model.diagnostics import Connectivity
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
-
-if TYPE_CHECKING:
-    from ssvm_operator.plan.connectivity import Connectivity
 
 
 class ActionKind(StrEnum):
@@ -36,17 +33,62 @@ class ActionKind(StrEnum):
     """destroySystemVm of a healthy SSVM so CloudStack recreates it with settings read only at creation."""
 
 
-# Actions that take a serving SSVM (or one about to serve) out of service while they run.
-DISRUPTIVE_ACTIONS = frozenset(
-    {
-        ActionKind.REBOOT,
-        ActionKind.RECREATE,
-        ActionKind.CHANGE_OFFERING,
-        ActionKind.DESTROY_SURPLUS,
-        ActionKind.ROLLOUT_REBOOT,
-        ActionKind.ROLLOUT_RECREATE,
-    }
+@dataclass(frozen=True)
+class Traits:
+    """What the planner, the actor and the reporting need to know about one kind of action. Every rule
+    about "which actions are X" asks this table; adding an action means adding its row."""
+
+    disruptive: bool
+    """Takes a serving SSVM (or one about to serve) out of service while it runs: counts against
+    health.maxUnavailable, and no diagnostics round runs in the zone meanwhile."""
+    removes_vm: bool
+    """destroySystemVm: the SSVM is gone afterwards. It counts as leaving the zone, "not found" on submit is
+    success, and evidence can be collected from its disk first."""
+    ladder_rung: bool
+    """A rung of the remediation ladder (start, reboot, recreate): remembered as the SSVM's
+    last_remediation, so the next rung waits for it."""
+    revives: bool
+    """Starts or reboots the same VM: the ladder gives it rebootTimeoutSeconds to recover, from the moment
+    it finished, before the next rung."""
+    zone_level: bool
+    """Touches the zone (updateZone), not an SSVM."""
+    recreated_by_cloudstack: bool
+    """Destroys an SSVM for CloudStack's scanner to replace: waits while the zone has no Ready system VM
+    template, or nothing would come back."""
+    rollout: bool
+    """Part of a settings rollout: counted against rollout.maxUnavailable."""
+
+
+_NONE = Traits(
+    disruptive=False,
+    removes_vm=False,
+    ladder_rung=False,
+    revives=False,
+    zone_level=False,
+    recreated_by_cloudstack=False,
+    rollout=False,
 )
+
+TRAITS: Mapping[ActionKind, Traits] = {
+    ActionKind.START: replace(_NONE, ladder_rung=True, revives=True),
+    ActionKind.REBOOT: replace(_NONE, disruptive=True, ladder_rung=True, revives=True),
+    ActionKind.RECREATE: replace(
+        _NONE, disruptive=True, removes_vm=True, ladder_rung=True, recreated_by_cloudstack=True
+    ),
+    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True),
+    ActionKind.DISABLE_ZONE: replace(_NONE, zone_level=True),
+    ActionKind.ENABLE_ZONE: replace(_NONE, zone_level=True),
+    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True),
+    ActionKind.ROLLOUT_REBOOT: replace(_NONE, disruptive=True, rollout=True),
+    ActionKind.ROLLOUT_RECREATE: replace(
+        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, rollout=True
+    ),
+}
+
+
+def traits(kind: ActionKind) -> Traits:
+    """The traits of `kind` (TRAITS has a row for every ActionKind; a unit test checks it)."""
+    return TRAITS[kind]
 
 
 class Severity(StrEnum):
@@ -131,7 +173,7 @@ class PlannedAction:
 
     @property
     def disruptive(self) -> bool:
-        return self.kind in DISRUPTIVE_ACTIONS
+        return TRAITS[self.kind].disruptive
 
 
 class Scope(StrEnum):

@@ -1,0 +1,84 @@
+"""Carries out an SSVMSettings plan: updateConfiguration for each setting to apply, and on deletion with
+deletionPolicy Restore, the values the operator replaced put back. The decisions are made in
+plan/settings_plan.py; kube/ssvm_settings.py reports what this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from ssvm_operator.cloud import config
+from ssvm_operator.cloud.client import CloudApi
+from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.model.config import ConfigEntry
+from ssvm_operator.plan.settings import DesiredSetting
+from ssvm_operator.plan.settings_plan import AppliedRecord, SettingsProblem, applied_by
+
+log = structlog.get_logger("ssvm_operator.settings")
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One setting CloudStack accepted."""
+
+    setting: DesiredSetting
+    record: AppliedRecord
+    drifted: bool
+    """It had been changed outside Git and is put back."""
+
+
+class SettingsRefused(SettingsProblem):
+    """CloudStack refused a setting; `done` are those it accepted before."""
+
+    def __init__(self, message: str, done: Sequence[Applied]) -> None:
+        super().__init__("SettingRejected", message)
+        self.done = tuple(done)
+
+
+async def apply_settings(
+    client: CloudApi,
+    todo: Sequence[DesiredSetting],
+    catalogue: Mapping[str, ConfigEntry],
+    applied: Mapping[str, AppliedRecord],
+    drifted: Sequence[str],
+    now: datetime,
+) -> list[Applied]:
+    """updateConfiguration for each setting in `todo`, in order; stops at the first refusal
+    (SettingsRefused, with what was applied before it)."""
+    records = applied_by(todo, catalogue, applied, now)
+    done: list[Applied] = []
+    for setting in todo:
+        try:
+            await config.update_setting(client, setting.name, setting.value)
+        except CloudError as error:
+            raise SettingsRefused(f"spec.{setting.field}: CloudStack refused it: {error}", done) from None
+        done.append(Applied(setting, records[setting.name], setting.name in drifted))
+        log.info("setting.applied", setting=setting.name, secret=setting.secret)
+    return done
+
+
+async def restore_settings(client: CloudApi, applied: Mapping[str, AppliedRecord], can_reset: bool) -> None:
+    """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
+    values were never kept, go back to CloudStack's default (`can_reset`: resetConfiguration, 4.16+)."""
+    catalogue = await config.read_settings(client, applied)
+    for record in applied.values():
+        if record.applied_at is None or record.name not in catalogue:
+            continue  # the operator never changed it
+        if record.secret:
+            # The previous secret value was never kept: back to CloudStack's default where it can say it.
+            if can_reset:
+                await config.reset_setting(client, record.name)
+            elif catalogue[record.name].default is not None:
+                await config.update_setting(client, record.name, catalogue[record.name].default)
+            else:
+                log.warning(
+                    "setting.not_restored", setting=record.name, why="no resetConfiguration before 4.16"
+                )
+                continue
+        else:
+            await config.update_setting(client, record.name, record.previous_value)
+        log.info("setting.restored", setting=record.name)

@@ -1,0 +1,306 @@
+"""The SSVMSettings plan: from the declaration and what CloudStack holds to what to apply, what waits for a
+management-server restart, and how far the rollout of boot-time settings has come.
+
+The same shape as the pool's plan (docs/design/2026-12-05-settings-through-plan-and-act.md): kube/ reads
+(the object, its Secrets, CloudStack through cloud/), this module decides, act/settings.py applies, kube/
+writes status and Events. Pure: no I/O, no clock of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ssvm_operator.model.config import ConfigEntry, ManagementServer
+from ssvm_operator.model.settings import (
+    ALLOWED_SITES_KEY,
+    CAPACITY_STANDBY_KEY,
+    SERVICE_OFFERING_KEY,
+    RolloutStrategy,
+    SettingsSpec,
+)
+from ssvm_operator.model.snapshot import Health, Inventory
+from ssvm_operator.model.spec import Mode
+from ssvm_operator.plan.offering import resolve_offering
+from ssvm_operator.plan.rollout_scope import ZonePool, rollout_zones
+from ssvm_operator.plan.settings import (
+    BOOT_TIME_KEYS,
+    DesiredSetting,
+    Invalid,
+    changes,
+    in_force_since,
+    needs_rollout,
+    same_value,
+    standby_settings,
+    validate,
+    value_hash,
+)
+from ssvm_operator.plan.types import RolloutRequest
+
+
+@dataclass(frozen=True)
+class AppliedRecord:
+    """What the operator did to one setting; the previous value is what Restore puts back. Persisted as a
+    row of status.applied (kube/settings_status.py)."""
+
+    name: str
+    value: str | None
+    """Shown value: None for secrets, whose hash is in value_hash."""
+    value_hash: str
+    secret: bool
+    previous_value: str | None
+    applied_at: datetime | None
+    """When the operator changed it; None when CloudStack already held the declared value."""
+    dynamic: bool = False
+
+    @classmethod
+    def of(
+        cls, setting: DesiredSetting, previous: str | None, applied_at: datetime | None, dynamic: bool
+    ) -> AppliedRecord:
+        return cls(
+            name=setting.name,
+            value=None if setting.secret else setting.value,
+            value_hash=value_hash(setting.value),
+            secret=setting.secret,
+            previous_value=None if setting.secret else previous,
+            applied_at=applied_at,
+            dynamic=dynamic,
+        )
+
+    def holds(self, current: str | None) -> bool:
+        """Whether CloudStack still holds what the operator applied."""
+        return value_hash(current) == self.value_hash or (not self.secret and current == self.value)
+
+
+class RolloutPhase(StrEnum):
+    """status.rollout.phase of an SSVMSettings."""
+
+    IDLE = "Idle"
+    """No boot-time setting was changed by the operator, or rollout.strategy is None."""
+    WAITING_FOR_RESTART = "WaitingForRestart"
+    """A boot-time setting changed, and not every management server has started since."""
+    ROLLING = "Rolling"
+    """SSVMs booted before the change are being rebooted or recreated by their SSVMPools."""
+    PARTLY_DONE = "PartlyDone"
+    """Every zone the operator may roll is done; some zones are left out (status.rollout.left)."""
+    DONE = "Done"
+    """Every SSVM runs with the settings in force."""
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    """status.rollout of an SSVMSettings: written by the settings reconcile, read by every SSVMPool of the
+    endpoint as its rollout request. kube/settings_status.py renders and parses it."""
+
+    phase: RolloutPhase
+    left: tuple[Mapping[str, Any], ...] = ()
+    """The zones left out, as rendered by plan/rollout_scope.LeftZone.render."""
+    strategy: RolloutStrategy | None = None
+    max_unavailable: int | None = None
+    started_at: datetime | None = None
+    """When the boot-time settings came into force on every management server."""
+    total: int = 0
+    done: int = 0
+    pending: tuple[str, ...] = ()
+    active_zone: str | None = None
+    settings: tuple[str, ...] = ()
+
+    def request(self) -> RolloutRequest | None:
+        """The planner's rollout input for the endpoint's pools; None unless Rolling."""
+        if self.phase is not RolloutPhase.ROLLING or self.started_at is None:
+            return None
+        return RolloutRequest(
+            since=self.started_at,
+            recreate=self.strategy is RolloutStrategy.RECREATE,
+            max_unavailable=self.max_unavailable or 1,
+            active_zone=self.active_zone,
+            settings=self.settings,
+        )
+
+
+@dataclass(frozen=True)
+class SettingsContext:
+    """Everything one SSVMSettings decision depends on; read by kube/ssvm_settings.py."""
+
+    spec: SettingsSpec
+    catalogue: Mapping[str, ConfigEntry]
+    """The declared keys, the standby pair and what status says was applied, from listConfigurations."""
+    inventory: Inventory
+    servers: Sequence[ManagementServer]
+    """The management servers, with a confirmed restart time where CloudStack reports none."""
+    applied: Mapping[str, AppliedRecord]
+    """status.applied as last written."""
+    previous_rollout: RolloutStatus
+    secrets: Mapping[str, str]
+    """The values of spec.secretSettings by setting name, read from their Secrets."""
+    pool_replicas: Sequence[int]
+    """The replicas of every SSVMPool of this CloudStack that may ask for a standby count (empty before
+    auto scale-down could be turned off: versions.STABLE_STANDBY_REPLICAS)."""
+    pools: Sequence[ZonePool] | None
+    """The SSVMPools of this CloudStack; None when not known (every zone is rolled)."""
+    now: datetime
+
+
+@dataclass(frozen=True)
+class SettingsPlan:
+    invalid: tuple[Invalid, ...] = ()
+    """Nothing is applied while any declared setting is invalid."""
+    desired: tuple[DesiredSetting, ...] = ()
+    todo: tuple[DesiredSetting, ...] = ()
+    """The settings CloudStack does not hold as declared; applied in Enforce mode."""
+    drifted: tuple[str, ...] = ()
+    """Settings the operator applied and someone changed since."""
+    applied: Mapping[str, AppliedRecord] = field(default_factory=dict)
+    """status.applied once `todo` is applied (in Enforce mode)."""
+    pending: tuple[AppliedRecord, ...] = ()
+    """Applied settings that take effect only after every management server restarts."""
+    rollout: RolloutStatus = RolloutStatus(RolloutPhase.IDLE)
+
+
+class SettingsProblem(Exception):
+    """The declaration cannot be applied until a user fixes something; `reason` names the condition."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def desired_settings(
+    spec: SettingsSpec,
+    inventory: Inventory,
+    catalogue: Mapping[str, ConfigEntry],
+    replicas: Sequence[int],
+    secrets: Mapping[str, str],
+) -> list[DesiredSetting]:
+    """The declared settings in CloudStack's terms, and the standby count the pools need; raises
+    SettingsProblem for an offering that cannot be resolved."""
+    desired = []
+    if spec.allowed_internal_sites is not None:
+        desired.append(
+            DesiredSetting(
+                ALLOWED_SITES_KEY, ",".join(spec.allowed_internal_sites) or None, field="allowedInternalSites"
+            )
+        )
+    if spec.service_offering is not None:
+        offering, problems = resolve_offering(spec.service_offering, inventory)
+        if offering is None:
+            raise SettingsProblem(str(problems[0].reason), problems[0].message)
+        desired.append(DesiredSetting(SERVICE_OFFERING_KEY, offering.id, field="serviceOffering"))
+    desired += [DesiredSetting(k, v, field=f"settings.{k}") for k, v in sorted(spec.settings.items())]
+    for key in sorted(spec.secret_settings):
+        desired.append(DesiredSetting(key, secrets[key], secret=True, field=f"secretSettings.{key}"))
+    if CAPACITY_STANDBY_KEY not in spec.settings:
+        computed = standby_settings(replicas, catalogue)
+        if computed is not None:
+            desired.append(computed[0])
+    return desired
+
+
+def plan_settings(ctx: SettingsContext) -> SettingsPlan:
+    """What to apply, what waits for a restart and the rollout, for one SSVMSettings. Raises
+    SettingsProblem when the declaration cannot be resolved."""
+    spec, catalogue = ctx.spec, ctx.catalogue
+    desired = desired_settings(spec, ctx.inventory, catalogue, ctx.pool_replicas, ctx.secrets)
+    invalid = validate(desired, catalogue)
+    if invalid:
+        return SettingsPlan(invalid=tuple(invalid), desired=tuple(desired))
+    applied = dict(ctx.applied)
+    drifted = tuple(
+        record.name
+        for record in applied.values()
+        if record.name in catalogue
+        and not record.holds(catalogue[record.name].value)
+        and any(d.name == record.name for d in desired)
+    )
+    todo = tuple(changes(desired, catalogue))
+    if spec.mode is Mode.ENFORCE:
+        applied.update(applied_by(todo, catalogue, ctx.applied, ctx.now))
+    for setting in desired:  # values already in place are recorded too, so drift is noticed later
+        if setting.name not in applied:
+            entry = catalogue[setting.name]
+            if same_value(entry.value, setting.value):
+                applied[setting.name] = AppliedRecord.of(setting, entry.value, None, entry.is_dynamic)
+    pending = tuple(r for r in applied.values() if pending_restart(r, ctx.servers))
+    rollout = plan_rollout(
+        spec, applied, ctx.servers, ctx.inventory, ctx.previous_rollout.active_zone, ctx.pools
+    )
+    return SettingsPlan(
+        desired=tuple(desired),
+        todo=todo,
+        drifted=drifted,
+        applied=applied,
+        pending=pending,
+        rollout=rollout,
+    )
+
+
+def applied_by(
+    todo: Sequence[DesiredSetting],
+    catalogue: Mapping[str, ConfigEntry],
+    applied: Mapping[str, AppliedRecord],
+    now: datetime,
+) -> dict[str, AppliedRecord]:
+    """The status.applied rows for `todo` once applied at `now`: the value before the operator's first
+    change is kept, so Restore puts back what was there before the operator."""
+    records = {}
+    for setting in todo:
+        entry = catalogue[setting.name]
+        before = applied.get(setting.name)
+        previous = before.previous_value if before is not None else entry.value
+        records[setting.name] = AppliedRecord.of(setting, previous, now, entry.is_dynamic)
+    return records
+
+
+def pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) -> bool:
+    if record.dynamic or record.applied_at is None:
+        return False
+    return in_force_since(record.applied_at, [s.last_start for s in servers]) is None
+
+
+def plan_rollout(
+    spec: SettingsSpec,
+    applied: Mapping[str, AppliedRecord],
+    servers: Sequence[ManagementServer],
+    inventory: Inventory,
+    active_zone: str | None,
+    pools: Sequence[ZonePool] | None = None,
+) -> RolloutStatus:
+    """`pools`: the SSVMPools of the endpoint's CloudStack; None when not known (every zone is rolled)."""
+    keys = [r for r in applied.values() if r.name in BOOT_TIME_KEYS and r.applied_at is not None]
+    since_times = [
+        in_force_since(r.applied_at, [s.last_start for s in servers]) for r in keys if r.applied_at
+    ]
+    in_force = [t for t in since_times if t is not None]
+    if not keys or spec.rollout.strategy is RolloutStrategy.NONE:
+        return RolloutStatus(RolloutPhase.IDLE)
+    if not in_force:
+        return RolloutStatus(RolloutPhase.WAITING_FOR_RESTART)
+    since = max(in_force)
+    stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
+    needs_recreate = any(BOOT_TIME_KEYS[r.name] is RolloutStrategy.RECREATE for r in keys)
+    strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
+    zone_names = {z.id: z.name for z in inventory.zones}
+    stale_by_zone: dict[str, list[str]] = {}
+    for vm in stale:
+        stale_by_zone.setdefault(zone_names.get(vm.zone_id, vm.zone_id), []).append(vm.name)
+    settling = any(
+        zone_names.get(vm.zone_id) == active_zone and vm.health is not Health.HEALTHY
+        for vm in inventory.ssvms
+    )
+    zones, left = rollout_zones(stale_by_zone, pools, active_zone, settling)
+    phase = RolloutPhase.ROLLING if zones else (RolloutPhase.PARTLY_DONE if left else RolloutPhase.DONE)
+    return RolloutStatus(
+        phase=phase,
+        left=tuple(z.render() for z in left),
+        strategy=strategy,
+        max_unavailable=spec.rollout.max_unavailable,
+        started_at=since,
+        total=len(inventory.ssvms),
+        done=len(inventory.ssvms) - len(stale),
+        pending=tuple(sorted(vm.name for vm in stale)),
+        active_zone=zones[0] if zones else None,
+        settings=tuple(sorted(r.name for r in keys)),
+    )
