@@ -17,6 +17,7 @@ import yaml
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster, find_kubectl
+from tests.support.fault_proxy import FaultyCluster
 from tests.support.real_cluster import RealCluster
 from tests.support.waiting import eventually
 
@@ -31,6 +32,14 @@ PLURALS = {
 }
 
 Cluster = EmulatedCluster | RealCluster
+
+
+def pending_faults(cluster: Cluster) -> list[Any]:
+    """The injected Kubernetes faults not answered yet, from the proxy or the emulator."""
+    if isinstance(cluster, FaultyCluster):
+        return list(cluster.faults.pending())
+    assert isinstance(cluster, EmulatedCluster), "faults need the fault proxy or the emulator"
+    return list(cluster.call(lambda api: api.faults.pending()))
 
 
 def apply(cluster: Cluster, *docs: Mapping[str, Any]) -> None:

@@ -2,8 +2,9 @@
 process per test. Each suite's conftest imports them by name.
 
 The cluster is the real control plane (kube-apiserver and etcd, shared by the session, cleaned after each
-test) unless the test is marked `emulator` (it injects API faults or reads the request log, which only the
-emulator offers) or SSVM_TESTS_KUBE=emulator asks for the emulator everywhere.
+test) unless the test is marked `emulator` (it reads the request log, which only the emulator keeps) or
+SSVM_TESTS_KUBE=emulator asks for the emulator everywhere. A test marked `kube_faults` reaches the real
+server through a fault-injecting proxy (tests/support/fault_proxy.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from kube_emulator.testing import emulated_cluster
 from tests.e2e.cluster_helpers import Cluster, apply, endpoint_docs
 from tests.e2e.operator_process import OperatorProcess
 from tests.support.control_plane import ControlPlane, real_backend
+from tests.support.fault_proxy import fault_proxy
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCAN_SECONDS = 0.5
@@ -36,7 +38,12 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             yield running
         return
     plane: ControlPlane = request.getfixturevalue("kube_control_plane")
-    yield plane.admin
+    if request.node.get_closest_marker("kube_faults"):
+        tmp_path: Path = request.getfixturevalue("tmp_path")
+        with fault_proxy(plane.admin, tmp_path / "proxied.kubeconfig") as proxied:
+            yield proxied
+    else:
+        yield plane.admin
     plane.admin.reset()
 
 

@@ -32,10 +32,15 @@ LEFTOVERS = (
 
 
 def _kubeconfig(url: str, ca_path: Path, token: str, user: str, namespace: str) -> str:
+    cluster = (
+        {"server": url, "certificate-authority": str(ca_path)}
+        if url.startswith("https:")
+        else {"server": url}
+    )
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "tests", "cluster": {"server": url, "certificate-authority": str(ca_path)}}],
+        "clusters": [{"name": "tests", "cluster": cluster}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": user, "context": {"cluster": "tests", "user": user, "namespace": namespace}}],
         "current-context": user,
