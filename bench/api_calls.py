@@ -112,9 +112,10 @@ def measure(pool_counts: Sequence[int] = POOL_COUNTS) -> Section:
         f"A cycle is one poll interval; each pool reads the shared inventory {READS_PER_CYCLE} times in it, "
         f"as its timer ticks. Averages over {CYCLES} cycles.",
         "Ours always asks the same list commands whatever the number of pools: listZones, "
-        "listSystemVms (each SSVM with its agent's state), listServiceOfferings, listTemplates, and "
+        "listSystemVms (each SSVM with its agent's state), listServiceOfferings, listTemplates, "
+        "listManagementServers (the release the servers run, for outdated SSVMs), and "
         "listConfigurations once per setting used, by exact name: three for the inventory, "
-        f"{len(DECLARED_SETTINGS)} declared by the SSVMSettings object, plus listManagementServers for it. "
+        f"{len(DECLARED_SETTINGS)} declared by the SSVMSettings object. "
         f"The answers hold every zone of the endpoint ({zone_count} here), so the rows do not shrink for a "
         "single pool; the goal is 3 x zones + declared settings + 50.",
         "Times are wall time on this machine with the simulator in a separate process: a guide, not a "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ssvm_operator.cloud.client import CloudClient
-from ssvm_operator.cloud.inventory import SSVM_TYPE
+from ssvm_operator.model.snapshot import SSVM_VM_TYPE as SSVM_TYPE
 
 
 async def naive_poll(client: CloudClient, zone_name: str) -> dict[str, Any]:

@@ -1,9 +1,11 @@
 """`make demo`: the CloudStack simulator, an emulated Kubernetes API and the real operator, shown through
 the real kubectl. It applies examples/, breaks an SSVM through the simulator's admin path and shows the
-operator repairing it. Everything runs on 127.0.0.1 and stops at the end."""
+operator repairing it, rolls a settings change, then upgrades CloudStack and shows the SSVMs rolled onto
+the new release zone by zone. Everything runs on 127.0.0.1 and stops at the end."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,6 +24,8 @@ from kube_emulator.testing import EmulatedCluster, emulated_cluster
 REPOSITORY = Path(__file__).resolve().parents[1]
 # Timers shortened so the story fits in a minute; examples/ keeps production values.
 SCAN_SECONDS = 2.0
+# The region starts one release behind the newest the simulator knows, so that the demo can upgrade it.
+START_RELEASE, UPGRADE_RELEASE = "4.21", "4.22"
 DEMO_HEALTH = {"unhealthyAfterSeconds": 6, "rebootTimeoutSeconds": 10}
 
 
@@ -97,6 +101,65 @@ def event_reasons(cluster: EmulatedCluster, name: str) -> list[str]:
     return [str(e.get("reason")) for e in cluster.call(lambda api: api.events_for(name, "default"))]
 
 
+def templates_of(sim: SimulatorHandle, zone: str) -> set[str]:
+    return {str(vm["template"]) for vm in sim.admin.ssvms(zone=zone)}
+
+
+def upgrade_story(sim: SimulatorHandle, cluster: EmulatedCluster) -> None:
+    say(
+        "Both pools opt into upgrade rolls (spec.upgrade.strategy: Recreate); zone-2 switches to Enforce",
+        "Nothing is outdated yet, so nothing happens.",
+    )
+    for name, extra in (("zone-1", {}), ("zone-2", {"mode": "Enforce"})):
+        body = {"spec": {"upgrade": {"strategy": "Recreate"}, **extra}}
+        cluster.kubectl("patch", "ssvmpool", name, "--type", "merge", "-p", json.dumps(body), check=True)
+    wait("zone-2 Ready in Enforce mode", lambda: ready(cluster, "zone-2") == "True")
+    say(
+        f"Upgrading CloudStack from {START_RELEASE} to {UPGRADE_RELEASE} (simulator admin path): the "
+        "management servers restart on the new release and register its system VM template; the SSVMs stay "
+        "as they were"
+    )
+    template = sim.admin.upgrade(UPGRADE_RELEASE)["template"]["name"]
+    wait(
+        "the outdated SSVMs being seen",
+        lambda: (
+            all(
+                condition(cluster, "SSVMPool", z, "UpToDate") == "OutdatedSSVMs" for z in ("zone-1", "zone-2")
+            )
+            or "UpgradeRecreateStarted" in event_reasons(cluster, "zone-1")
+        ),
+    )
+    show(cluster, "get", "ssvmpools", "-o", "wide")
+    say("The operator rolls one zone at a time: zone-1 first, zone-2 waits its turn")
+    wait("zone-1 rolling", lambda: "UpgradeRecreateStarted" in event_reasons(cluster, "zone-1"))
+    deadline = time.monotonic() + 20  # shown when caught: zone-1 may finish within a poll or two
+    while time.monotonic() < deadline and "upgrade goes one zone" not in str(planned(cluster, "zone-2")):
+        time.sleep(0.5)
+    show(
+        cluster,
+        "get",
+        "ssvmpool",
+        "zone-2",
+        "-o",
+        'jsonpath={.status.plannedActions[?(@.action=="UpgradeRecreate")].blocked}',
+    )
+    print()
+    wait("zone-1 on the new template", lambda: templates_of(sim, "zone-1") == {template})
+    say("zone-1's new SSVM runs the new template and agent; now zone-2's turn")
+    wait("zone-2 on the new template", lambda: templates_of(sim, "zone-2") == {template}, timeout=180)
+    wait(
+        "both pools up to date",
+        lambda: all(
+            condition(cluster, "SSVMPool", z, "UpToDate") == "UpToDate" for z in ("zone-1", "zone-2")
+        ),
+    )
+    wait("both pools Ready", lambda: ready(cluster, "zone-1") == ready(cluster, "zone-2") == "True")
+    say(f"Both zones run {UPGRADE_RELEASE} on {template}, one SSVM replaced at a time")
+    show(cluster, "get", "ssvmpools", "-o", "wide")
+    show(cluster, "get", "cloudstackendpoints", "-o", "jsonpath={.items[0].status.managementServerVersion}")
+    print()
+
+
 def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ssvm-demo-"))
     say(
@@ -105,7 +168,7 @@ def main() -> int:
         f"{SCAN_SECONDS:.0f}s.\nWork files and the operator's log: {workdir}",
     )
     with (
-        simulator_subprocess(scan_interval=SCAN_SECONDS) as sim,
+        simulator_subprocess(scan_interval=SCAN_SECONDS, cloudstack_version=START_RELEASE) as sim,
         emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=["default"]) as cluster,
     ):
         print(f"CloudStack API: {sim.api_url}\nKubernetes API: {cluster.url}")
@@ -164,15 +227,13 @@ def main() -> int:
                 "sites are then in force, and the operator reboots the SSVMs that booted before, zone by zone"
             )
             sim.admin.restart_management_server()
-            wait("zone-1's SSVM rebooted", lambda: rollout(cluster).get("activeZone") == "zone-2")
+            wait("zone-1's SSVM rebooted", lambda: rollout(cluster).get("phase") == "PartlyDone")
             show(cluster, "describe", "ssvmsettings", "region-1")
             say(
-                "zone-2's pool is in Observe mode: its reboot is planned and shown, not executed. "
-                "Switch it to Enforce (spec.mode) and the rollout finishes."
+                "zone-2's pool is in Observe mode: the rollout leaves it out and says why "
+                "(status.rollout.left). Switch it to Enforce (spec.mode) and it is rolled too."
             )
-            wait("zone-2's plan catching up", lambda: "zone-1 first" not in str(planned(cluster, "zone-2")))
-            show(cluster, "get", "ssvmpool", "zone-2", "-o", "jsonpath={.status.plannedActions}")
-            print()
+            upgrade_story(sim, cluster)
         finally:
             os.killpg(operator.pid, signal.SIGINT)
             try:

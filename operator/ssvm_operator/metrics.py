@@ -56,6 +56,11 @@ DESIRED = Gauge("ssvm_operator_pool_desired_replicas", "SSVMs a pool asks for.",
 READY = Gauge(
     "ssvm_operator_pool_ready_replicas", "SSVMs of a pool that are Running with agent Up.", [*OBJECT, "zone"]
 )
+OUTDATED = Gauge(
+    "ssvm_operator_pool_outdated_ssvms",
+    "SSVMs of a pool whose agent or template is older than the management servers' release.",
+    [*OBJECT, "zone"],
+)
 # Named remediations_total for compatibility with existing dashboards; it counts every action.
 ACTIONS_TOTAL = Counter(
     "ssvm_operator_remediations_total",
@@ -121,6 +126,7 @@ def export_pool(
     desired: int,
     ready: int,
     outcomes: Iterable[tuple[str, str]] = (),
+    outdated: int = 0,
 ) -> None:
     """A pool's gauges in its zone, and the actions just taken as (action, result); a pool that moved to
     another zone stops exporting the old one."""
@@ -133,6 +139,7 @@ def export_pool(
         SSVMS.labels(namespace, name, zone, state).set(count)
     DESIRED.labels(namespace, name, zone).set(desired)
     READY.labels(namespace, name, zone).set(ready)
+    OUTDATED.labels(namespace, name, zone).set(outdated)
     actions = set(before[2]) if before else set()
     for action, result in outcomes:
         ACTIONS_TOTAL.labels(namespace, name, zone, action, result).inc()
@@ -168,6 +175,7 @@ def _remove_pool(
         _remove_quietly(SSVMS, namespace, name, zone, state)
     _remove_quietly(DESIRED, namespace, name, zone)
     _remove_quietly(READY, namespace, name, zone)
+    _remove_quietly(OUTDATED, namespace, name, zone)
     for action, result in actions:
         _remove_quietly(ACTIONS_TOTAL, namespace, name, zone, action, result)
 

@@ -29,11 +29,12 @@ from ssvm_operator.model.settings import (
     SettingsSpec,
 )
 from ssvm_operator.model.snapshot import Inventory
-from ssvm_operator.model.spec import Mode, PoolSpec, SpecError
+from ssvm_operator.model.spec import Mode, PoolSpec, SpecError, UpgradeStrategy
 from ssvm_operator.plan.offering import resolve_offering
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.settings import BOOT_TIME_KEYS, DesiredSetting, changes, validate
 from ssvm_operator.plan.types import PoolContext, Severity
+from ssvm_operator.plan.upgrade import upgrade_turn
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -195,12 +196,24 @@ async def plan_documents(
 
     result = Plans()
     now = datetime.now(UTC)
+    rolling: dict[str, list[tuple[str, bool]]] = {}  # per CloudStack: the pools that roll upgrades
     for document, spec in pools:
-        inventory = inventories[url_of(document, spec.endpoint)]
+        if spec.upgrade is not UpgradeStrategy.NONE:
+            rolling.setdefault(url_of(document, spec.endpoint), []).append((spec.zone, False))
+    for document, spec in pools:
+        url = url_of(document, spec.endpoint)
+        inventory = inventories[url]
         # Show what Enforce would do, even for pools declared in Observe mode.
         enforced = replace(spec, mode=Mode.ENFORCE)
+        turn = upgrade_turn(rolling.get(url, []), inventory, spec.zone, spec.upgrade)
         plan = plan_pool(
-            PoolContext(enforced, inventory, now, scan_interval_seconds=inventory.scan_interval_seconds)
+            PoolContext(
+                enforced,
+                inventory,
+                now,
+                scan_interval_seconds=inventory.scan_interval_seconds,
+                upgrade_turn=turn,
+            )
         )
         result.pools.append(
             PoolPlan(
@@ -262,7 +275,11 @@ def _plan_settings(
                 "from": entry.value,
                 "to": setting.value,
                 "needsManagementServerRestart": not entry.is_dynamic,
-                **({"rollout": str(BOOT_TIME_KEYS[setting.name])} if setting.name in BOOT_TIME_KEYS else {}),
+                **(
+                    {"rollout": str(BOOT_TIME_KEYS[setting.name].rollout)}
+                    if setting.name in BOOT_TIME_KEYS
+                    else {}
+                ),
             }
         )
     return plan

@@ -13,6 +13,9 @@
     POST   /_sim/zones/{zone}/behaviour      {"boot_fails", "agent_connects_as", "agent_connects",
                                               "command_load", "vm_capacity"}
     POST   /_sim/image-stores/{store}        {"total_gib", "used_gib", "readonly"}
+    POST   /_sim/upgrade                     {"version", "new_template": bool, "ready_in": [zones],
+                                              "hypervisor", "downtime"}
+    POST   /_sim/templates/{template}/ready  {"zones": [...]}
     GET    /_sim/faults  POST /_sim/faults  DELETE /_sim/faults
     GET    /_sim/calls   DELETE /_sim/calls
 `{vm}` and `{zone}` are a uuid or a name.
@@ -29,7 +32,7 @@ from aiohttp import web
 
 from cloudstack_sim.clock import cs_date
 from cloudstack_sim.lifecycle import OperationFailed
-from cloudstack_sim.model import AgentState, ImageStore, SystemVm, VmState, Zone
+from cloudstack_sim.model import AgentState, ImageStore, SystemVm, Template, VmState, Zone
 from cloudstack_sim.scenario import connect_outcome, set_store_usage
 
 if TYPE_CHECKING:
@@ -102,6 +105,7 @@ class AdminApi:
             "offering": {"id": vm.offering_uuid, "name": offering.name if offering else None},
             "created": _date(vm.created),
             "version": vm.version,
+            "template": getattr(cloud.templates.get(vm.template_uuid), "name", None),
             "pending_job": pending.uuid if pending else None,
             "agent_stuck_as": vm.agent_stuck_as.value if vm.agent_stuck_as else None,
             "guest": {"hung": vm.guest_hung, "ssh": vm.guest_ssh, "booting": vm.guest_booting},
@@ -162,6 +166,9 @@ class AdminApi:
         return {
             "api_url": sim.api_url,
             "cloudstack_version": cloud.version,
+            "templates": [
+                self.template_state(t) for t in sorted(cloud.templates.values(), key=lambda t: t.internal_id)
+            ],
             "scanner": self.scanner_state(),
             "management_servers": [
                 {
@@ -352,6 +359,50 @@ class AdminApi:
             },
         }
 
+    async def upgrade(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        ready_in = body.get("ready_in")
+        if ready_in is not None and not (
+            isinstance(ready_in, list) and all(isinstance(z, str) for z in ready_in)
+        ):
+            return _problem(400, "ready_in must be a list of zone names or ids")
+        try:
+            template = await self.sim.upgrade(
+                str(body.get("version", "")),
+                new_template=_flag(body, "new_template", True),
+                ready_in=ready_in,
+                hypervisor=str(body.get("hypervisor", "KVM")),
+                downtime=float(body.get("downtime", 0.0)),
+            )
+        except LookupError as error:
+            return _problem(404, str(error))
+        return _ok(
+            {
+                "cloudstack_version": self.sim.cloud.version,
+                "template": None if template is None else self.template_state(template),
+            }
+        )
+
+    async def template_ready(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        zones = body.get("zones")
+        if not (isinstance(zones, list) and all(isinstance(z, str) for z in zones)):
+            return _problem(400, "zones must be a list of zone names or ids")
+        try:
+            template = self.sim.set_template_ready(request.match_info["template"], zones)
+        except LookupError as error:
+            return _problem(404, str(error))
+        return _ok(self.template_state(template))
+
+    def template_state(self, template: Template) -> dict[str, Any]:
+        cloud = self.sim.cloud
+        return {
+            "id": template.uuid,
+            "name": template.name,
+            "hypervisor": template.hypervisor,
+            "ready_in": sorted(cloud.zones[z].name for z in template.ready_in_zones if z in cloud.zones),
+        }
+
     async def list_faults(self, request: web.Request) -> web.Response:
         return _ok({"faults": [f.describe() for f in self.sim.faults.active()]})
 
@@ -416,6 +467,8 @@ def add_admin_routes(app: web.Application, sim: Simulator, prefix: str) -> None:
         ("POST", "/vms/{vm}/reachability", admin.reachability),
         ("POST", "/zones/{zone}/behaviour", admin.behaviour),
         ("POST", "/image-stores/{store}", admin.image_store),
+        ("POST", "/upgrade", admin.upgrade),
+        ("POST", "/templates/{template}/ready", admin.template_ready),
         ("GET", "/faults", admin.list_faults),
         ("POST", "/faults", admin.add_fault),
         ("DELETE", "/faults", admin.clear_faults),

@@ -107,7 +107,8 @@ class ApiEndpoint:
         self.calls = calls
         self.closing = closing
         self.available = available
-        self.commands = registry(services.cloud.release)
+        self._release = services.cloud.release
+        self.commands = registry(self._release)
         self._newer_commands = set(registry()) - set(self.commands)
         self._resolve = resolver(services)
 
@@ -124,6 +125,11 @@ class ApiEndpoint:
             )
         if not name:
             return error_response(ERROR_RESPONSE_KEY, ApiError(BAD_REQUEST, "no command specified"))
+        if self.services.cloud.release != self._release:
+            # An upgrade (admin path) moved the release: the servers now answer with the new command set.
+            self._release = self.services.cloud.release
+            self.commands = registry(self._release)
+            self._newer_commands = set(registry()) - set(self.commands)
         command = self.commands.get(name)
         refused = self._refusal(raw, name, command)
         if refused is not None:

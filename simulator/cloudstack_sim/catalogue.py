@@ -1,4 +1,5 @@
-"""The settings the simulator knows: every `secstorage.*` key and the related keys of cloudstack-api.md §4.
+"""The settings the simulator knows: every `secstorage.*` key and the related keys of
+cloudstack-contract.md §4.
 
 "Legacy" keys are `Config.java` entries (server/src/main/java/com/cloud/configuration/Config.java): Global
 only, `isdynamic=false`. The others are `ConfigKey`s whose scope and dynamic flag come from their
@@ -219,14 +220,22 @@ SETTINGS: tuple[Setting, ...] = (
         "10",
         "The minimal number of command execution sessions that system is able to serve immediately"
         "(standby capacity)",
+        boot_arg=False,
     ),
     _legacy(
         "secstorage.session.max",
         "Integer",
         "50",
         "The max number of command execution sessions that a SSVM can handle",
+        boot_arg=False,
     ),
-    _legacy("secstorage.cmd.execution.time.max", "Integer", "30", "The max command execution time in minute"),
+    _legacy(
+        "secstorage.cmd.execution.time.max",
+        "Integer",
+        "30",
+        "The max command execution time in minute",
+        boot_arg=False,
+    ),
     _legacy(
         "secstorage.vm.mtu.size",
         "Integer",
@@ -251,12 +260,14 @@ SETTINGS: tuple[Setting, ...] = (
         "String",
         "",
         "SSL certificate used to encrypt copy traffic between zones",
+        boot_arg=False,
     ),
     _legacy(
         "secstorage.proxy",
         "String",
         None,
         "http proxy used by ssvm, in http://username:password@proxyserver:port format",
+        boot_arg=False,
     ),
     _legacy(
         "secstorage.service.offering",
@@ -287,6 +298,7 @@ SETTINGS: tuple[Setting, ...] = (
         "2",
         "The max number of concurrent copy command execution sessions that an SSVM can handle",
         component="StorageManager",
+        boot_arg=False,
     ),
     Setting(
         "secstorage.vm.auto.scale.down",

@@ -198,12 +198,14 @@ class Cloud:
     def ready_system_template(self, zone: Zone) -> Template | None:
         """VMTemplateDaoImpl.findSystemVMReadyTemplates: a SYSTEM template whose hypervisor and arch match
         a host of the zone (HostDao.listDistinctHypervisorArchTypes), downloaded (DOWNLOADED or BYPASSED)
-        in any image store: the join on template_store_ref is not limited to the zone's stores."""
+        in any image store: the join on template_store_ref is not limited to the zone's stores. The newest
+        such template wins: findSystemVMReadyTemplate lists them "by descending order of id", so after an
+        upgrade registers a new system template, new SSVMs get it as soon as it is downloaded."""
         kinds = {(h.hypervisor, h.arch) for h in self.zone_hosts(zone.uuid)}
         return next(
             (
                 t
-                for t in sorted(self.templates.values(), key=lambda t: t.internal_id)
+                for t in sorted(self.templates.values(), key=lambda t: -t.internal_id)
                 if t.ready_in_zones and (t.hypervisor, t.arch) in kinds
             ),
             None,

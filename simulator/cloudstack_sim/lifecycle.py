@@ -126,6 +126,14 @@ class Lifecycle:
             vm.state = VmState.RUNNING
             vm.host_uuid = target.uuid
 
+    def restart_agent(self, vm: SystemVm) -> None:
+        """The agent inside a Running guest restarts (patch-sysvms.sh restarts the cloud service): its link
+        closes cleanly (Disconnected, `disconnected` stamped), then it connects again with the version it
+        now has. The guest does not reboot."""
+        generation = self._bump(vm)
+        self._agent_lost(vm, AgentState.DISCONNECTED)
+        self._spawn(self._connect_agent(vm, generation, self.cloud.primary_ms))
+
     def fail(self, vm: SystemVm, state: VmState = VmState.ERROR) -> None:
         """The hypervisor lost the VM: no lock, it interrupts whatever runs (that step then fails)."""
         self._bump(vm)
@@ -303,6 +311,7 @@ class Lifecycle:
         else:
             vm.agent.state = AgentState.CONNECTING
             vm.agent.management_server_uuid = ms.uuid
+            vm.agent.version = vm.version  # the StartupCommand reports the agent's own version
         await self._finish_connect(vm, generation)
 
     async def _finish_connect(self, vm: SystemVm, generation: int) -> None:

@@ -121,6 +121,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         "a setting cannot be put back to its default in one call; updateConfiguration with the old value "
         "is the only way",
     ),
+    Difference(
+        Kind.COMMAND,
+        "patchSystemVm",
+        _v("4.17.0"),
+        'api/.../command/admin/systemvm/PatchSystemVMCmd.java: since = "4.17.0"',
+        "before 4.17 an SSVM reaches a new release's agent only by being destroyed and recreated",
+    ),
     # --- request parameters ---------------------------------------------------------------------------
     Difference(
         Kind.PARAMETER,

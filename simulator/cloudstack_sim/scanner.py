@@ -1,7 +1,7 @@
 """CloudStack's own SSVM load scanner: the reason SSVMs come back after a stop or a destroy.
 
 Paraphrases PremiumSecondaryStorageManagerImpl.scanPool (L112-205), the class Spring actually
-registers, and SecondaryStorageManagerImpl.allocCapacity (L758-840); see cloudstack-api.md §1.2-§1.5.
+registers, and SecondaryStorageManagerImpl.allocCapacity (L758-840); see cloudstack-contract.md §1.2-§1.5.
 One scan visits every Enabled, non-Edge, ready zone, changes at most one SSVM per zone, and waits for a
 start to finish before moving on (the scan runs in one thread at a fixed rate).
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +18,8 @@ from cloudstack_sim.config import SimulatorConfig, Timings
 from cloudstack_sim.faults import CallCounter, FaultBook
 from cloudstack_sim.jobs import JobTable
 from cloudstack_sim.lifecycle import Lifecycle
-from cloudstack_sim.model import ManagementServer
+from cloudstack_sim.model import ManagementServer, Template, Zone
+from cloudstack_sim.releases import Release, short
 from cloudstack_sim.scanner import Scanner, scan_interval_seconds
 from cloudstack_sim.signing import Credentials
 
@@ -150,8 +152,69 @@ class Simulator:
 
     # control
 
+    async def upgrade(
+        self,
+        version: str,
+        *,
+        new_template: bool = True,
+        ready_in: list[str] | None = None,
+        hypervisor: str = "KVM",
+        downtime: float = 0.0,
+    ) -> Template | None:
+        """The admin's upgrade of every management server to `version`: they stop, the release moves (new
+        commands, fields and settings), and they start again; the upgrade registers the release's system VM
+        template (SystemVmTemplateRegistration), downloaded in the zones of `ready_in` (every zone by default;
+        `set_template_ready` downloads it later). Existing system VMs keep their template and agent version
+        until they are patched or recreated."""
+        release = Release.of(version)
+        if release.version <= self.cloud.release.version:
+            raise ValueError(f"{version} is not newer than {self.cloud.version}")
+        zones = (
+            [self._zone(ref) for ref in ready_in] if ready_in is not None else list(self.cloud.zones.values())
+        )
+
+        def moved() -> None:
+            self.cloud.release = release
+            self.cloud.version = release.name
+            for ms in self.cloud.management_servers:
+                ms.version = release.name
+
+        await self.restart_management_servers(None, downtime, before_start=moved)
+        if not new_template:
+            return None
+        template = Template(
+            uuid=self.cloud.new_uuid(),
+            internal_id=self.cloud.next_id("vm_template"),
+            name=f"systemvm-{hypervisor.lower()}-{short(release.version)}",
+            created=self.cloud.now(),
+            hypervisor=hypervisor,
+        )
+        template.ready_in_zones.update(z.uuid for z in zones)
+        self.cloud.templates[template.uuid] = template
+        log.info("cloudstack.upgraded version=%s template=%s", release.name, template.name)
+        return template
+
+    def set_template_ready(self, template_ref: str, zones: list[str]) -> Template:
+        """The template finishes downloading in these zones (by name or uuid)."""
+        template = self.cloud.templates.get(template_ref) or next(
+            (t for t in self.cloud.templates.values() if t.name == template_ref), None
+        )
+        if template is None:
+            raise LookupError(f"no template {template_ref}")
+        template.ready_in_zones.update(self._zone(ref).uuid for ref in zones)
+        return template
+
+    def _zone(self, ref: str) -> Zone:
+        zone = self.cloud.find_zone(ref)
+        if zone is None:
+            raise LookupError(f"no zone {ref}")
+        return zone
+
     async def restart_management_servers(
-        self, names: list[str] | None = None, downtime: float = 0.0
+        self,
+        names: list[str] | None = None,
+        downtime: float = 0.0,
+        before_start: Callable[[], None] | None = None,
     ) -> list[ManagementServer]:
         """Stop and start management servers: they fail the jobs they owned and read every setting again."""
         if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
@@ -177,6 +240,8 @@ class Simulator:
         # caller comparing it with the time of a setting change gets the right answer both ways.
         await asyncio.sleep(1.0 - self.cloud.now().timestamp() % 1.0)
         self.jobs.fail_pending({ms.uuid for ms in servers})
+        if before_start is not None:
+            before_start()
         for ms in servers:
             self.cloud.start_management_server(ms)
         # The agents reconnect to the restarted server and get its connect-time settings.

@@ -2,7 +2,7 @@
 
 This is the database side only. What a management server obeys is its own copy, taken at its start
 (ManagementServer.in_force): non-dynamic keys read in `configure()` ignore later database changes until
-that server restarts (cloudstack-api.md §1.6, §4).
+that server restarts (cloudstack-contract.md §1.6, §4).
 """
 
 from __future__ import annotations

@@ -148,6 +148,26 @@ class AdminClient:
         result: dict[str, Any] = self._call("POST", "/management-server/restart", body)
         return result
 
+    def upgrade(
+        self,
+        version: str,
+        *,
+        new_template: bool = True,
+        ready_in: list[str] | None = None,
+        downtime: float = 0.0,
+    ) -> dict[str, Any]:
+        """Upgrade every management server to `version`; a new system VM template is registered (ready in
+        `ready_in`, default every zone) unless `new_template=False`. SSVMs keep their template and agent."""
+        body: dict[str, Any] = {"version": version, "new_template": new_template, "downtime": downtime}
+        if ready_in is not None:
+            body["ready_in"] = ready_in
+        result: dict[str, Any] = self._call("POST", "/upgrade", body)
+        return result
+
+    def set_template_ready(self, template: str, zones: list[str]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("POST", f"/templates/{template}/ready", {"zones": zones})
+        return result
+
     def set_agent_state(self, vm: str, state: str, sticky: bool = False) -> dict[str, Any]:
         """Force the SSVM's agent state now (Up, Connecting, Alert or Disconnected: an SSVM agent never
         reaches Down in CloudStack); `sticky=True` keeps it across reboots and restarts."""

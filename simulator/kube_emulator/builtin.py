@@ -1,4 +1,4 @@
-"""Built-in resources the operator, kopf and kubectl need (testing.md §1: kopf waits forever without
+"""Built-in resources the operator, kopf and kubectl need (README.md §1: kopf waits forever without
 `v1/namespaces`, and silently posts no events without `v1/events`).
 
 Printer columns and field labels follow the real apiserver's printers (pkg/printers/internalversion) and

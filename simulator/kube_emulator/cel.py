@@ -1,7 +1,7 @@
 """CEL `x-kubernetes-validations` with cel-expr-python (Google cel-cpp, core + strings extension).
 
 Kubernetes' CEL environment also has libraries no PyPI package implements (quantity, url, ip/cidr, regex
-`find`, list `isSorted`/`sum`, `format`, semver, authorizer; testing.md §4). A rule that needs one of them
+`find`, list `isSorted`/`sum`, `format`, semver, authorizer; README.md §4). A rule that needs one of them
 cannot be compiled here: it is reported once in the log when the schema is loaded, and a `Warning`
 header is added to every request that skipped it — it never passes silently.
 """

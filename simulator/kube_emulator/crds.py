@@ -118,7 +118,7 @@ _KNOWN_TYPES = {"object", "array", "string", "integer", "number", "boolean"}
 
 
 def _check_structural(schema: Mapping[str, Any], path: str) -> list[errors.FieldError]:
-    """Catch typos a structural schema forbids (unknown `type`, missing types) — testing.md §4 shows that
+    """Catch typos a structural schema forbids (unknown `type`, missing types) — README.md §4 shows that
     offline validators let `type: integr` through."""
     problems: list[errors.FieldError] = []
     declared = schema.get("type")

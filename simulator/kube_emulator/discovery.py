@@ -1,6 +1,6 @@
 """API discovery: `/api`, `/api/v1`, `/apis`, `/apis/<g>`, `/apis/<g>/<v>`, `/version`, `/`.
 
-Legacy discovery is enough: kubectl falls back from aggregated discovery v2 by itself (testing.md §2).
+Legacy discovery is enough: kubectl falls back from aggregated discovery v2 by itself (README.md §2).
 The core group must say `groupVersion: "v1"` (kmock's "/v1" makes core kinds unmappable), and
 subresources are listed without short names (else kubectl warns that "wd" could also match
 widgets/status).

@@ -4,12 +4,12 @@ What the emulator relies on (read in kmock/_internal/apps.py, k8s.py, k8s_views.
 rendering.py, dsl.py of kmock 0.8):
 
 1. `RawHandler.__call__` parses every request with `rendering.Request._parse`, which crashes on
-   `/api/v1/namespaces` (testing.md §1). `FakeApiserver.__call__` replaces it, so requests are built
+   `/api/v1/namespaces` (README.md §1). `FakeApiserver.__call__` replaces it, so requests are built
    here with the public `kmock.Request` constructor; its private `_raw_request` attrs field is set
    through the `raw_request=` init argument.
 2. Handled requests are appended to the private `Root._requests` list (what `kmock.requests` and the
    DSL views iterate) — reactions match the recorded request *by identity*, so the same object that
-   is recorded must be dispatched (testing.md §1: an `attrs.evolve`d copy matches nothing).
+   is recorded must be dispatched (README.md §1: an `attrs.evolve`d copy matches nothing).
 3. `RawHandler._handle` dispatches to user reactions by priority, then to fallbacks.
    `KubernetesEmulator._handle` adds its own object bookkeeping on top, which the emulator must skip,
    so dispatch calls `RawHandler._handle` directly.

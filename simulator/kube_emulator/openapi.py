@@ -3,7 +3,7 @@
 kubectl 1.34's default `--validate=strict` looks up the PATCH operation of the object's group/version/kind
 (by its `x-kubernetes-group-version-kind` extension) and checks that it declares the `fieldValidation`
 query parameter; then it sends `?fieldValidation=Strict` and leaves validation to the server. Without it,
-kubectl falls back to `/openapi/v2` as protobuf and fails (testing.md §2). `kubectl explain` reads the
+kubectl falls back to `/openapi/v2` as protobuf and fails (README.md §2). `kubectl explain` reads the
 component schema carrying the same extension, so CRD schemas are published like the apiextensions
 apiserver does (apiVersion/kind/metadata added, metadata as a reference to ObjectMeta).
 """

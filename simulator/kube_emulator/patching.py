@@ -1,7 +1,7 @@
 """PATCH bodies: JSON merge patch, JSON patch, strategic merge (approximated) and server-side apply.
 
 * A failed JSON-patch `test` is a 422, which kopf relies on for its optimistic finalizer patches
-  (testing.md §1: plain kmock answers 500 and kopf retries forever).
+  (README.md §1: plain kmock answers 500 and kopf retries forever).
 * Strategic merge patch is refused for custom resources with 415, as a real apiserver does; for
   built-ins it is approximated by a merge patch without the `$patch`/`$setElementOrder` directives.
 * Server-side apply is approximated: the applied configuration is merged over the live object, and

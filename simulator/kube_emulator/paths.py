@@ -1,6 +1,6 @@
 """Kubernetes REST paths and verbs: `/apis/<g>/<v>/namespaces/<ns>/<plural>/<name>/<sub>` -> parts.
 
-kmock 0.8's own parser takes `/api/v1/namespaces` for a namespace prefix and crashes on it (testing.md §1),
+kmock 0.8's own parser takes `/api/v1/namespaces` for a namespace prefix and crashes on it (README.md §1),
 so the emulator parses paths itself and treats the `namespaces` resource explicitly.
 """
 

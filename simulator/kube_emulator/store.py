@@ -1,6 +1,6 @@
 """Storage semantics: resourceVersion, uid, timestamps, generation, conflicts, finalizers, status subresource.
 
-What a real apiserver does and plain kmock 0.8 does not (testing.md §1), implemented here:
+What a real apiserver does and plain kmock 0.8 does not (README.md §1), implemented here:
 * every write bumps one global `resourceVersion` (a decimal string, as etcd revisions); a write that
   changes nothing (a no-op patch) bumps nothing and emits no watch event;
 * `uid`, `creationTimestamp` on create; `metadata.generation` for custom resources, bumped only when

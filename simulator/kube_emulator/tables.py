@@ -1,7 +1,7 @@
 """Server-side `Table` output: what `kubectl get` prints (a CRD's additionalPrinterColumns, `-o wide`).
 
 kubectl asks with `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`; without a Table answer it can
-only print NAME and AGE (testing.md §2). Cells are built like the apiextensions-apiserver tableconvertor:
+only print NAME and AGE (README.md §2). Cells are built like the apiextensions-apiserver tableconvertor:
 the first JSONPath result, typed by the column type, `date` columns shown as an age ("5m"); `null`
 cells are printed as `<none>` by kubectl. Priority > 0 columns are sent too; kubectl shows them with -o wide.
 """

@@ -3,11 +3,11 @@
     from kube_emulator.testing import emulated_cluster
 
     with emulated_cluster(crds=["crds/"], namespaces=["ssvm"]) as cluster:
-        cluster.kubectl("apply", "-f", "examples/pool.yaml", check=True)
+        cluster.kubectl("apply", "-f", "examples/pools.yaml", check=True)
         print(cluster.kubectl("get", "ssvmpools", "-A").stdout)
         assert cluster.apiserver.request_log.permissions(user_agent_prefix="kopf")
 
-Pointing kopf at the emulator (the `$KUBECONFIG` gotcha of testing.md §1): kopf's default login goes
+Pointing kopf at the emulator (the `$KUBECONFIG` gotcha of README.md §1): kopf's default login goes
 through the `kubernetes` client, whose `kubernetes.config` freezes `$KUBECONFIG` at *import* time, while the
 emulator's port — hence its kubeconfig — is only known once it runs. Two ways work:
 

@@ -1,7 +1,7 @@
 """Watch streams: a change history for `?resourceVersion=N` resumption, and per-request subscriptions.
 
 Semantics kept from a real apiserver (plain kmock replays everything as ADDED on every reconnect and
-never ends a stream, testing.md §1):
+never ends a stream, README.md §1):
 * no `resourceVersion` (or "0"): synthetic ADDED events for the current objects, then live changes;
 * `resourceVersion=N`: the changes after N; if N is older than the kept history, an ERROR event 410;
 * `sendInitialEvents=true`: the initial ADDED events end with a BOOKMARK annotated

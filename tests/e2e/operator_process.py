@@ -16,8 +16,11 @@ from pathlib import Path
 
 
 class OperatorProcess:
-    def __init__(self, env: dict[str, str], log_path: Path, tick_seconds: float = 0.3) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, tick_seconds: float = 0.3, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self._env = {**env, "SSVM_OPERATOR_TICK_SECONDS": str(tick_seconds), "PYTHONUNBUFFERED": "1"}
+        self._extra_args = extra_args
         self.log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._pump: threading.Thread | None = None
@@ -26,7 +29,7 @@ class OperatorProcess:
         assert self._process is None, "already running"
         log = self.log_path.open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ssvm_operator.cli", "run", "--log-level", "DEBUG"],
+            [sys.executable, "-m", "ssvm_operator.cli", "run", "--log-level", "DEBUG", *self._extra_args],
             env=self._env,
             stdout=log,
             stderr=subprocess.STDOUT,

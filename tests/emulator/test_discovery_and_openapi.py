@@ -1,4 +1,4 @@
-"""Discovery and /openapi/v3 as kubectl needs them (testing.md §2)."""
+"""Discovery and /openapi/v3 as kubectl needs them (simulator/kube_emulator/README.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Storage semantics a real apiserver has and plain kmock lacks (testing.md §1)."""
+"""Storage semantics a real apiserver has and plain kmock lacks (simulator/kube_emulator/README.md §1)."""
 
 from __future__ import annotations
 

@@ -56,6 +56,13 @@ EQUIVALENT = {
         "PoolSpec refuses negative replicas"
     ),
     ("budget.py", "missing: int = 1"): "every ZoneLoad is built with `missing` given",
+    ("budget.py", "@dataclass(frozen=False)"): "nothing assigns to or hashes a ZoneLoad once it is built",
+    **{
+        ("ladder.py", f"unhealthy_for = seconds_between(since, now) if since is not None else {n}"): (
+            "climb runs only after remember_health, which starts an unhealthy SSVM's clock"
+        )
+        for n in ("1.0", "-1.0")
+    },
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
@@ -68,6 +75,10 @@ EQUIVALENT = {
     ("ladder.py", "if last >= ActionKind.START and symptom is Symptom.AGENT_LOST"): (
         "'Start' sorts after every other action kind"
     ),
+    (
+        "ladder.py",
+        "done = f\"{'started' if last >= ActionKind.START else 'rebooted'} {_s(elapsed)} ago\"",
+    ): "'Start' sorts after every other action kind",
     ("ladder.py", "if last is ActionKind.START and symptom <= Symptom.AGENT_LOST"): (
         "'AgentLost' sorts before the other symptoms"
     ),
@@ -76,6 +87,9 @@ EQUIVALENT = {
         "if policy.remediation <= Remediation.NONE:",
     ): "'None' sorts before 'Reboot' and 'Recreate'",
     ("budget.py", "if spec.mode >= Mode.OBSERVE:"): "of the two modes only 'Observe' >= 'Observe'",
+    ("budget.py", "if candidate.purpose <= Purpose.REMEDIATION:"): (
+        "zone actions took no budget above, and 'Remediation' sorts before 'Voluntary'"
+    ),
     ("budget.py", "if reason is None and candidate.purpose < Purpose.ZONE:"): (
         "'Zone' sorts after every other purpose, so `< ZONE` is `is not ZONE`"
     ),
@@ -143,8 +157,8 @@ HAND_MADE = (
     ),
     (
         "ladder.py",
-        "if elapsed < timeout:",
-        "if elapsed <= timeout:",
+        'if elapsed < timeout:\n        return Verdict(\n            None, f"{done}; waiting',
+        'if elapsed <= timeout:\n        return Verdict(\n            None, f"{done}; waiting',
         "tests/unit/test_remediation_ladder.py::TestClimbing::test_the_next_rung_comes_at_exactly_the_reboot_timeout",
     ),
     (

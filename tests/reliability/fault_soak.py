@@ -36,7 +36,7 @@ from tests.e2e.operator_process import OperatorProcess
 from tests.support.paths import REPOSITORY
 
 # Every async command the operator submits; the simulator's job table is the record of what it did.
-VM_JOB_COMMANDS = ("startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm")
+VM_JOB_COMMANDS = ("startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm", "patchSystemVm")
 READ_COMMANDS = (
     "listZones",
     "listSystemVms",
@@ -50,6 +50,9 @@ MUTATING_COMMANDS = (*VM_JOB_COMMANDS, "changeServiceForSystemVm", "updateZone",
 
 # CloudStack keeps two SSVMs per zone: R * secstorage.session.max >= secstorage.capacity.standby.
 SCENARIO: dict[str, Any] = {
+    # Two CloudStack upgrades happen during the soak: 4.20 -> 4.21 keeps the system VM template (agents are
+    # patched), 4.21 -> 4.22 registers a new one (SSVMs are recreated).
+    "cloudstack_version": "4.20",
     "settings": {"secstorage.session.max": "1", "secstorage.capacity.standby": "2"},
     "zones": [{"name": f"zone-{n}"} for n in range(1, 5)],
 }
@@ -64,6 +67,7 @@ class PoolPlan:
     max_unavailable: int
     mode: str = "Enforce"
     paused: bool = False
+    upgrade: str = "Recreate"
 
     @property
     def acts(self) -> bool:
@@ -81,11 +85,12 @@ class PoolPlan:
             mode=self.mode,
             paused=self.paused,
             health={**HEALTH, "maxUnavailable": self.max_unavailable},
+            upgrade={"strategy": self.upgrade},
         )
 
 
 POOLS = (
-    PoolPlan("zone-1", "zone-1", replicas=2, max_unavailable=1),
+    PoolPlan("zone-1", "zone-1", replicas=2, max_unavailable=1, upgrade="Patch"),
     PoolPlan("zone-2", "zone-2", replicas=2, max_unavailable=2),
     PoolPlan("zone-3", "zone-3", replicas=2, max_unavailable=1, mode="Observe"),
     PoolPlan("zone-4", "zone-4", replicas=2, max_unavailable=1, paused=True),
@@ -174,7 +179,8 @@ INVARIANTS = {
     "two operator actions on one SSVM at once": "overlap",
     "a second destroy while the first destroy job had not failed": "destroy",
     "anything done in an Observe or paused zone": "hands-off",
-    "an acting pool not Ready within the bound after faults stop": "converge",
+    "two zones rolling a CloudStack upgrade at once": "zones",
+    "an acting pool not Ready and up to date within the bound after faults stop": "converge",
 }
 
 
@@ -249,6 +255,16 @@ class InvariantMonitor:
                     f"budget: {len(vms)} SSVMs of {zone} disrupted at once ({names}); "
                     f"maxUnavailable {pool.max_unavailable}",
                 )
+        rolling = sorted(
+            pool.zone
+            for pool in self._pools.values()
+            if any(
+                str(f.get("action", "")).startswith("Upgrade")
+                for f in statuses.get(pool.name, {}).get("inFlight") or ()
+            )
+        )
+        if len(rolling) > 1:
+            self._flag(f"zones:{rolling}", f"zones: {', '.join(rolling)} rolling an upgrade at once")
         self._check_destroys(jobs)
         self._check_hands_off(state, jobs)
 
@@ -335,7 +351,9 @@ class FaultSchedule:
             (self._kube_conflict, 3),
             (self._kube_server_error, 3),
             (self._operator_kill, 2),
+            (self.upgrade_cloudstack, 1),
         ]
+        self._upgrades = [("4.21", False), ("4.22", True)]
 
     def inject_one(self) -> None:
         inject = self._rng.choices([k for k, _ in self._kinds], weights=[w for _, w in self._kinds])[0]
@@ -387,6 +405,14 @@ class FaultSchedule:
     def _management_server_restart(self) -> str:
         self._sim.admin.restart_management_server(downtime=self._rng.choice((0.0, 0.0, 0.5)))
         return "management-server restart"
+
+    def upgrade_cloudstack(self) -> str | None:
+        """The next CloudStack upgrade, if one is left: the management servers restart on it."""
+        if not self._upgrades:
+            return None
+        version, new_template = self._upgrades.pop(0)
+        self._sim.admin.upgrade(version, new_template=new_template)
+        return "CloudStack upgrade (new template)" if new_template else "CloudStack upgrade (same template)"
 
     # SSVMs
 
@@ -495,7 +521,7 @@ def _converged(monitor: InvariantMonitor, pools: tuple[PoolPlan, ...]) -> bool:
             continue
         status = statuses.get(pool.name) or {}
         ready = next((c for c in status.get("conditions") or () if c.get("type") == "Ready"), {})
-        if ready.get("status") != "True" or status.get("inFlight"):
+        if ready.get("status") != "True" or status.get("inFlight") or status.get("outdatedReplicas"):
             return False
         vms = [vm for vm in state.get("vms") or () if vm["type"] == "SecondaryStorageVm"]
         in_zone = [vm for vm in vms if vm["zone"] == pool.zone]
@@ -552,6 +578,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
         schedule = FaultSchedule(rng, sim, cluster, operator, monitor, config)
         with _sampling(monitor, config.sample_seconds):
             log(f"injecting faults for {config.fault_seconds:.0f}s (seed {config.seed})")
+            schedule.injected[str(schedule.upgrade_cloudstack())] += 1
             ends = time.monotonic() + config.fault_seconds
             while time.monotonic() < ends:
                 schedule.inject_one()
@@ -561,6 +588,8 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             stopped = time.monotonic()
             sim.admin.clear_faults()
             cluster.call(lambda api: api.faults.clear())
+            while (upgraded := schedule.upgrade_cloudstack()) is not None:  # every soak rolls both upgrades
+                schedule.injected[upgraded] += 1
             # Stuck jobs end only when a management server restarts (they fail with 530 then).
             sim.admin.restart_management_server()
             if not operator.running:

@@ -22,6 +22,8 @@ def test_a_short_fault_soak_breaks_no_invariant_and_converges(capsys: pytest.Cap
     assert report.violations == [], report.table()
     assert sum(report.faults.values()) >= 20, "the schedule injected faults"
     assert any(command.startswith("destroySystemVm") for command in report.actions), "the operator acted"
+    assert report.faults["CloudStack upgrade (new template)"] == 1, "CloudStack was upgraded during the soak"
+    assert any(command.startswith("patchSystemVm") for command in report.actions), "agents were patched"
     assert report.converge_seconds is not None
 
 
@@ -87,3 +89,12 @@ def test_the_monitor_sees_anything_done_in_observe_or_paused_zones() -> None:
     after = state([observe], [])
     after["zones"][2]["details"] = {"enable.secstorage.vm": "false"}
     assert violations([(before, {}), (after, {})]) == ["hands-off"]
+
+
+def test_the_monitor_sees_two_zones_rolling_an_upgrade_at_once() -> None:
+    vms = [vm("a", "zone-1"), vm("c", "zone-2")]
+    quiet = state(vms, [])
+    one = {"zone-1": {"inFlight": [flight("a", "UpgradeRecreate")]}}
+    assert violations([(quiet, one)]) == []
+    both = {**one, "zone-2": {"inFlight": [flight("c", "UpgradePatch")]}}
+    assert violations([(quiet, both)]) == ["zones"]

@@ -1,4 +1,4 @@
-"""Error documents and list paging as CloudStack writes them (cloudstack-api.md §2.1 notes, §6)."""
+"""Error documents and list paging as CloudStack writes them (cloudstack-contract.md §2.1 notes, §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The read-only commands the operator's inventory is built from, field by field (cloudstack-api.md §2)."""
+"""The read-only commands the operator's inventory is built from, field by field
+(cloudstack-contract.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CloudStack's own load scanner: what it keeps, recreates, restarts and adds (cloudstack-api.md §1.3-1.5)."""
+"""CloudStack's own load scanner: what it keeps, recreates, restarts and adds
+(cloudstack-contract.md §1.3-1.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""listConfigurations, updateConfiguration and resetConfiguration (cloudstack-api.md §4, §5)."""
+"""listConfigurations, updateConfiguration and resetConfiguration (cloudstack-contract.md §4, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Requests are authenticated the way ApiServer.verifyRequest does it (cloudstack-api.md §7.1)."""
+"""Requests are authenticated the way ApiServer.verifyRequest does it (cloudstack-contract.md §7.1)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_a_tilde_signed_the_java_way_is_accepted(sim: SimulatorHandle) -> None:
 
 
 def test_a_tilde_signed_by_cs_fails_as_against_cloudstack(api: CloudStack) -> None:
-    # Known divergence of the cs client (cloudstack-api.md §7.2): quote() leaves `~` unescaped.
+    # Known divergence of the cs client (cloudstack-contract.md §7.2): quote() leaves `~` unescaped.
     with pytest.raises(CloudStackApiException) as caught:
         api.listConfigurations(name="no~such")
     assert caught.value.response.status_code == 401

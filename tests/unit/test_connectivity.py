@@ -10,7 +10,7 @@ from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetR
 from ssvm_operator.model.spec import DiagnosticsPolicy, Remediation
 from ssvm_operator.plan.connectivity import diagnose
 from ssvm_operator.plan.diagnostics_schedule import diagnosable, merge, round_due
-from ssvm_operator.plan.types import ActionKind, Plan, Severity, VmMemory
+from ssvm_operator.plan.types import ActionKind, Plan, PlannedAction, Severity, VmMemory
 from tests.unit.plan_builders import NOW, ago, flight, inventory, kinds, plan, reasons, spec, ssvm
 
 STORAGE = Target("10.1.0.5", TargetRole.STORAGE, "nfs-zone-1-1")
@@ -200,6 +200,71 @@ class TestIsolatedSsvmIsRepaired:
     def test_its_isolation_is_a_degraded_finding(self) -> None:
         result = self.isolated_plan()
         assert {f.reason: f.severity for f in result.findings}["SSVMIsolated"] is Severity.DEGRADED
+
+    def test_the_grace_ends_at_exactly_unhealthy_after_seconds(self) -> None:
+        connectivity = diagnosed(checks(1, STORAGE, since_ago=60), checks(2))
+        [action] = self.isolated_plan(connectivity=connectivity).runnable
+        assert action.kind is ActionKind.REBOOT
+        assert action.reason.endswith("for 60s (grace 60s)")
+
+    def test_the_grace_counts_from_when_the_pool_first_saw_it_isolated(self) -> None:
+        """The checks' own unreachable-since may be newer than the pool's record (a check that was lost)."""
+        remembered = VmMemory(unhealthy_since=ago(400))
+        result = self.isolated_plan(remembered, pool=spec(replicas=2, grace=300))
+        assert [(a.kind, a.reason.endswith("for 400s (grace 300s)")) for a in result.runnable] == [
+            (ActionKind.REBOOT, True)
+        ]
+
+    def test_a_reboot_at_the_moment_the_isolation_began_counts_as_its_repair(self) -> None:
+        rebooted = VmMemory(ago(120), ActionKind.REBOOT, ago(120))
+        connectivity = diagnosed(checks(1, STORAGE, since_ago=120, seconds_ago=10), checks(2, seconds_ago=10))
+        result = self.isolated_plan(rebooted, connectivity=connectivity)
+        assert result.actions == ()
+
+    def test_recreated_at_exactly_the_reboot_timeout(self) -> None:
+        rebooted = VmMemory(ago(2000), ActionKind.REBOOT, ago(600))
+        connectivity = diagnosed(
+            checks(1, STORAGE, since_ago=2000, seconds_ago=10), checks(2, seconds_ago=10)
+        )
+        [action] = self.isolated_plan(rebooted, connectivity=connectivity).runnable
+        assert action.kind is ActionKind.RECREATE
+        assert action.reason.startswith("rebooted 600s ago and still cannot reach storage host 10.1.0.5")
+
+    def with_a_stopped_third(self, memory: VmMemory, since_ago: float, checked_ago: float) -> PlannedAction:
+        """The plan's Start of a third, stopped SSVM: whether s-1-VM's repair holds the zone, and why."""
+        result = plan(
+            inventory(ssvm(1), ssvm(2), ssvm(3, "Stopped", None), standby=3),
+            spec(replicas=3, grace=60),
+            memory={1: memory, 3: VmMemory(unhealthy_since=ago(45))},
+            connectivity=diagnosed(
+                checks(1, STORAGE, since_ago=since_ago, seconds_ago=checked_ago),
+                checks(2, seconds_ago=checked_ago),
+            ),
+        )
+        [start] = result.actions
+        assert (start.kind, start.vm_name) == (ActionKind.START, "s-3-VM")
+        return start
+
+    def test_after_its_reboot_the_zone_waits_for_a_round_that_checks_it_again(self) -> None:
+        start = self.with_a_stopped_third(VmMemory(ago(120), ActionKind.REBOOT, ago(30)), 120, checked_ago=30)
+        assert start.blocked == (
+            "waiting for the zone to settle: s-1-VM was rebooted 30s ago because it cannot reach "
+            "storage host 10.1.0.5 (nfs-zone-1-1), which s-2-VM reach(es); "
+            "waiting for the next diagnostics round"
+        )
+
+    def test_a_start_is_named_as_a_start(self) -> None:
+        start = self.with_a_stopped_third(VmMemory(ago(120), ActionKind.START, ago(30)), 120, checked_ago=10)
+        assert start.blocked == (
+            "waiting for the zone to settle: s-1-VM was started 30s ago and still cannot reach storage host "
+            "10.1.0.5 (nfs-zone-1-1), which s-2-VM reach(es); waiting up to 600s for it to recover"
+        )
+
+    def test_past_the_reboot_timeout_without_a_new_round_the_zone_is_no_longer_held(self) -> None:
+        start = self.with_a_stopped_third(
+            VmMemory(ago(700), ActionKind.REBOOT, ago(600)), 700, checked_ago=600
+        )
+        assert start.blocked is None
 
 
 class TestWhenDiagnosticsRun:

@@ -184,6 +184,15 @@ class TestMemory:
         )
         assert later_in_flight.memory["vm-1"].last_remediation_at == ago(100)
 
+    def test_the_later_remediation_counts_even_a_fraction_of_a_second_apart(self) -> None:
+        for remembered, in_flight in (
+            (remediated(REBOOT, 100), flight(START, 1, started_ago=100.5)),
+            (remediated(START, 100.5), flight(REBOOT, 1, started_ago=100)),
+        ):
+            result = plan(inventory(ssvm(1, agent="Alert")), memory={1: remembered}, in_flight=(in_flight,))
+            memory = result.memory["vm-1"]
+            assert (memory.last_remediation, memory.last_remediation_at) == (REBOOT, ago(100))
+
     def test_an_in_flight_remediation_is_remembered_from_when_it_started(self) -> None:
         result = plan(
             inventory(ssvm(1, agent="Down")),

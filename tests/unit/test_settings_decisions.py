@@ -10,12 +10,12 @@ from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.model.settings import SettingsSpec, site_problem
 from ssvm_operator.model.snapshot import SystemVm
 from ssvm_operator.model.spec import SpecError
+from ssvm_operator.model.standby import standby_for
 from ssvm_operator.plan.settings import (
     DesiredSetting,
     changes,
     in_force_since,
     needs_rollout,
-    standby_for,
     standby_settings,
     validate,
     value_hash,

@@ -1,5 +1,5 @@
-"""Parsing CloudStack's responses into the snapshot, and the raw health classification (cloudstack-api.md
-§2.3, §2.6, §3.3). Older releases omit fields; parsing must tolerate that."""
+"""Parsing CloudStack's responses into the snapshot, and the raw health classification
+(cloudstack-contract.md §2.3, §2.6, §3.3). Older releases omit fields; parsing must tolerate that."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from ssvm_operator.model.snapshot import Health, Inventory, Offering, SystemVm, Zone, parse_cloudstack_time
 
-# The sample of cloudstack-api.md §2.3, trimmed to the fields the operator reads.
+# The sample of cloudstack-contract.md §2.3, trimmed to the fields the operator reads.
 SYSTEMVM: dict[str, Any] = {
     "id": "8f0e-uuid",
     "systemvmtype": "secondarystoragevm",

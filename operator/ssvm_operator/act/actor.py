@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ssvm_operator.act import evidence
 from ssvm_operator.act.outcome import Outcome, Result
+from ssvm_operator.act.upgrade import upgraded_already
 from ssvm_operator.cloud import systemvm
 from ssvm_operator.cloud.client import CloudApi, JobState
 from ssvm_operator.cloud.errors import CloudError
@@ -110,7 +111,7 @@ class Actor:
             )
         stale = _no_longer_needed(
             kind, current.state, current.health, current.offering_id, action.offering_id
-        )
+        ) or upgraded_already(action, current)
         if stale and not (action.diagnosed and current.state == "Running"):
             return self._outcome(action, Result.SKIPPED, stale)
         if evidence.wanted(action, self._evidence):
@@ -225,6 +226,11 @@ async def _destroy(client: CloudApi, action: PlannedAction) -> str:
     return await systemvm.destroy(client, action.vm_id)
 
 
+async def _patch(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.patch(client, action.vm_id)
+
+
 async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
     """changeServiceForSystemVm needs the VM stopped: change, then stop; follow_jobs starts it again."""
     assert action.vm_id is not None and action.offering_id is not None
@@ -240,6 +246,8 @@ SUBMIT: Mapping[ActionKind, Submit] = {
     ActionKind.DESTROY_SURPLUS: _destroy,
     ActionKind.ROLLOUT_REBOOT: _reboot,
     ActionKind.ROLLOUT_RECREATE: _destroy,
+    ActionKind.UPGRADE_PATCH: _patch,
+    ActionKind.UPGRADE_RECREATE: _destroy,
 }
 """The CloudStack job of each SSVM action (zone-level actions are no job: updateZone answers at once)."""
 

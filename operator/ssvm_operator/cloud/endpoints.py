@@ -49,6 +49,13 @@ class EndpointConnection:
             self.cloudstack_version = str(self.support.version) if self.support.version else str(reported)
         return self.support
 
+    def notice_servers(self, version: str | None) -> None:
+        """The management servers' version from the latest inventory: after an upgrade it differs from the
+        release read at connect, which is then read again (features follow the new release)."""
+        known = self.cloudstack_version
+        if version and self.support is not None and known and version.split("-")[0] != known.split("-")[0]:
+            self.support = None
+
     def feature(self, name: str) -> bool:
         """Whether the endpoint's release has a feature of versions.FEATURES; False while not known."""
         version = self.support.version if self.support else None

@@ -1,7 +1,7 @@
 """Error taxonomy for CloudStack calls: what to retry, what to stop on, and what to tell the user.
 
 CloudStack puts the HTTP status in `errorcode` (api/.../ApiErrorCode.java, ApiServlet.java); async jobs report
-failures inside the job result with the same codes (cloudstack-api.md §6).
+failures inside the job result with the same codes (cloudstack-contract.md §6).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 The same few list calls whatever the number of pools, so CloudStack's load does not grow with the number
 of SSVMPool objects, and the rows asked for are the ones used: the zones, their SSVMs (each with its
-agent's state), the system offerings, the system templates, and three settings by exact name (measured in
-`make bench`). Only a declaration naming an offering that is no system offering costs more: one lookup per
-poll while it stands.
+agent's state), the system offerings, the system templates, the management servers, and three settings by
+exact name (measured in `make bench`). Only a declaration naming an offering that is no system offering
+costs more: one lookup per poll while it stands.
 """
 
 from __future__ import annotations
@@ -16,18 +16,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
-from ssvm_operator.model.snapshot import Inventory, Offering, SystemVm, Zone
+from ssvm_operator.model.snapshot import SSVM_VM_TYPE, Inventory, Offering, SystemTemplate, SystemVm, Zone
+from ssvm_operator.model.standby import CAPACITY_STANDBY_DEFAULT, SESSION_MAX_DEFAULT, ssvms_per_zone
 
-SSVM_TYPE = "secondarystoragevm"
-# Defaults of the settings that decide how many SSVMs CloudStack keeps (Config.java).
-DEFAULT_SESSION_MAX = 50
-DEFAULT_CAPACITY_STANDBY = 10
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
 INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
@@ -35,17 +33,20 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates = await asyncio.gather(
+    zones, vms, offerings, configs, templates, servers = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
-        client.list("listSystemVms", systemvmtype=SSVM_TYPE),
+        client.list("listSystemVms", systemvmtype=SSVM_VM_TYPE),
         # Every system offering, so one declared for another system VM type is recognised as such.
         client.list("listServiceOfferings", issystem=True),
         read_settings(client, INVENTORY_SETTINGS),
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
+        # The release the servers run now: an upgrade moves it without the operator reconnecting, and SSVMs
+        # whose agent is behind it are outdated (model/currency.py).
+        client.list("listManagementServers"),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
     settings = {name: entry.value for name, entry in configs.items()}
@@ -57,10 +58,25 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         standby_replicas=standby_replicas(settings),
         scan_interval_seconds=_int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
+        system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
+        management_server_version=management_server_version(servers),
         ready_template_zones=frozenset(
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
+
+
+def management_server_version(servers: list[dict[str, Any]]) -> str | None:
+    """The newest version among the Up servers (all of them when none says Up): CloudStack runs every
+    management server on one release, and an upgrade starts them on the new one."""
+    up = [s for s in servers if str(s.get("state", "Up")) == "Up"] or servers
+    versions = [str(s["version"]) for s in up if s.get("version")]
+    return max(versions, key=_version_key) if versions else None
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    numbers = text.split("-")[0].split(".")
+    return tuple(int(n) if n.isdigit() else 0 for n in numbers)
 
 
 def standby_replicas(settings: Mapping[str, str | None]) -> int:
@@ -68,9 +84,9 @@ def standby_replicas(settings: Mapping[str, str | None]) -> int:
 
     Assumes no command-execution load (KVM/XenServer without data migration).
     """
-    session_max = max(1, _int_setting(settings, SESSION_MAX_KEY, DEFAULT_SESSION_MAX))
-    standby = max(0, _int_setting(settings, CAPACITY_STANDBY_KEY, DEFAULT_CAPACITY_STANDBY))
-    return max(1, math.ceil(standby / session_max))
+    session_max = _int_setting(settings, SESSION_MAX_KEY, SESSION_MAX_DEFAULT)
+    standby = _int_setting(settings, CAPACITY_STANDBY_KEY, CAPACITY_STANDBY_DEFAULT)
+    return ssvms_per_zone(session_max, standby)
 
 
 def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:

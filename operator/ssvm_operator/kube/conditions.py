@@ -48,9 +48,9 @@ def render(
         if before is not None and before.get("status") == status and before.get("lastTransitionTime"):
             transition = str(before["lastTransitionTime"])
         item: dict[str, Any] = {
-            "type": condition.type,
+            "type": str(condition.type),
             "status": status,
-            "reason": condition.reason,
+            "reason": str(condition.reason),
             "message": condition.message,
             "lastTransitionTime": transition,
         }

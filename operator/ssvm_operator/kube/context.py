@@ -12,6 +12,7 @@ from ssvm_operator import logs
 from ssvm_operator.cloud.client import CallObserver, Credentials
 from ssvm_operator.cloud.endpoints import EndpointConnection, EndpointRegistry
 from ssvm_operator.kube import kubeapi
+from ssvm_operator.kube.reasons import Reason
 from ssvm_operator.model.spec import EndpointSpec, SpecError
 
 
@@ -61,13 +62,13 @@ class OperatorContext:
         key = f"{namespace}/{name}"
         if raw_spec is None:
             raise EndpointUnavailable(
-                "EndpointNotFound",
+                Reason.ENDPOINT_NOT_FOUND,
                 f"CloudStackEndpoint {key} does not exist; create it or fix spec.endpointRef",
             )
         try:
             spec = EndpointSpec.parse(raw_spec)
         except SpecError as error:
-            raise EndpointUnavailable("EndpointInvalid", f"CloudStackEndpoint {key}: {error}") from None
+            raise EndpointUnavailable(Reason.ENDPOINT_INVALID, f"CloudStackEndpoint {key}: {error}") from None
         current = self.registry.get(key)
         fresh = time.monotonic() - self._secrets_read_at.get(key, -1e9) < spec.poll_interval_seconds
         if current is not None and current.spec == spec and fresh:
@@ -77,7 +78,8 @@ class OperatorContext:
             secret_key = await kubeapi.read_secret_key(namespace, spec.secret_key.name, spec.secret_key.key)
         except kubeapi.SecretError as error:
             raise EndpointUnavailable(
-                "CredentialsMissing", f"{error}; see spec.credentialsSecretRef of CloudStackEndpoint {key}"
+                Reason.CREDENTIALS_MISSING,
+                f"{error}; see spec.credentialsSecretRef of CloudStackEndpoint {key}",
             ) from None
         ca_pem = None
         if spec.ca is not None:
@@ -85,7 +87,7 @@ class OperatorContext:
                 ca_pem = await kubeapi.read_secret_key(namespace, spec.ca.name, spec.ca.key)
             except kubeapi.SecretError as error:
                 raise EndpointUnavailable(
-                    "CABundleMissing", f"{error}; see spec.caSecretRef of CloudStackEndpoint {key}"
+                    Reason.CA_BUNDLE_MISSING, f"{error}; see spec.caSecretRef of CloudStackEndpoint {key}"
                 ) from None
         for value in (api_key, secret_key):
             logs.register_secret(value)

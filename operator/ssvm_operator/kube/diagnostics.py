@@ -10,9 +10,8 @@ are what the planner reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import kopf
@@ -21,12 +20,14 @@ import structlog
 from ssvm_operator.cloud.diagnostics import run_round, zone_targets
 from ssvm_operator.cloud.endpoints import EndpointConnection
 from ssvm_operator.cloud.errors import CloudError
-from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.diagnostics_status import RoundRecord, checks_from_status, render_checks
+from ssvm_operator.kube.events import announce, said_before
 from ssvm_operator.kube.names import DIAGNOSE_ANNOTATION
 from ssvm_operator.kube.pool_status import memory_from_status
-from ssvm_operator.model.diagnostics import Check, Connectivity, Target, TargetRole
+from ssvm_operator.kube.reasons import ConditionType, EventReason, Reason
+from ssvm_operator.model.diagnostics import Check, Connectivity
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec
 from ssvm_operator.plan.connectivity import ConnectivityReason, diagnose
@@ -34,51 +35,17 @@ from ssvm_operator.plan.diagnostics_schedule import (
     agent_trouble_unchecked,
     diagnosable,
     merge,
-    next_round,
     round_due,
 )
 from ssvm_operator.plan.types import InFlight
 
 log = structlog.get_logger("ssvm_operator.diagnostics")
 
-CONDITION = "Connectivity"
+CONDITION = ConditionType.CONNECTIVITY
 NO_TARGETS = (
     "the zone has no image store, internal DNS server or management server address to check, and "
     "spec.diagnostics.targets is empty"
 )
-
-
-@dataclass(frozen=True)
-class RoundRecord:
-    """status.diagnosticsRun: when the last round ran and which diagnose request it served."""
-
-    last_run: datetime | None = None
-    served_request: str | None = None
-    error: str | None = None
-
-    @classmethod
-    def from_status(cls, status: Mapping[str, Any]) -> RoundRecord:
-        raw = status.get("diagnosticsRun") or {}
-        return cls(
-            last_run=conditions.parse_timestamp(raw.get("lastRunTime")),
-            served_request=raw.get("servedRequest"),
-            error=raw.get("lastError"),
-        )
-
-    def faulty(self, checks: Iterable[Check]) -> bool:
-        return self.error is not None or any(c.reachable is not True for c in checks)
-
-    def render(self, spec: PoolSpec, checks: Sequence[Check]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.last_run is not None:
-            out["lastRunTime"] = conditions.timestamp(self.last_run)
-            upcoming = next_round(spec.diagnostics, self.last_run, self.faulty(checks))
-            out["nextRunAfter"] = conditions.timestamp(upcoming)
-        if self.served_request is not None:
-            out["servedRequest"] = self.served_request
-        if self.error is not None:
-            out["lastError"] = self.error
-        return out
 
 
 @dataclass(frozen=True)
@@ -104,7 +71,9 @@ async def diagnostics_stage(
     """Run a round if one is due and allowed; write status.diagnostics and status.diagnosticsRun."""
     zone = inventory.zone_named(spec.zone)
     if zone is None:
-        return Diagnostics(None, Condition(CONDITION, None, "NotChecked", f"zone {spec.zone} not found"))
+        return Diagnostics(
+            None, Condition(CONDITION, None, ConnectivityReason.NOT_CHECKED, f"zone {spec.zone} not found")
+        )
     pool = f"{body.metadata.namespace}/{body.metadata.name}"
     vms = inventory.ssvms_in(zone.id)
     present = {vm.id for vm in vms}
@@ -156,7 +125,7 @@ async def diagnostics_stage(
     healthy, reason, message = diagnosis.summary(zone.name)
     if not diagnosis.checks:
         if record.error is not None:
-            reason, message = "DiagnosticsFailed", record.error
+            reason, message = Reason.DIAGNOSTICS_FAILED, record.error
         elif due is not None and waits is not None:
             message = f"{message}; waiting: {waits}"
     condition = Condition(CONDITION, healthy, reason, message)
@@ -183,55 +152,6 @@ def _why_not_now(
     return None
 
 
-def render_checks(checks: Iterable[Check]) -> list[dict[str, Any]]:
-    rows = []
-    for check in checks:
-        row: dict[str, Any] = {
-            "ssvm": check.ssvm_name,
-            "ssvmId": check.ssvm_id,
-            "target": check.target.address,
-            "targetName": check.target.name,
-            "role": check.target.role.value,
-            "kind": check.kind,
-            "reachable": check.reachable,
-            "latencyMs": check.latency_ms,
-            "error": check.error,
-            "checkedAt": conditions.timestamp(check.checked_at),
-            "unreachableSince": (
-                conditions.timestamp(check.unreachable_since) if check.unreachable_since else None
-            ),
-        }
-        rows.append({k: v for k, v in row.items() if v is not None})
-    return rows
-
-
-def checks_from_status(status: Mapping[str, Any]) -> list[Check]:
-    checks = []
-    for row in status.get("diagnostics") or ():
-        checked_at = conditions.parse_timestamp(row.get("checkedAt"))
-        try:
-            role = TargetRole(row.get("role"))
-        except ValueError:
-            continue
-        if checked_at is None or not row.get("ssvmId") or not row.get("target"):
-            continue
-        latency = row.get("latencyMs")
-        checks.append(
-            Check(
-                ssvm_id=str(row["ssvmId"]),
-                ssvm_name=str(row.get("ssvm") or row["ssvmId"]),
-                target=Target(str(row["target"]), role, row.get("targetName")),
-                checked_at=checked_at,
-                reachable=row.get("reachable") if isinstance(row.get("reachable"), bool) else None,
-                latency_ms=float(latency) if isinstance(latency, int | float) else None,
-                error=row.get("error"),
-                unreachable_since=conditions.parse_timestamp(row.get("unreachableSince")),
-                kind=str(row.get("kind") or "ping"),
-            )
-        )
-    return checks
-
-
 def _announce_changes(body: kopf.Body, previous: Sequence[Check], checks: Sequence[Check]) -> None:
     """An Event when an SSVM loses or regains a target; checks that could not run change nothing."""
     before = {(c.ssvm_id, c.target.address): c.reachable for c in previous}
@@ -242,23 +162,22 @@ def _announce_changes(body: kopf.Body, previous: Sequence[Check], checks: Sequen
         if check.reachable is False and was is not False:
             kopf.warn(
                 body,
-                reason="ConnectivityLost",
+                reason=EventReason.CONNECTIVITY_LOST,
                 message=f"{check.ssvm_name} cannot reach {check.target.describe()}: {check.error}",
             )
         elif check.reachable and was is False:
             kopf.info(
                 body,
-                reason="ConnectivityRestored",
+                reason=EventReason.CONNECTIVITY_RESTORED,
                 message=f"{check.ssvm_name} reaches {check.target.describe()} again",
             )
 
 
 def _announce_condition(body: kopf.Body, status: Mapping[str, Any], condition: Condition) -> None:
     """One Event when the zone's classification changes, with the troubleshooting hint."""
-    before = conditions.find(status.get("conditions"), CONDITION) or {}
-    if before.get("reason") == condition.reason or condition.status is None:
+    if condition.status is None or said_before(status, CONDITION, reason=condition.reason):
         return
     if condition.status is False:
-        kopf.warn(body, reason=condition.reason, message=condition.message)
-    elif before.get("status") == "False":
-        kopf.info(body, reason=ConnectivityReason.REACHABLE.value, message=condition.message)
+        announce(body, condition.reason, condition.message, warning=True)
+    elif said_before(status, CONDITION, status_text="False"):
+        announce(body, ConnectivityReason.REACHABLE, condition.message)

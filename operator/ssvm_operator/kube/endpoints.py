@@ -15,6 +15,7 @@ from ssvm_operator.cloud.errors import AuthError, CloudError
 from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.model import identity
 
@@ -37,21 +38,22 @@ async def reconcile_endpoint(
         run.report(*found, duplicate)
 
     def warn_once(reason: str, message: str) -> None:
-        run.warn_once("Ready", reason, message, status="False")
+        run.warn_once(ConditionType.READY, reason, message, status="False")
 
     try:
         connection = await ctx.connect(namespace, name, body.get("spec") or {})
     except EndpointUnavailable as error:
         warn_once(error.reason, str(error))
         report(
-            Condition("Ready", False, error.reason, str(error)),
-            Condition("Stalled", True, error.reason, str(error)),
-            Condition("Reconciling", False, error.reason, "waiting for the problem to be fixed"),
+            Condition(ConditionType.READY, False, error.reason, str(error)),
+            Condition(ConditionType.STALLED, True, error.reason, str(error)),
+            Condition(ConditionType.RECONCILING, False, error.reason, "waiting for the problem to be fixed"),
         )
         return
 
     try:
         inventory = await connection.inventory.get(connection.client, connection.spec.poll_interval_seconds)
+        connection.notice_servers(inventory.management_server_version)
         verdict = await connection.read_release()
     except CloudError as error:
         opened = connection.breaker.tripped and _breaker_state(status) != "Open"
@@ -64,50 +66,58 @@ async def reconcile_endpoint(
         patch.status["circuitBreaker"] = _breaker(connection.breaker)
         if isinstance(error, AuthError):
             message = f"CloudStack refused the API keys ({error.detail}); check spec.credentialsSecretRef"
-            warn_once("Unauthorized", message)
+            warn_once(Reason.UNAUTHORIZED, message)
             report(
-                Condition("Ready", False, "Unauthorized", message),
-                Condition("Stalled", True, "Unauthorized", message),
-                Condition("Reconciling", False, "Unauthorized", "waiting for valid API keys"),
+                Condition(ConditionType.READY, False, Reason.UNAUTHORIZED, message),
+                Condition(ConditionType.STALLED, True, Reason.UNAUTHORIZED, message),
+                Condition(
+                    ConditionType.RECONCILING, False, Reason.UNAUTHORIZED, "waiting for valid API keys"
+                ),
             )
         elif not error.retryable:
-            reason = "TLSFailure" if "TLS" in error.detail else "EndpointRejected"
+            reason = Reason.TLS_FAILURE if "TLS" in error.detail else Reason.ENDPOINT_REJECTED
             message = f"spec.url {connection.spec.url}: {error}"
             warn_once(reason, message)
             report(
-                Condition("Ready", False, reason, message),
-                Condition("Stalled", True, reason, message),
-                Condition("Reconciling", False, reason, "waiting for the endpoint to be fixed"),
+                Condition(ConditionType.READY, False, reason, message),
+                Condition(ConditionType.STALLED, True, reason, message),
+                Condition(ConditionType.RECONCILING, False, reason, "waiting for the endpoint to be fixed"),
             )
         else:
             message = (
                 f"spec.url {connection.spec.url}: {error}; "
                 f"retrying every {int(connection.spec.poll_interval_seconds)}s"
             )
-            warn_once("Unreachable", message)
+            warn_once(Reason.UNREACHABLE, message)
             if opened:
                 kopf.warn(
                     body,
-                    reason="CircuitOpen",
+                    reason=Reason.CIRCUIT_OPEN,
                     message=f"{connection.breaker.failures} failures in a row: no remediation on this "
                     "endpoint until CloudStack answers again",
                 )
             report(
-                Condition("Ready", False, "Unreachable", message),
-                Condition("Stalled", False, "Retrying", "the failure may be temporary"),
-                Condition("Reconciling", True, "Unreachable", message),
+                Condition(ConditionType.READY, False, Reason.UNREACHABLE, message),
+                Condition(ConditionType.STALLED, False, Reason.RETRYING, "the failure may be temporary"),
+                Condition(ConditionType.RECONCILING, True, Reason.UNREACHABLE, message),
                 _breaker_condition(connection.breaker),
             )
         log.warning("endpoint.unreachable", endpoint=f"{namespace}/{name}", error=str(error))
         return
 
     patch.status["cloudstackVersion"] = connection.cloudstack_version
+    patch.status["managementServerVersion"] = inventory.management_server_version
     if not verdict.supported:
         warn_once("UnsupportedVersion", verdict.message)
         report(
-            Condition("Ready", False, "UnsupportedVersion", verdict.message),
-            Condition("Stalled", True, "UnsupportedVersion", verdict.message),
-            Condition("Reconciling", False, "UnsupportedVersion", "nothing is managed on this endpoint"),
+            Condition(ConditionType.READY, False, Reason.UNSUPPORTED_VERSION, verdict.message),
+            Condition(ConditionType.STALLED, True, Reason.UNSUPPORTED_VERSION, verdict.message),
+            Condition(
+                ConditionType.RECONCILING,
+                False,
+                Reason.UNSUPPORTED_VERSION,
+                "nothing is managed on this endpoint",
+            ),
         )
         return
     assert verdict.version is not None
@@ -115,14 +125,19 @@ async def reconcile_endpoint(
     patch.status["features"] = [{"name": f.name, "enabled": f.enabled, "reason": f.reason} for f in found]
     off = [f for f in found if not f.enabled]
     features_condition = (
-        Condition("FeaturesAvailable", False, "OlderCloudStack", "; ".join(f.reason for f in off))
+        Condition(
+            ConditionType.FEATURES_AVAILABLE, False, Reason.OLDER_CLOUDSTACK, "; ".join(f.reason for f in off)
+        )
         if off
         else Condition(
-            "FeaturesAvailable", True, "AllFeatures", f"CloudStack {verdict.version} has every feature"
+            ConditionType.FEATURES_AVAILABLE,
+            True,
+            Reason.ALL_FEATURES,
+            f"CloudStack {verdict.version} has every feature",
         )
     )
     if _breaker_state(status) == "Open":
-        kopf.info(body, reason="CircuitClosed", message="CloudStack answers again; remediation resumes")
+        kopf.info(body, reason=Reason.CIRCUIT_CLOSED, message="CloudStack answers again; remediation resumes")
     patch.status["zones"] = sorted(zone.name for zone in inventory.zones)
     patch.status["circuitBreaker"] = _breaker(connection.breaker)
     metrics.export_endpoint(
@@ -137,9 +152,9 @@ async def reconcile_endpoint(
         f"{len(inventory.zones)} zones, {len(inventory.ssvms)} SSVMs"
     )
     report(
-        Condition("Ready", True, "Connected", message),
-        Condition("Stalled", False, "Connected", "nothing blocks the connection"),
-        Condition("Reconciling", False, "Connected", "connected"),
+        Condition(ConditionType.READY, True, Reason.CONNECTED, message),
+        Condition(ConditionType.STALLED, False, Reason.CONNECTED, "nothing blocks the connection"),
+        Condition(ConditionType.RECONCILING, False, Reason.CONNECTED, "connected"),
         features_condition,
         _breaker_condition(connection.breaker),
     )
@@ -157,13 +172,16 @@ def duplicate_condition(
     others = identity.twins(specs, (namespace, name))
     if not others:
         return Condition(
-            "DuplicateEndpoint", False, "Unique", "no other CloudStackEndpoint names this CloudStack"
+            ConditionType.DUPLICATE_ENDPOINT,
+            False,
+            Reason.UNIQUE,
+            "no other CloudStackEndpoint names this CloudStack",
         )
     named = ", ".join(f"{ns}/{n}" for ns, n in others)
     return Condition(
-        "DuplicateEndpoint",
+        ConditionType.DUPLICATE_ENDPOINT,
         True,
-        "SameCloudStack",
+        Reason.SAME_CLOUDSTACK,
         f"CloudStackEndpoint {named} points at the same CloudStack "
         f"({identity.identity_of(specs, (namespace, name))}): both share one rate limit (the lower "
         "requestsPerSecond), one inventory and one circuit breaker, and each zone and the global settings "
@@ -180,13 +198,15 @@ def _breaker_state(status: Mapping[str, Any]) -> str | None:
 def _breaker_condition(breaker: CircuitBreaker) -> Condition:
     if breaker.tripped:
         return Condition(
-            "RemediationAllowed",
+            ConditionType.REMEDIATION_ALLOWED,
             False,
-            "CircuitOpen",
+            Reason.CIRCUIT_OPEN,
             f"{breaker.failures} failed inventories in a row: no SSVM of this endpoint is repaired until "
             "CloudStack answers again",
         )
-    return Condition("RemediationAllowed", True, "CircuitClosed", "CloudStack answers; repairs may run")
+    return Condition(
+        ConditionType.REMEDIATION_ALLOWED, True, Reason.CIRCUIT_CLOSED, "CloudStack answers; repairs may run"
+    )
 
 
 def _breaker(breaker: CircuitBreaker) -> dict[str, Any]:

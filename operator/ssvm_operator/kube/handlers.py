@@ -127,7 +127,8 @@ async def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.reporting_component = EVENT_SOURCE
     settings.posting.reporting_instance = os.environ.get("POD_ID") or socket.gethostname()
     settings.posting.event_name_prefix = f"{EVENT_SOURCE}-event-"
-    # Belt and braces against silent watches behind load balancers (operator-practices.md §1.6).
+    # Belt and braces against silent watches behind load balancers: a watch the server or a proxy drops
+    # without closing is restarted (kopf docs, "Configuration", watching.server_timeout/client_timeout).
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 310
     settings.watching.connect_timeout = 60
@@ -185,6 +186,22 @@ def pool_scopes(
 def _whole(value: Any, default: int) -> int:
     """An index must not fail on a value the schema should have refused."""
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+@kopf.index(GROUP, VERSION, POOLS)
+def upgrade_turns(
+    namespace: str | None, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, bool]]:
+    """The acting pools that roll upgrades, with whether each holds the endpoint's turn now
+    (kube/upgrade_status.py): one zone at a time across every pool of a CloudStack."""
+    annotations = meta.get("annotations") or {}
+    paused = bool(spec.get("paused", False)) or str(annotations.get(PAUSED_ANNOTATION, "")).lower() == "true"
+    strategy = str((spec.get("upgrade") or {}).get("strategy", "None"))
+    if paused or str(spec.get("mode", "Enforce")) != "Enforce" or strategy == "None":
+        return {}
+    endpoint = str((spec.get("endpointRef") or {}).get("name", ""))
+    rolling = bool((status.get("upgrade") or {}).get("rolling"))
+    return {(namespace, endpoint): (str(spec.get("zone", "")), rolling)}
 
 
 @kopf.index(GROUP, VERSION, SETTINGS)
@@ -260,7 +277,15 @@ async def pool_handler(body: kopf.Body, patch: kopf.Patch, memo: Any, **kwargs: 
     # kopf passes each index by its function's name.
     endpoints, claims, rollouts = kwargs["endpoint_specs"], kwargs["zone_claims"], kwargs["settings_rollouts"]
     async with _reconciling("SSVMPool", POOLS, body, patch, memo):
-        await reconcile_pool(_context(memo), body, patch, _first(endpoints), _all(claims), _first(rollouts))
+        await reconcile_pool(
+            _context(memo),
+            body,
+            patch,
+            _first(endpoints),
+            _all(claims),
+            _first(rollouts),
+            _all(kwargs["upgrade_turns"]),
+        )
 
 
 @kopf.on.delete(GROUP, VERSION, POOLS, optional=True)

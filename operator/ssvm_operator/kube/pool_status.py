@@ -9,8 +9,10 @@ from ssvm_operator.act.cycle import Backoff
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
 from ssvm_operator.kube.names import RECENT_ACTIONS_KEPT
+from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.model.spec import PoolSpec
+from ssvm_operator.plan.findings import Reason as PlanReason
 from ssvm_operator.plan.types import (
     ActionKind,
     Finding,
@@ -167,40 +169,61 @@ def pool_conditions(
 
     conditions = []
     if stalled:
-        conditions.append(Condition("Stalled", True, stalled[0].reason, _join(f.message for f in stalled)))
+        conditions.append(
+            Condition(ConditionType.STALLED, True, stalled[0].reason, _join(f.message for f in stalled))
+        )
     elif permanent:
-        conditions.append(Condition("Stalled", True, "ActionRejected", _join(o.message for o in permanent)))
+        conditions.append(
+            Condition(
+                ConditionType.STALLED, True, Reason.ACTION_REJECTED, _join(o.message for o in permanent)
+            )
+        )
     else:
-        conditions.append(Condition("Stalled", False, "Progressing", "nothing blocks the declared state"))
+        conditions.append(
+            Condition(ConditionType.STALLED, False, Reason.PROGRESSING, "nothing blocks the declared state")
+        )
 
     if in_flight or started:
         names = ", ".join(sorted({f"{e.action} {e.vm_name or e.vm_id}" for e in in_flight}))
         conditions.append(
-            Condition("Reconciling", True, "ActionInProgress", f"waiting for CloudStack: {names}")
+            Condition(
+                ConditionType.RECONCILING, True, Reason.ACTION_IN_PROGRESS, f"waiting for CloudStack: {names}"
+            )
         )
     elif plan.converging:
         conditions.append(
             Condition(
-                "Reconciling", True, "WaitingForCloudStack", "SSVMs of the zone are starting or reconnecting"
+                ConditionType.RECONCILING,
+                True,
+                Reason.WAITING_FOR_CLOUDSTACK,
+                "SSVMs of the zone are starting or reconnecting",
             )
         )
     else:
-        conditions.append(Condition("Reconciling", False, "Idle", "no action in progress"))
+        conditions.append(Condition(ConditionType.RECONCILING, False, Reason.IDLE, "no action in progress"))
 
     if spec.paused:
-        conditions.append(Condition("Paused", True, "Paused", "spec.paused or the paused annotation is set"))
+        conditions.append(
+            Condition(
+                ConditionType.PAUSED, True, Reason.PAUSED, "spec.paused or the paused annotation is set"
+            )
+        )
     else:
-        conditions.append(Condition("Paused", False, "Active", "the operator acts on this pool"))
+        conditions.append(
+            Condition(ConditionType.PAUSED, False, Reason.ACTIVE, "the operator acts on this pool")
+        )
 
     if degraded or unhealthy:
         messages = [f.message for f in degraded]
         messages += [
             f"{v.vm.name} is {v.vm.state} with agent {v.vm.agent_state or 'unknown'}" for v in unhealthy
         ]
-        reason = degraded[0].reason if degraded else "SSVMUnhealthy"
-        conditions.append(Condition("Degraded", True, reason, _join(messages)))
+        reason = degraded[0].reason if degraded else PlanReason.SSVM_UNHEALTHY
+        conditions.append(Condition(ConditionType.DEGRADED, True, reason, _join(messages)))
     else:
-        conditions.append(Condition("Degraded", False, "AsDeclared", "the zone runs as declared"))
+        conditions.append(
+            Condition(ConditionType.DEGRADED, False, Reason.AS_DECLARED, "the zone runs as declared")
+        )
 
     cause = degraded[0] if degraded and degraded[0].scope is Scope.DEPENDENCY else None
     ready = _ready(spec, plan, stalled or permanent, working, unhealthy, backoff, cause)
@@ -225,22 +248,24 @@ def _ready(
     total = len(plan.vms)
     summary = f"{plan.ready_replicas} of {spec.replicas} SSVMs ready ({total} in the zone)"
     if stalled:
-        return Condition("Ready", False, "Stalled", "see the Stalled condition; " + summary)
+        return Condition(ConditionType.READY, False, Reason.STALLED, "see the Stalled condition; " + summary)
     if working:
-        return Condition("Ready", False, "Reconciling", summary)
+        return Condition(ConditionType.READY, False, Reason.RECONCILING, summary)
     if unhealthy:
         hint = ""
         if backoff.next_attempt_after:
             hint = f"; next remediation attempt after {timestamp(backoff.next_attempt_after)}"
-        reason = cause.reason if cause is not None else "SSVMUnhealthy"
-        return Condition("Ready", False, reason, summary + hint)
+        reason = cause.reason if cause is not None else PlanReason.SSVM_UNHEALTHY
+        return Condition(ConditionType.READY, False, reason, summary + hint)
     if spec.replicas == 0:
         if total == 0:
-            return Condition("Ready", True, "SSVMsDisabled", "the zone keeps no SSVM, as declared")
-        return Condition("Ready", False, "SurplusSSVMs", summary)
+            return Condition(
+                ConditionType.READY, True, Reason.SSVMS_DISABLED, "the zone keeps no SSVM, as declared"
+            )
+        return Condition(ConditionType.READY, False, Reason.SURPLUS_SSVMS, summary)
     if plan.ready_replicas < spec.replicas:
-        return Condition("Ready", False, "TooFewSSVMs", summary)
-    return Condition("Ready", True, "SSVMsReady", summary)
+        return Condition(ConditionType.READY, False, Reason.TOO_FEW_SSVMS, summary)
+    return Condition(ConditionType.READY, True, Reason.SSVMS_READY, summary)
 
 
 def _join(messages: Iterable[str]) -> str:

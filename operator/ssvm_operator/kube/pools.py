@@ -20,7 +20,7 @@ from ssvm_operator.act.cycle import Backoff, run_pool_cycle
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import AuthError, CloudError
-from ssvm_operator.kube import kubeapi
+from ssvm_operator.kube import kubeapi, upgrade_status
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.diagnostics import Diagnostics, diagnostics_stage
@@ -36,9 +36,11 @@ from ssvm_operator.kube.pool_status import (
     render_recent,
     render_ssvms,
 )
+from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import rollout_from_status
 from ssvm_operator.model import identity
+from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec, SpecError
 from ssvm_operator.plan.template import template_ready
@@ -65,6 +67,7 @@ async def reconcile_pool(
     endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]],
     zone_claims: Mapping[tuple[str, str, str], Sequence[tuple[str, str]]],
     rollouts: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    upgrade_turns: Mapping[tuple[str, str], Sequence[tuple[str, bool]]] | None = None,
 ) -> None:
     run = Reconciliation.begin(ctx, body, patch)
     namespace, name, generation, status, now = run.namespace, run.name, run.generation, run.status, run.now
@@ -73,7 +76,7 @@ async def reconcile_pool(
     try:
         spec = PoolSpec.parse(body.get("spec") or {}, body.metadata.annotations)
     except SpecError as error:
-        run.stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
+        run.stalled(Reason.INVALID_SPEC, f"spec.{error.field}: {error.message}")
         return
 
     try:
@@ -111,34 +114,33 @@ async def reconcile_pool(
         except CloudError as error:
             if isinstance(error, AuthError):
                 message = f"CloudStack refused the API keys: {error.detail}; check the endpoint's Secret"
-                run.stalled("Unauthorized", message)
+                run.stalled(Reason.UNAUTHORIZED, message)
             elif not error.retryable:
-                run.stalled("EndpointRejected", f"CloudStackEndpoint {spec.endpoint}: {error}")
+                run.stalled(Reason.ENDPOINT_REJECTED, f"CloudStackEndpoint {spec.endpoint}: {error}")
             else:
-                report(
-                    Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
-                    Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
-                    Condition("Ready", False, "CloudStackUnreachable", str(error)),
-                )
+                run.unreachable(error)
             if outcomes:  # jobs that ended are reported even when the fresh inventory is not available
                 _announce(body, status, (), outcomes)
                 patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
             log.warning("pool.observe_failed", pool=f"{namespace}/{name}", error=str(error))
             return None
+        connection.notice_servers(inventory.management_server_version)
         try:
             verdict = await connection.read_release()
         except CloudError as error:
-            report(Condition("Ready", False, "CloudStackUnreachable", str(error)))
+            report(Condition(ConditionType.READY, False, Reason.CLOUDSTACK_UNREACHABLE, str(error)))
             return None
         if not verdict.supported:
             message = f"{verdict.message}; nothing is done on endpoint {spec.endpoint}"
-            run.stalled("UnsupportedVersion", message)
+            run.stalled(Reason.UNSUPPORTED_VERSION, message)
             return None
         if spec.replicas > 1 and not connection.feature(versions.STABLE_STANDBY_REPLICAS):
             message = "spec.replicas above 1: " + versions.reason(verdict, versions.STABLE_STANDBY_REPLICAS)
-            run.stalled("ReplicasNeedNewerCloudStack", message)
+            run.stalled(Reason.REPLICAS_NEED_NEWER_CLOUDSTACK, message)
             return None
         observed.append(inventory)
+        entries = [entry for key in sorted(same) for entry in (upgrade_turns or {}).get(key, ())]
+        turns.append(upgrade_status.upgrade_turn(entries, inventory, spec.zone, spec.upgrade))
         conflict = identity.zone_conflict(zone_claims, same, inventory, namespace, name, spec.zone)
         diagnostics = await diagnostics_stage(
             ctx,
@@ -164,16 +166,18 @@ async def reconcile_pool(
             pool_conflict=conflict,
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
+            upgrade_turn=turns[-1],
         )
 
     def planned(plan: Plan) -> None:
         stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
         if stalled is not None:
-            run.warn_once("Stalled", stalled.reason, stalled.message)
+            run.warn_once(ConditionType.STALLED, stalled.reason, stalled.message)
 
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
     observed: list[Inventory] = []
     found: list[Diagnostics] = []
+    turns: list[str | None] = []
     cycle = await run_pool_cycle(
         actor,
         memory_from_status(status),
@@ -188,14 +192,26 @@ async def reconcile_pool(
         return
     plan, outcomes, memory, backoff = cycle.plan, cycle.outcomes, cycle.memory, cycle.backoff
     inventory, diagnostics = observed[0], found[0]
-    _export_metrics(namespace, name, spec, plan, outcomes)
+    outdated, up_to_date = upgrade_status.up_to_date(plan, inventory, spec)
+    _export_metrics(namespace, name, spec, plan, outcomes, outdated)
     _announce(body, status, plan.actions, outcomes)
 
     patch.status["zoneId"] = plan.zone.id if plan.zone else None
     patch.status["desiredReplicas"] = spec.replicas
     patch.status["replicas"] = len(plan.vms)
     patch.status["readyReplicas"] = plan.ready_replicas
-    patch.status["ssvms"] = render_ssvms(plan.vms, memory)
+    columns = upgrade_status.currency_columns(plan, inventory)
+    patch.status["ssvms"] = [
+        {**r, **columns.get(r.get("id", ""), {})} for r in render_ssvms(plan.vms, memory)
+    ]
+    patch.status["outdatedReplicas"] = outdated
+    was_rolling = upgrade_status.was_rolling(status)
+    rolling = upgrade_status.rolling(spec, plan, inventory, actor.in_flight, turns[0], was_rolling)
+    patch.status["upgrade"] = {"rolling": rolling, "activeZone": turns[0]}
+    rollout = rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None))
+    rollout_windows = rollout.windows if rollout is not None else Windows()
+    waiting, window = upgrade_status.window_status(spec, rollout_windows, plan, now)
+    patch.status["waitingForWindow"] = waiting
     patch.status["plannedActions"] = evidence.annotate(render_planned(plan.actions), plan.actions, spec)
     patch.status["inFlight"] = render_in_flight(actor.in_flight)
     patch.status["recentActions"] = render_recent(status.get("recentActions") or (), outcomes)
@@ -204,6 +220,8 @@ async def reconcile_pool(
         *pool_conditions(spec, plan, actor.in_flight, outcomes, backoff),
         diagnostics.condition,
         _template_condition(spec.zone, template_ready(plan.zone, inventory) if plan.zone else None),
+        up_to_date,
+        *([window] if window is not None else []),
     )
     # At INFO only when something happened or changed; an unchanged pool on every tick is DEBUG.
     changed = (
@@ -224,14 +242,20 @@ async def reconcile_pool(
 def _template_condition(zone: str, ready: bool | None) -> Condition:
     if ready is None:
         return Condition(
-            "TemplateReady", None, "Unknown", f"the system VM templates of zone {zone} are not known"
+            ConditionType.TEMPLATE_READY,
+            None,
+            Reason.UNKNOWN,
+            f"the system VM templates of zone {zone} are not known",
         )
     if ready:
         return Condition(
-            "TemplateReady", True, "SystemTemplateReady", f"a system VM template is Ready in {zone}"
+            ConditionType.TEMPLATE_READY,
+            True,
+            Reason.SYSTEM_TEMPLATE_READY,
+            f"a system VM template is Ready in {zone}",
         )
     return Condition(
-        "TemplateReady",
+        ConditionType.TEMPLATE_READY,
         False,
         "SystemTemplateNotReady",
         f"no system VM template is Ready in zone {zone}: CloudStack cannot create SSVMs there; "
@@ -245,7 +269,7 @@ def rollout_request(rollout: Mapping[str, Any] | None) -> RolloutRequest | None:
 
 
 def _export_metrics(
-    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome]
+    namespace: str, name: str, spec: PoolSpec, plan: Plan, outcomes: Sequence[Outcome], outdated: int
 ) -> None:
     states = Counter(view.vm.state for view in plan.vms)
     metrics.export_pool(
@@ -256,6 +280,7 @@ def _export_metrics(
         spec.replicas,
         plan.ready_replicas,
         [(str(o.action), str(o.result)) for o in outcomes],
+        outdated,
     )
 
 

@@ -15,6 +15,8 @@ import kopf
 from ssvm_operator.kube import conditions
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import OperatorContext
+from ssvm_operator.kube.events import announce, said_before
+from ssvm_operator.kube.reasons import ConditionType, Reason
 
 
 @dataclass
@@ -48,16 +50,28 @@ class Reconciliation:
 
     def warn_once(self, condition_type: str, reason: str, message: str, status: str = "True") -> None:
         """A Warning Event, unless the condition already stands at this status and reason (said before)."""
-        before = conditions.find(self.status.get("conditions"), condition_type)
-        if before is None or before.get("status") != status or before.get("reason") != reason:
-            kopf.warn(self.body, reason=reason, message=message)
+        if not said_before(self.status, condition_type, status_text=status, reason=reason):
+            announce(self.body, reason, message, warning=True)
+
+    def unreachable(self, error: Exception) -> None:
+        """CloudStack did not answer: not stalled, retried every poll."""
+        self.report(
+            Condition(
+                ConditionType.STALLED,
+                False,
+                Reason.RETRYING,
+                "CloudStack is unreachable; retrying every poll",
+            ),
+            Condition(ConditionType.RECONCILING, True, Reason.CLOUDSTACK_UNREACHABLE, str(error)),
+            Condition(ConditionType.READY, False, Reason.CLOUDSTACK_UNREACHABLE, str(error)),
+        )
 
     def stalled(
         self, reason: str, message: str, waiting: str = "waiting for the problem to be fixed"
     ) -> None:
-        self.warn_once("Stalled", reason, message)
+        self.warn_once(ConditionType.STALLED, reason, message)
         self.report(
-            Condition("Stalled", True, reason, message),
-            Condition("Reconciling", False, reason, waiting),
-            Condition("Ready", False, reason, message),
+            Condition(ConditionType.STALLED, True, reason, message),
+            Condition(ConditionType.RECONCILING, False, reason, waiting),
+            Condition(ConditionType.READY, False, reason, message),
         )

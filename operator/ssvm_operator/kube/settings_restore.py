@@ -15,6 +15,7 @@ from ssvm_operator.kube import conditions, kubeapi
 from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
 from ssvm_operator.kube.names import SETTINGS
+from ssvm_operator.kube.reasons import ConditionType, EventReason, Reason
 from ssvm_operator.kube.settings_status import applied_from_status
 from ssvm_operator.kube.ssvm_settings import restore_settings
 from ssvm_operator.plan.restore import (
@@ -54,12 +55,14 @@ async def delete_settings(
     except EndpointUnavailable as error:
         await _hold(ctx, body, error.reason, str(error), needs_user=True)
     except CloudError as error:
-        cause = "Unauthorized" if isinstance(error, AuthError) else "CloudStackUnreachable"
-        if not error.retryable and cause != "Unauthorized":
-            cause = "CloudStackRefused"
+        cause: str = Reason.UNAUTHORIZED if isinstance(error, AuthError) else Reason.CLOUDSTACK_UNREACHABLE
+        if not error.retryable and cause != Reason.UNAUTHORIZED:
+            cause = Reason.CLOUDSTACK_REFUSED
         await _hold(ctx, body, cause, logs.redact(str(error)), needs_user=not error.retryable)
     else:
-        kopf.info(body, reason="SettingsRestored", message="the previous settings are back in CloudStack")
+        kopf.info(
+            body, reason=EventReason.SETTINGS_RESTORED, message="the previous settings are back in CloudStack"
+        )
         return
     raise kopf.TemporaryError("deletionPolicy Restore: the restore is pending", delay=retry_seconds)
 
@@ -71,8 +74,10 @@ async def _hold(ctx: OperatorContext, body: kopf.Body, cause: str, problem: str,
     pending = [r.name for r in applied_from_status(status).values() if r.applied_at is not None]
     hold = restore_hold(cause, problem, pending, namespace, name, needs_user=needs_user)
     previous = status.get("conditions")
-    said = conditions.find(previous, "Ready") or {}
-    cause_before = (conditions.find(previous, "Stalled" if needs_user else "Reconciling") or {}).get("reason")
+    said = conditions.find(previous, ConditionType.READY) or {}
+    cause_before = (
+        conditions.find(previous, ConditionType.STALLED if needs_user else ConditionType.RECONCILING) or {}
+    ).get("reason")
     if said.get("reason") != RESTORE_PENDING or cause_before != cause:
         kopf.warn(body, reason=RESTORE_PENDING, message=hold.message)
     log.warning("settings.restore_pending", settings=f"{namespace}/{name}", cause=cause, error=problem)
@@ -91,10 +96,15 @@ async def _hold(ctx: OperatorContext, body: kopf.Body, cause: str, problem: str,
 
 def _conditions(hold: RestoreHold) -> list[Condition]:
     return [
-        Condition("Ready", False, RESTORE_PENDING, hold.message),
-        Condition("Stalled", hold.needs_user, hold.cause if hold.needs_user else "Retrying", hold.message),
+        Condition(ConditionType.READY, False, RESTORE_PENDING, hold.message),
         Condition(
-            "Reconciling",
+            ConditionType.STALLED,
+            hold.needs_user,
+            hold.cause if hold.needs_user else Reason.RETRYING,
+            hold.message,
+        ),
+        Condition(
+            ConditionType.RECONCILING,
             not hold.needs_user,
             hold.cause if not hold.needs_user else "WaitingForUser",
             "restoring the previous settings"

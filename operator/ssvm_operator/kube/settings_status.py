@@ -11,6 +11,7 @@ from typing import Any
 
 from ssvm_operator.kube.conditions import Condition, parse_timestamp, timestamp
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
+from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.model.settings import RolloutStrategy, SettingsSpec
 from ssvm_operator.model.spec import Mode
 from ssvm_operator.plan.rollout_scope import describe_left
@@ -72,6 +73,7 @@ def render_rollout(rollout: RolloutStatus) -> dict[str, Any]:
         "pending": list(rollout.pending),
         "activeZone": rollout.active_zone,
         "settings": list(rollout.settings),
+        "maintenanceWindows": [dict(w) for w in rollout.maintenance_windows],
     }
 
 
@@ -97,6 +99,9 @@ def rollout_from_status(raw: Mapping[str, Any] | None) -> RolloutStatus:
         pending=tuple(raw.get("pending") or ()),
         active_zone=raw.get("activeZone"),
         settings=tuple(raw.get("settings") or ()),
+        maintenance_windows=tuple(
+            dict(w) for w in raw.get("maintenanceWindows") or () if isinstance(w, Mapping)
+        ),
     )
 
 
@@ -110,7 +115,7 @@ def settings_conditions(
 ) -> list[Condition]:
     """`confirm`: when CloudStack does not report management-server starts, how kubectl names this object
     and what is wrong with the annotation confirming a restart, if anything."""
-    conds = [Condition("Stalled", False, "Applied", "every declared setting is valid")]
+    conds = [Condition(ConditionType.STALLED, False, Reason.APPLIED, "every declared setting is valid")]
     if pending:
         names = ", ".join(r.name for r in pending)
         message = f"restart every management server so that {names} take effect"
@@ -126,8 +131,8 @@ def settings_conditions(
         # Only a person can take it further: Stalled, so Flux fails with the action to take at once and
         # Argo CD shows it as Degraded, instead of both waiting for a timeout (see docs/gitops.md).
         conds = [
-            Condition("Stalled", True, "ManagementServerRestartRequired", message),
-            Condition("Ready", False, "ManagementServerRestartRequired", message),
+            Condition(ConditionType.STALLED, True, Reason.MANAGEMENT_SERVER_RESTART_REQUIRED, message),
+            Condition(ConditionType.READY, False, Reason.MANAGEMENT_SERVER_RESTART_REQUIRED, message),
         ]
     elif rollout.phase is RolloutPhase.ROLLING:
         message = (
@@ -135,8 +140,8 @@ def settings_conditions(
             f"rolling zone {rollout.active_zone}" + describe_left(rollout.left)
         )
         conds += [
-            Condition("Reconciling", True, "RollingSSVMs", message),
-            Condition("Ready", False, "RollingSSVMs", message),
+            Condition(ConditionType.RECONCILING, True, Reason.ROLLING_SSVMS, message),
+            Condition(ConditionType.READY, False, Reason.ROLLING_SSVMS, message),
         ]
     elif rollout.phase is RolloutPhase.PARTLY_DONE:
         message = (
@@ -144,21 +149,29 @@ def settings_conditions(
             "operator may roll is done" + describe_left(rollout.left)
         )
         conds += [
-            Condition("Reconciling", False, "RolloutLeftZones", message),
-            Condition("Ready", True, "RolloutLeftZones", message),
+            Condition(ConditionType.RECONCILING, False, Reason.ROLLOUT_LEFT_ZONES, message),
+            Condition(ConditionType.READY, True, Reason.ROLLOUT_LEFT_ZONES, message),
         ]
     elif spec.mode is Mode.OBSERVE and (todo or drifted):
         conds += [
-            Condition("Ready", False, "Drifted" if drifted else "NotApplied", not_applied(todo, drifted))
+            Condition(
+                ConditionType.READY,
+                False,
+                Reason.DRIFTED if drifted else Reason.NOT_APPLIED,
+                not_applied(todo, drifted),
+            )
         ]
     else:
-        reason = "Drifted" if drifted else "InSync"
+        reason = Reason.DRIFTED if drifted else Reason.IN_SYNC
         message = (
             f"put back after drift: {', '.join(drifted)}"
             if drifted
             else "CloudStack holds every declared setting"
         )
-        conds += [Condition("Reconciling", False, reason, message), Condition("Ready", True, reason, message)]
+        conds += [
+            Condition(ConditionType.RECONCILING, False, reason, message),
+            Condition(ConditionType.READY, True, reason, message),
+        ]
     return conds
 
 

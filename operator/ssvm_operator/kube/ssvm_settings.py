@@ -21,9 +21,10 @@ from ssvm_operator.act.settings import restore_settings as restore_applied
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
-from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
+from ssvm_operator.kube.events import said_before
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
+from ssvm_operator.kube.reasons import ConditionType, EventReason, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import (
     applied_from_status,
@@ -38,6 +39,7 @@ from ssvm_operator.model import identity
 from ssvm_operator.model.config import ManagementServer
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, DeletionPolicy, SettingsSpec
 from ssvm_operator.model.spec import Mode, SpecError
+from ssvm_operator.model.standby import SESSION_MAX_DEFAULT
 from ssvm_operator.plan.rollout_scope import ZonePool, newly_left
 from ssvm_operator.plan.settings_plan import (
     AppliedRecord,
@@ -69,7 +71,7 @@ async def reconcile_settings(
     try:
         spec = SettingsSpec.parse(body.get("spec") or {})
     except SpecError as error:
-        stalled("InvalidSpec", f"spec.{error.field}: {error.message}")
+        stalled(Reason.INVALID_SPEC, f"spec.{error.field}: {error.message}")
         return
     # Claims and pool replicas count per CloudStack, whichever endpoint object they go through.
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
@@ -78,7 +80,7 @@ async def reconcile_settings(
     )
     if first is not None and first[1:] != (namespace, name):
         stalled(
-            "Conflict",
+            Reason.CONFLICT,
             f"SSVMSettings {identity.describe(first, namespace)} already manages the global settings of this "
             f"CloudStack (endpoint {spec.endpoint}); this one is not applied",
         )
@@ -90,7 +92,7 @@ async def reconcile_settings(
         )
         verdict = await connection.read_release()
         if not verdict.supported:
-            raise SettingsProblem("UnsupportedVersion", f"{verdict.message}; no setting is applied")
+            raise SettingsProblem(Reason.UNSUPPORTED_VERSION, f"{verdict.message}; no setting is applied")
         poll = connection.spec.poll_interval_seconds
         # The declared keys, the standby pair the computed standby needs, and what status says was applied.
         read = {*spec.keys, SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, *applied_from_status(status)}
@@ -132,16 +134,12 @@ async def reconcile_settings(
         stalled(problem.reason, str(problem))
         return
     except CloudError as error:
-        report(
-            Condition("Stalled", False, "Retrying", "CloudStack is unreachable; retrying every poll"),
-            Condition("Reconciling", True, "CloudStackUnreachable", str(error)),
-            Condition("Ready", False, "CloudStackUnreachable", str(error)),
-        )
+        run.unreachable(error)
         return
 
     if plan.invalid:
         stalled(
-            "InvalidSetting",
+            Reason.INVALID_SETTING,
             "; ".join(f"spec.{p.field}: {p.message}" for p in plan.invalid) + "; nothing applied",
         )
         return
@@ -158,23 +156,29 @@ async def reconcile_settings(
             patch.status["applied"] = render_applied(applied)
             message = logs.redact(str(refused))
             log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
-            stalled("SettingRejected", message)
+            stalled(Reason.SETTING_REJECTED, message)
             return
         _announce_applied(body, done)
         if todo:
             connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
-    elif todo and not _said_before(status, "Ready", not_applied(todo, drifted)):
+    elif todo and not said_before(status, ConditionType.READY, containing=not_applied(todo, drifted)):
         names = ", ".join(s.name for s in todo)
-        kopf.info(body, reason="WouldApply", message=f"Observe mode: would set {names}")
+        kopf.info(body, reason=EventReason.WOULD_APPLY, message=f"Observe mode: would set {names}")
 
     pending = plan.pending
     announce_restart(body, status, pending, servers)
-    if pending and confirmation_problem and not _said_before(status, "Ready", confirmation_problem):
-        kopf.warn(body, reason="InvalidAnnotation", message=confirmation_problem)
+    if (
+        pending
+        and confirmation_problem
+        and not said_before(status, ConditionType.READY, containing=confirmation_problem)
+    ):
+        kopf.warn(body, reason=EventReason.INVALID_ANNOTATION, message=confirmation_problem)
     rollout = plan.rollout
     left = newly_left(previous_rollout.left, rollout.left)
     if left:
-        kopf.warn(body, reason="RolloutLeftZones", message="the settings rollout does not reach " + left)
+        kopf.warn(
+            body, reason=Reason.ROLLOUT_LEFT_ZONES, message="the settings rollout does not reach " + left
+        )
 
     patch.status["applied"] = render_applied(plan.applied)
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
@@ -183,7 +187,7 @@ async def reconcile_settings(
     if standby is not None:
         patch.status["standby"] = {
             "capacityStandby": int(standby.value or 0),
-            "sessionMax": int(catalogue[SESSION_MAX_KEY].value or 50),
+            "sessionMax": int(catalogue[SESSION_MAX_KEY].value or SESSION_MAX_DEFAULT),
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
     confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None
@@ -197,7 +201,7 @@ async def _secrets(namespace: str, spec: SettingsSpec) -> dict[str, str]:
         try:
             value = await kubeapi.read_secret_key(namespace, ref.name, ref.key)
         except kubeapi.SecretError as error:
-            raise SettingsProblem("SecretMissing", f"spec.secretSettings.{key}: {error}") from None
+            raise SettingsProblem(Reason.SECRET_MISSING, f"spec.secretSettings.{key}: {error}") from None
         logs.register_secret(value)
         values[key] = value
     return values
@@ -210,11 +214,11 @@ def _announce_applied(body: kopf.Body, done: Sequence[Applied]) -> None:
         if applied.drifted:
             kopf.warn(
                 body,
-                reason="Drifted",
+                reason=Reason.DRIFTED,
                 message=f"{setting.name} was changed outside Git; put back to {shown}",
             )
         else:
-            kopf.info(body, reason="SettingApplied", message=f"{setting.name} set to {shown}")
+            kopf.info(body, reason=EventReason.SETTING_APPLIED, message=f"{setting.name} set to {shown}")
 
 
 def confirmed_starts(
@@ -254,23 +258,16 @@ def announce_restart(
         names = ", ".join(s.name for s in servers) or "every management server"
         kopf.warn(
             body,
-            reason="ManagementServerRestartRequired",
+            reason=Reason.MANAGEMENT_SERVER_RESTART_REQUIRED,
             message=f"{', '.join(new)} take effect only after a restart of {names} "
             "(systemctl restart cloudstack-management on each)",
         )
     if before and not pending:
         kopf.info(
-            body, reason="ManagementServerRestarted", message="every management server read the new settings"
+            body,
+            reason=EventReason.MANAGEMENT_SERVER_RESTARTED,
+            message="every management server read the new settings",
         )
-
-
-def _said_before(status: Mapping[str, Any], condition_type: str, text: str) -> bool:
-    """Whether the condition as last written already says `text`, so its Event was posted then.
-
-    Events go with a change of what the conditions say, not with every tick that finds the same thing.
-    """
-    before = conditions.find(status.get("conditions"), condition_type) or {}
-    return text in str(before.get("message") or "")
 
 
 async def restore_settings(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ssvm_operator.model.spec import Mode, SecretKeyRef, SpecError
+from ssvm_operator.model.spec import Mode, SecretKeyRef, SpecError, windows
 
 ALLOWED_SITES_KEY = "secstorage.allowed.internal.sites"
 SERVICE_OFFERING_KEY = "secstorage.service.offering"
@@ -31,6 +31,8 @@ class DeletionPolicy(StrEnum):
 class RolloutPolicy:
     strategy: RolloutStrategy = RolloutStrategy.REBOOT
     max_unavailable: int = 1
+    maintenance_windows: tuple[Mapping[str, Any], ...] = ()
+    """spec.rollout.maintenanceWindows as declared (validated): copied into status.rollout for the pools."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,16 @@ class SettingsSpec:
             service_offering=str(spec["serviceOffering"]) if spec.get("serviceOffering") else None,
             settings=settings,
             secret_settings=secret_settings,
-            rollout=RolloutPolicy(strategy, max_unavailable),
+            rollout=RolloutPolicy(strategy, max_unavailable, rollout_windows(rollout_spec)),
             deletion_policy=deletion,
             mode=mode,
         )
+
+
+def rollout_windows(rollout_spec: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    raw = rollout_spec.get("maintenanceWindows")
+    windows(raw, "rollout.maintenanceWindows")  # refuses what the operator could not use, naming the field
+    return tuple(dict(w) for w in raw or ())
 
 
 def site_problem(site: str) -> str | None:

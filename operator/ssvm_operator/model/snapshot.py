@@ -1,6 +1,6 @@
 """The observed state of one CloudStack endpoint, as one inventory refresh saw it.
 
-Field names follow CloudStack's responses (cloudstack-api.md §2.3, §2.4, §2.6); parsing tolerates missing
+Field names follow CloudStack's responses (cloudstack-contract.md §2.3, §2.4, §2.6); parsing tolerates missing
 fields because older releases omit some (e.g. `agentstate` before 4.13.1, `serviceofferingid` before 4.19).
 """
 
@@ -13,12 +13,23 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from ssvm_operator.model.templates import SystemTemplate, parse_cloudstack_time
+
+__all__ = ["Health", "Inventory", "Offering", "SystemTemplate", "SystemVm", "Zone", "parse_cloudstack_time"]
+
 
 class Health(StrEnum):
     HEALTHY = "Healthy"
     CONVERGING = "Converging"
     UNHEALTHY = "Unhealthy"
 
+
+SSVM_VM_TYPE = "secondarystoragevm"
+"""listSystemVms systemvmtype and a system offering's systemvmtype for SSVMs (VirtualMachine.Type)."""
+SSVM_HOST_TYPE = "SecondaryStorageVM"
+"""listHosts type of an SSVM's agent (Host.Type)."""
+SSVM_ENABLED_DETAIL = "enable.secstorage.vm"
+"""The zone detail that lets CloudStack's scanner keep SSVMs in the zone (ZoneConfig.java)."""
 
 # VirtualMachine.State values that are on their way somewhere (api/.../vm/VirtualMachine.java).
 TRANSITIONAL_VM_STATES = frozenset({"Starting", "Stopping", "Migrating", "Expunging", "Restoring"})
@@ -45,10 +56,16 @@ class SystemVm:
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
     last_disconnected: datetime | None = None
     """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
+    agent_version: str | None = None
+    """`version`: the release of the SSVM's agent, from its host row."""
+    template_id: str | None = None
+    template_name: str | None = None
+    hypervisor: str | None = None
+    arch: str | None = None
 
     @property
     def health(self) -> Health:
-        """Health as cloudstack-api.md §3.3 defines it, before any grace period is applied."""
+        """Health as cloudstack-contract.md §3.3 defines it, before any grace period is applied."""
         if self.state in TRANSITIONAL_VM_STATES:
             return Health.CONVERGING
         if self.state in FAILED_VM_STATES:
@@ -78,6 +95,11 @@ class SystemVm:
             created=parse_cloudstack_time(vm.get("created")),
             pending_job_id=vm.get("jobid"),
             last_disconnected=parse_cloudstack_time(vm.get("disconnected")),
+            agent_version=vm.get("version"),
+            template_id=vm.get("templateid"),
+            template_name=vm.get("templatename"),
+            hypervisor=vm.get("hypervisor"),
+            arch=vm.get("arch"),
         )
 
 
@@ -93,7 +115,7 @@ class Zone:
 
     @property
     def scanned_by_cloudstack(self) -> bool:
-        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-api.md §9.1)."""
+        """Whether CloudStack's SSVM scanner keeps an SSVM here (cloudstack-contract.md §9.1)."""
         return self.allocation_state == "Enabled" and self.zone_type != "Edge" and self.ssvm_enabled
 
     @classmethod
@@ -105,7 +127,7 @@ class Zone:
             name=str(zone.get("name", zone["id"])),
             allocation_state=str(zone.get("allocationstate", "Enabled")),
             zone_type=str(zone.get("type", "Core")),
-            ssvm_enabled=str(details.get("enable.secstorage.vm", "true")).lower() != "false",
+            ssvm_enabled=str(details.get(SSVM_ENABLED_DETAIL, "true")).lower() != "false",
             internal_dns=dns,
         )
 
@@ -119,7 +141,7 @@ class Offering:
 
     @property
     def fits_ssvm(self) -> bool:
-        return self.is_system and self.system_vm_type == "secondarystoragevm"
+        return self.is_system and self.system_vm_type == SSVM_VM_TYPE
 
     @classmethod
     def from_api(cls, offering: Mapping[str, Any]) -> Offering:
@@ -148,6 +170,10 @@ class Inventory:
     cloudstack_version: str | None = None
     ready_template_zones: frozenset[str] | None = None
     """Zones with a system VM template Ready (listTemplates templatefilter=system); None when not known."""
+    system_templates: tuple[SystemTemplate, ...] = ()
+    """Every row of listTemplates templatefilter=system (one per template and zone)."""
+    management_server_version: str | None = None
+    """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)
@@ -174,13 +200,3 @@ class Inventory:
     def offering_named(self, name: str) -> Offering | None:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
-
-
-def parse_cloudstack_time(value: Any) -> datetime | None:
-    """CloudStack dates look like 2025-10-30T12:00:00+0000 (Gson, yyyy-MM-dd'T'HH:mm:ssZ)."""
-    if not value:
-        return None
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        return None

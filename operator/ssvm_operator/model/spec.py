@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from ssvm_operator.model.maintenance import WindowError, Windows, parse_windows
+
 PAUSED_ANNOTATION = "ssvm.cloudstack.io/paused"
 
 _Enum = TypeVar("_Enum", bound=StrEnum)
@@ -22,6 +24,17 @@ MAX_EVIDENCE_SECONDS = 600
 class Mode(StrEnum):
     ENFORCE = "Enforce"
     OBSERVE = "Observe"
+
+
+class UpgradeStrategy(StrEnum):
+    """How SSVMs left behind by a CloudStack upgrade are brought onto the new release (spec.upgrade)."""
+
+    NONE = "None"
+    """Report outdated SSVMs only."""
+    PATCH = "Patch"
+    """patchSystemVm (4.17+) where only the agent and scripts are behind; recreate where the template is."""
+    RECREATE = "Recreate"
+    """Destroy, so CloudStack's scanner recreates the SSVM on the newest system VM template."""
 
 
 class Remediation(StrEnum):
@@ -79,6 +92,9 @@ class PoolSpec:
     paused: bool = False
     mode: Mode = Mode.ENFORCE
     diagnostics: DiagnosticsPolicy = field(default_factory=DiagnosticsPolicy)
+    upgrade: UpgradeStrategy = UpgradeStrategy.NONE
+    maintenance_windows: Windows = field(default_factory=Windows)
+    """spec.maintenanceWindows: when voluntary disruption may run; empty means any time."""
 
     @property
     def acts(self) -> bool:
@@ -121,7 +137,18 @@ class PoolSpec:
             paused=paused,
             mode=_enum(Mode, spec.get("mode", "Enforce"), "mode"),
             diagnostics=diagnostics,
+            upgrade=_enum(
+                UpgradeStrategy, (spec.get("upgrade") or {}).get("strategy", "None"), "upgrade.strategy"
+            ),
+            maintenance_windows=windows(spec.get("maintenanceWindows"), "maintenanceWindows"),
         )
+
+
+def windows(raw: Any, path: str) -> Windows:
+    try:
+        return parse_windows(raw, path)
+    except WindowError as error:
+        raise SpecError(error.field, error.message) from None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What is wrong with an SSVM, for how long, and what the operator remembers about it between polls.
 
-The raw classification is `SystemVm.health` (cloudstack-api.md §3.3). Here it gains time: when an SSVM was
-first seen unhealthy, and which remediation the operator last started on it.
+The raw classification is `SystemVm.health` (cloudstack-contract.md §3.3). Here it gains time: when an SSVM
+was first seen unhealthy, and which remediation the operator last started on it.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def describe(vm: SystemVm) -> str:
 
 
 def settling(vm: SystemVm) -> str | None:
-    """Why the SSVM is on its way somewhere by itself (cloudstack-api.md §3.3 Converging), or None."""
+    """Why the SSVM is on its way somewhere by itself (cloudstack-contract.md §3.3 Converging), or None."""
     if vm.pending_job_id is not None:
         return f"{vm.name} has CloudStack job {vm.pending_job_id} pending"
     if vm.health is Health.CONVERGING:

@@ -1,9 +1,10 @@
 """The remediation ladder: start, then reboot, then recreate, each after the previous rung had its chance.
 
-CloudStack repairs much by itself (cloudstack-api.md §1.5): its scanner restarts a stopped SSVM within one
-`secstorage.capacityscan.interval` and creates a replacement one scan after a destroy. The ladder therefore
-waits one scan before starting a stopped SSVM, gives every start or reboot `rebootTimeoutSeconds` to work,
-and recreates (destroySystemVm, then CloudStack creates the new one) only where CloudStack will recreate.
+CloudStack repairs much by itself (cloudstack-contract.md §1.5): its scanner restarts a stopped SSVM within
+one `secstorage.capacityscan.interval` and creates a replacement one scan after a destroy. The ladder
+therefore waits one scan before starting a stopped SSVM, gives every start or reboot `rebootTimeoutSeconds`
+to work, and recreates (destroySystemVm, then CloudStack creates the new one) only where CloudStack will
+recreate.
 """
 
 from __future__ import annotations

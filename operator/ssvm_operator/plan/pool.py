@@ -2,7 +2,7 @@
 
     zone        which zone, may this pool manage it, does CloudStack scan it
     assess      health with grace periods, memory, the ladder's verdict per SSVM
-    propose     zone toggle, surplus, remediation, offering: candidate actions with their holds
+    propose     zone toggle, surplus, remediation, offering, rollout, upgrade: candidates with their holds
     enforce     the safety contract decides what runs now and says why the rest waits
     remember    remediations this plan starts are recorded in the SSVMs' memory
 
@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Health, Zone
 from ssvm_operator.plan.assessment import Assessment, assess
 from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
 from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, judge
 from ssvm_operator.plan.findings import Reason, ordered
+from ssvm_operator.plan.maintenance import hold_outside_windows
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
 from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
 from ssvm_operator.plan.replicas import (
@@ -32,6 +34,7 @@ from ssvm_operator.plan.replicas import (
 from ssvm_operator.plan.rollout import rollout_candidates
 from ssvm_operator.plan.template import hold_recreations, template_findings
 from ssvm_operator.plan.types import TRAITS, Finding, InFlight, Plan, PlannedAction, PoolContext
+from ssvm_operator.plan.upgrade import upgrade_candidates
 from ssvm_operator.plan.zone import duplicate_pool, scanner_findings, zone_not_found
 
 
@@ -61,6 +64,8 @@ def plan_pool(ctx: PoolContext) -> Plan:
     candidates = hold(candidates, assessed, diagnosis)
     candidates = await_fresh_checks(candidates, assessed, ctx.connectivity)
     candidates = hold_recreations(candidates, zone, ctx.inventory)
+    rollout_windows = ctx.rollout.windows if ctx.rollout is not None else Windows()
+    candidates = hold_outside_windows(candidates, spec.maintenance_windows, rollout_windows, ctx.now)
     findings += stage_findings + template_findings(zone, ctx.inventory)
     if ctx.pool_conflict is not None:
         candidates = []  # Two pools on one zone would fight: neither acts until one is removed.
@@ -110,8 +115,8 @@ def propose(
 ) -> tuple[list[Candidate], list[Finding]]:
     """Every action the pool's declaration calls for, in the order they take the budget.
 
-    Zone toggles first, then repairs, then surplus, then offering changes. An SSVM gets at most one:
-    a surplus SSVM is destroyed rather than repaired or changed.
+    Zone toggles first, then repairs, surplus, offering changes, settings rollouts and upgrades. An SSVM
+    gets at most one: a surplus SSVM is destroyed rather than repaired or changed.
     """
     spec = ctx.spec
     replicas = spec.replicas
@@ -142,7 +147,19 @@ def propose(
             findings += change_findings
             taken |= {c.action.vm_id for c in changes if c.action.vm_id is not None}
     if ctx.rollout is not None and replicas >= 1:
-        candidates += rollout_candidates(ctx.rollout, assessed, zone, ctx.in_flight, frozenset(taken))
+        rollouts = rollout_candidates(ctx.rollout, assessed, zone, ctx.in_flight, frozenset(taken))
+        candidates += rollouts
+        taken |= {c.action.vm_id for c in rollouts if c.action.vm_id is not None}
+    candidates += upgrade_candidates(
+        spec.upgrade,
+        assessed,
+        zone,
+        ctx.inventory,
+        ctx.in_flight,
+        frozenset(taken),
+        replicas,
+        ctx.upgrade_turn,
+    )
     return candidates, findings
 
 

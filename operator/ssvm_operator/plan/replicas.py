@@ -1,6 +1,6 @@
 """Replicas stage: how many SSVMs the zone has, how many CloudStack keeps, and what the pool may do about it.
 
-CloudStack alone creates SSVMs (cloudstack-api.md §1): one per enabled zone, more only through the global
+CloudStack alone creates SSVMs (cloudstack-contract.md §1): one per enabled zone, more only through the global
 standby pair `secstorage.capacity.standby` / `secstorage.session.max` read at management-server start
 (`Inventory.standby_replicas`). The operator therefore never creates; it toggles the zone detail
 `enable.secstorage.vm` for replicas 0, and destroys only SSVMs CloudStack would not recreate.
@@ -77,7 +77,7 @@ def surplus_candidates(
     failed (an Error VM is not an active one to it), and giving up the replacement would leave the zone
     without a working SSVM. Among healthy ones the newest go first: CloudStack's template-processing SSVM is
     normally the oldest, and destroying it would only make CloudStack create a new one (the role is not
-    exposed by the API, cloudstack-api.md §1.6).
+    exposed by the API, cloudstack-contract.md §1.6).
     With replicas 0 nothing is destroyed before the zone detail is off, or CloudStack would recreate it.
     """
     if replicas == 0 and zone.ssvm_enabled:

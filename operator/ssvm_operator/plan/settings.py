@@ -1,6 +1,6 @@
 """Pure decisions for SSVMSettings: validate, diff, standby capacity, pending restarts, rollout scope.
 
-Facts used (cloudstack-api.md §1.4, §4, §5): most secstorage.* keys are Global and non-dynamic, read when
+Facts used (cloudstack-contract.md §1.4, §4, §5): most secstorage.* keys are Global and non-dynamic, read when
 a management server starts, and reach an SSVM only when its agent connects after a (re)boot.
 """
 
@@ -15,15 +15,41 @@ from datetime import datetime
 from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, RolloutStrategy
 from ssvm_operator.model.snapshot import SystemVm
+from ssvm_operator.model.standby import (
+    CAPACITY_STANDBY_DEFAULT,
+    SESSION_MAX_DEFAULT,
+    ssvms_per_zone,
+    standby_for,
+)
 
-# Keys an SSVM picks up only at boot or agent connect, and the least disruptive way to make it do so
-# (SecondaryStorageManagerImpl: boot args in finalizeVirtualMachineProfile, setup command on connect).
-BOOT_TIME_KEYS: Mapping[str, RolloutStrategy] = {
-    "secstorage.allowed.internal.sites": RolloutStrategy.REBOOT,
-    "secstorage.vm.mtu.size": RolloutStrategy.REBOOT,
-    "secstorage.nfs.version": RolloutStrategy.REBOOT,
-    "secstorage.encrypt.copy": RolloutStrategy.RECREATE,
-    "secstorage.service.offering": RolloutStrategy.RECREATE,
+
+@dataclass(frozen=True)
+class BootTimeKey:
+    rollout: RolloutStrategy
+    """The least disruptive way to make a running SSVM pick the new value up."""
+    source: str
+    """Where CloudStack hands the value to the SSVM."""
+
+
+# Keys an SSVM picks up only at boot or agent connect, that the operator rolls out
+# (cloudstack-contract.md §4.1, checked by tests/unit/test_boot_time_settings.py).
+BOOT_TIME_KEYS: Mapping[str, BootTimeKey] = {
+    "secstorage.allowed.internal.sites": BootTimeKey(
+        RolloutStrategy.REBOOT, "SecondaryStorageManagerImpl.generateSetupCommand, on agent connect"
+    ),
+    "secstorage.vm.mtu.size": BootTimeKey(
+        RolloutStrategy.REBOOT,
+        "SecondaryStorageManagerImpl.finalizeVirtualMachineProfile, boot argument mtu=",
+    ),
+    "secstorage.nfs.version": BootTimeKey(
+        RolloutStrategy.REBOOT, "setup command on agent connect and boot argument nfsVersion="
+    ),
+    "secstorage.encrypt.copy": BootTimeKey(
+        RolloutStrategy.RECREATE, "SecondaryStorageManagerImpl.configure, boot argument sslcopy="
+    ),
+    "secstorage.service.offering": BootTimeKey(
+        RolloutStrategy.RECREATE, "SecondaryStorageManagerImpl.configure, the offering of a new SSVM"
+    ),
 }
 
 
@@ -104,29 +130,14 @@ def changes(desired: Iterable[DesiredSetting], catalogue: Mapping[str, ConfigEnt
     return [s for s in desired if s.name in catalogue and not same_value(catalogue[s.name].value, s.value)]
 
 
-def standby_for(replicas: int, session_max: int, current_standby: int) -> int:
-    """The secstorage.capacity.standby that makes CloudStack keep `replicas` SSVMs per zone.
-
-    The steady state is the smallest R >= 1 with R * S >= B (§1.4, no command load); keep the current B
-    when it already gives `replicas`, else take the smallest B that does: (replicas - 1) * S + 1.
-    """
-    session_max = max(1, session_max)
-    replicas = max(1, replicas)
-    if max(1, math.ceil(current_standby / session_max)) == replicas:
-        return current_standby
-    if replicas == 1:
-        return session_max
-    return (replicas - 1) * session_max + 1
-
-
 def standby_settings(
     pool_replicas: Iterable[int], catalogue: Mapping[str, ConfigEntry]
 ) -> tuple[DesiredSetting, int] | None:
     """The standby setting every pool of the endpoint needs, or None when no pool asks for more than one."""
     wanted = max((r for r in pool_replicas), default=1)
-    session_max = _int(catalogue.get(SESSION_MAX_KEY), 50)
-    current = _int(catalogue.get(CAPACITY_STANDBY_KEY), 10)
-    if wanted <= 1 and math.ceil(current / max(1, session_max)) <= 1:
+    session_max = _int(catalogue.get(SESSION_MAX_KEY), SESSION_MAX_DEFAULT)
+    current = _int(catalogue.get(CAPACITY_STANDBY_KEY), CAPACITY_STANDBY_DEFAULT)
+    if wanted <= 1 and ssvms_per_zone(session_max, current) <= 1:
         return None
     value = standby_for(wanted, session_max, current)
     return DesiredSetting(CAPACITY_STANDBY_KEY, str(value), field="(computed from SSVMPool replicas)"), wanted

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
+from ssvm_operator.model.maintenance import WindowError, Windows, parse_windows
 from ssvm_operator.model.settings import (
     ALLOWED_SITES_KEY,
     CAPACITY_STANDBY_KEY,
@@ -107,6 +108,8 @@ class RolloutStatus:
     pending: tuple[str, ...] = ()
     active_zone: str | None = None
     settings: tuple[str, ...] = ()
+    maintenance_windows: tuple[Mapping[str, Any], ...] = ()
+    """spec.rollout.maintenanceWindows as declared: the pools' rollout actions wait for them too."""
 
     def request(self) -> RolloutRequest | None:
         """The planner's rollout input for the endpoint's pools; None unless Rolling."""
@@ -118,6 +121,7 @@ class RolloutStatus:
             max_unavailable=self.max_unavailable or 1,
             active_zone=self.active_zone,
             settings=self.settings,
+            windows=rollout_windows(self.maintenance_windows),
         )
 
 
@@ -280,7 +284,7 @@ def plan_rollout(
         return RolloutStatus(RolloutPhase.WAITING_FOR_RESTART)
     since = max(in_force)
     stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
-    needs_recreate = any(BOOT_TIME_KEYS[r.name] is RolloutStrategy.RECREATE for r in keys)
+    needs_recreate = any(BOOT_TIME_KEYS[r.name].rollout is RolloutStrategy.RECREATE for r in keys)
     strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
     zone_names = {z.id: z.name for z in inventory.zones}
     stale_by_zone: dict[str, list[str]] = {}
@@ -303,4 +307,13 @@ def plan_rollout(
         pending=tuple(sorted(vm.name for vm in stale)),
         active_zone=zones[0] if zones else None,
         settings=tuple(sorted(r.name for r in keys)),
+        maintenance_windows=spec.rollout.maintenance_windows,
     )
+
+
+def rollout_windows(raw: Sequence[Mapping[str, Any]]) -> Windows:
+    """Validated when the SSVMSettings was parsed; a window that no longer parses gates nothing."""
+    try:
+        return parse_windows(list(raw), "rollout.maintenanceWindows")
+    except WindowError:
+        return Windows()

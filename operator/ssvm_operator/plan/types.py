@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from ssvm_operator.model.diagnostics import Connectivity
+from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Health, Inventory, SystemVm, Zone
 from ssvm_operator.model.spec import PoolSpec
 
@@ -31,6 +32,10 @@ class ActionKind(StrEnum):
     """rebootSystemVm of a healthy SSVM whose agent connected before a boot-time setting took effect."""
     ROLLOUT_RECREATE = "RolloutRecreate"
     """destroySystemVm of a healthy SSVM so CloudStack recreates it with settings read only at creation."""
+    UPGRADE_PATCH = "UpgradePatch"
+    """patchSystemVm (4.17+): the agent and scripts of an SSVM left behind by a CloudStack upgrade."""
+    UPGRADE_RECREATE = "UpgradeRecreate"
+    """destroySystemVm of an SSVM on an older template or agent; CloudStack recreates it on the newest."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,10 @@ TRAITS: Mapping[ActionKind, Traits] = {
     ActionKind.ROLLOUT_RECREATE: replace(
         _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, rollout=True
     ),
+    ActionKind.UPGRADE_PATCH: replace(_NONE, disruptive=True),
+    ActionKind.UPGRADE_RECREATE: replace(
+        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True
+    ),
 }
 
 
@@ -131,6 +140,8 @@ class RolloutRequest:
     active_zone: str | None
     """Rollouts go one zone at a time; other zones wait their turn."""
     settings: tuple[str, ...] = ()
+    windows: Windows = field(default_factory=Windows)
+    """SSVMSettings spec.rollout.maintenanceWindows: rollout actions wait for them too."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,8 @@ class PoolContext:
     rollout: RolloutRequest | None = None
     connectivity: Connectivity | None = None
     """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
+    upgrade_turn: str | None = None
+    """The zone whose SSVMs the endpoint's upgrade rolls now (one zone at a time); None = this pool may."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,9 @@ class PlannedAction:
     """Target offering, for CHANGE_OFFERING."""
     blocked: str | None = None
     """Why the action is not executed now (budget, paused, Observe, converging, backoff); None = execute."""
+    target_version: str | None = None
+    """For upgrade actions: the release the SSVM's agent reports once done (the actor skips one already
+    there, so a restarted operator never patches twice)."""
     diagnosed: bool = False
     """Asked for by the connectivity diagnostics, not by CloudStack's state: the re-read before acting does
     not drop it because CloudStack shows the SSVM Running with its agent Up."""

@@ -38,7 +38,8 @@ def why_not_scanned(zone: Zone) -> str | None:
 
 
 def recreates_ssvms(zone: Zone, replicas: int) -> bool:
-    """Whether CloudStack would create a replacement for a destroyed SSVM here (cloudstack-api.md §1.5)."""
+    """Whether CloudStack would create a replacement for a destroyed SSVM here
+    (cloudstack-contract.md §1.5)."""
     return replicas >= 1 and zone.scanned_by_cloudstack
 
 

@@ -2,7 +2,7 @@
 
 Sources: ConfigurationManagerImpl.updateConfiguration (L752-1105), validateConfigurationValue
 (L1308-1338), ManagementServerImpl.searchForConfigurations (L2253-2403), UpdateCfgCmd and ResetCfgCmd;
-cloudstack-api.md §5. None of them says whether a change needs a management-server restart: callers
+cloudstack-contract.md §5. None of them says whether a change needs a management-server restart: callers
 must read `isdynamic`.
 """
 

@@ -1,7 +1,7 @@
 """System VM commands (api/src/main/java/org/apache/cloudstack/api/command/admin/systemvm/).
 
 Server side: ManagementServerImpl.java L4372-4612, SecondaryStorageManagerImpl.java and
-SystemVmManagerImpl (upgradeSystemVM, searchForSystemVm). See cloudstack-api.md §2.1-§2.2.
+SystemVmManagerImpl (upgradeSystemVM, searchForSystemVm). See cloudstack-contract.md §2.1-§2.2.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cloudstack_sim import views
+from cloudstack_sim import patching, views
 from cloudstack_sim.commands import AsyncWork, Command, Services
 from cloudstack_sim.errors import internal_error, invalid_parameter
 from cloudstack_sim.lifecycle import OperationFailed
@@ -145,6 +145,29 @@ async def destroy_system_vm(services: Services, args: dict[str, Any]) -> AsyncWo
         return before
 
     return AsyncWork(vm.uuid, run)
+
+
+async def patch_system_vm(services: Services, args: dict[str, Any]) -> AsyncWork:
+    """PatchSystemVMCmd (since 4.17.0): every check runs inside the job (ManagementServerImpl.patchSystemVM),
+    so a missing id or a VM that is no SSVM or CPVM fails the job with 431, a failed patch with 530."""
+    vm: SystemVm | None = args.get("id")
+    forced = bool(args.get("forced", False))
+
+    async def run() -> dict[str, Any]:
+        if vm is None:
+            raise invalid_parameter("Please provide a valid ID of a system VM to be patched")
+        if vm.type.value not in ("SecondaryStorageVm", "ConsoleProxy") or not vm.live:
+            raise invalid_parameter(
+                f"Unable to find SystemVm with id {vm.internal_id}. patchSystemVm API can be used to patch "
+                "CPVM / SSVM only."
+            )
+        try:
+            text = await patching.patch(services.cloud, services.lifecycle, vm, forced)
+        except OperationFailed as failure:
+            raise internal_error(str(failure)) from None
+        return {"success": True, "displaytext": text}
+
+    return AsyncWork(vm.uuid if vm is not None else None, run)
 
 
 async def migrate_system_vm(services: Services, args: dict[str, Any]) -> AsyncWork:
@@ -296,6 +319,15 @@ COMMANDS = (
         is_async=True,
         cmd_class=_PACKAGE + "DestroySystemVmCmd",
         failure_text="Fail to destroy system vm",
+    ),
+    Command(
+        "patchSystemVm",
+        (Param("id", Kind.UUID, entity="vm"), Param("forced", Kind.BOOLEAN)),
+        patch_system_vm,
+        is_async=True,
+        cmd_class=_PACKAGE + "PatchSystemVMCmd",
+        failure_text="SystemVM live patch failed",
+        since="4.17.0",
     ),
     Command(
         "migrateSystemVm",
