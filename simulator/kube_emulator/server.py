@@ -1,9 +1,10 @@
 """`FakeApiserver`: kmock's KubernetesEmulator made faithful enough for kopf and kubectl.
 
 Routing and HTTP only; the semantics live in the modules it calls: `store` (resourceVersion, conflicts,
-finalizers, status subresource), `admission`/`schema`/`cel` (validation, defaulting, pruning), `patching`,
-`watch`, `tables`, `discovery`, `openapi`, `requestlog`, `faults`. kmock internals are touched only
-through `kmock_compat`.
+status subresource), `deletion` (finalizers, garbage collection, namespaces), `reading` (selectors, lists,
+Tables, watches), `admission`/`schema`/`cel` (validation, defaulting, pruning), `patching`, `watch`,
+`tables`, `discovery`, `openapi`, `requestlog`, `faults`. kmock internals are touched only through
+`kmock_compat`.
 
 User-defined kmock reactions still take precedence (`api['get /version'] << 503` works), because the
 emulator answers as kmock's lowest-priority fallback.
@@ -33,8 +34,7 @@ from kube_emulator import (
     kmock_compat,
     openapi,
     patching,
-    selectors,
-    tables,
+    reading,
     watch,
 )
 from kube_emulator.faults import Fault, FaultInjector
@@ -340,39 +340,15 @@ class FakeApiserver(kmock.KubernetesEmulator):
             headers["Warning"] = ", ".join(f'299 - "{_escape(text)}"' for text in texts)
         return kmock_compat.json_response(code, payload, headers)
 
+    # -- reads (reading.py) --------------------------------------------------------------------------
+
     def _selection(
         self, spec: ResourceSpec, path: ResourcePath, query: Mapping[str, str]
     ) -> Callable[[Body], bool]:
-        labels = selectors.parse_labels(query.get("labelSelector"))
-        allowed = set(spec.fields_of({"metadata": {"name": "", "namespace": ""}}))
-        fields = selectors.parse_fields(query.get("fieldSelector"), allowed.__contains__)
-        namespace = path.namespace if spec.namespaced else None
-
-        def matches(stored: Body) -> bool:
-            meta = stored.get("metadata") or {}
-            if namespace is not None and meta.get("namespace") != namespace:
-                return False
-            if path.name is not None and meta.get("name") != path.name:
-                return False
-            if not labels.matches(meta.get("labels") or {}):
-                return False
-            return fields.matches(spec.fields_of(spec.present(stored))) if fields.requirements else True
-
-        return matches
+        return reading.selection(self, spec, path, query)
 
     def _list(self, spec: ResourceSpec, path: ResourcePath, query: Mapping[str, str], accept: str) -> Any:
-        matches = self._selection(spec, path, query)
-        stored = [body for body in self.store.list_objects(spec, path.namespace) if matches(body)]
-        items = [self._present(spec, body) for body in stored]
-        table = self._maybe_table(spec, items, accept, query)
-        if table is not None:
-            return table
-        return {
-            "kind": spec.list_kind,
-            "apiVersion": spec.api_version,
-            "metadata": {"resourceVersion": self.store.current_version},
-            "items": items,
-        }
+        return reading.list_response(self, spec, path, query, accept)
 
     def _maybe_table(
         self,
@@ -383,89 +359,12 @@ class FakeApiserver(kmock.KubernetesEmulator):
         single: bool = False,
         with_definitions: bool = True,
     ) -> Any | None:
-        if not tables.wants_table(accept):
-            return None
-        version = (
-            items[0]["metadata"].get("resourceVersion", "")
-            if single and items
-            else self.store.current_version
-        )
-        return tables.table(
-            spec,
-            items,
-            self.clock(),
-            resource_version=version,
-            include_object=query.get("includeObject", "Metadata"),
-            with_definitions=with_definitions,
-        )
+        return reading.maybe_table(self, spec, items, accept, query, single, with_definitions)
 
     def _watch(
         self, request: kmock.Request, spec: ResourceSpec, path: ResourcePath, call: ApiCall | None
     ) -> kmock_compat.Answer:
-        query = request.params
-        matches = self._selection(spec, path, query)
-        accept = request.headers.get("Accept", "")
-        since = query.get("resourceVersion", "")
-        send_initial = is_truthy(query.get("sendInitialEvents"))
-        try:
-            timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
-        except ValueError as exc:
-            raise errors.bad_request(f'invalid timeoutSeconds "{query["timeoutSeconds"]}"') from exc
-        if since and not since.isdigit():
-            raise errors.bad_request(f'invalid resource version "{since}"')
-        raw = kmock_compat.raw_request(request)
-        first_table = [True]
-
-        def render(kind: str, stored: Body) -> dict[str, Any]:
-            body = self._present(spec, stored)
-            table = self._maybe_table(
-                spec, [body], accept, query, single=True, with_definitions=first_table[0]
-            )
-            first_table[0] = False
-            return {"type": kind, "object": table if table is not None else body}
-
-        def bookmark(resource_version: int, initial_end: bool) -> dict[str, Any]:
-            meta: dict[str, Any] = {"resourceVersion": str(resource_version)}
-            if initial_end:
-                meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-            return {
-                "type": "BOOKMARK",
-                "object": {"kind": spec.kind, "apiVersion": spec.api_version, "metadata": meta},
-            }
-
-        def connected() -> bool:
-            transport = raw.transport if raw is not None else None
-            return transport is not None and not transport.is_closing()
-
-        current = self.store.resource_version
-        if not since or since == "0" or send_initial:
-            initial = [
-                watch.Change(current, spec.storage_key, "ADDED", body)
-                for body in self.store.list_objects(spec, path.namespace)
-            ]
-        else:
-            replay = self.changes.since(int(since), spec.storage_key)
-            if replay is None:
-                gone = errors.gone(f"too old resource version: {since} ({self.changes.compacted_until})")
-                return kmock_compat.stream_response(_single_error(gone), dict(JSON_HEADERS))
-            initial = replay
-        subscription = self.changes.subscribe(spec.storage_key)  # same loop step as the snapshot: no gap
-        watch_request = watch.WatchRequest(
-            matches=matches,
-            render=render,
-            bookmark=bookmark,
-            initial=initial,
-            send_initial_bookmark=send_initial,
-            initial_resource_version=current,
-            timeout=timeout,
-            connected=connected,
-        )
-        if call is not None:
-            call.status = 200
-            self.request_log.finished(call)
-        return kmock_compat.stream_response(
-            watch.stream(self.changes, watch_request, subscription), dict(JSON_HEADERS)
-        )
+        return reading.watch_response(self, request, spec, path, call)
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -662,6 +561,6 @@ def _error_response(error: errors.ApiError) -> aiohttp.web.StreamResponse:
     return response
 
 
-async def _single_error(error: errors.ApiError) -> Any:
+async def single_error(error: errors.ApiError) -> Any:
     yield b""
     yield {"type": "ERROR", "object": error.as_status()}

@@ -31,7 +31,7 @@ from typing import Any
 
 import kmock
 
-from kube_emulator import admission, crds, errors, kmock_compat
+from kube_emulator import admission, crds, deletion, errors, kmock_compat
 from kube_emulator.resources import Body, Registry, ResourceSpec
 from kube_emulator.watch import Change, ChangeHistory
 
@@ -406,129 +406,18 @@ class Store:
             self._applied[key] = copy.deepcopy(applied)
         return previous
 
-    # -- deleting ------------------------------------------------------------------------------------
+    # -- deleting (deletion.py) ----------------------------------------------------------------------
 
     def delete(
         self, spec: ResourceSpec, namespace: str | None, name: str, options: Body, dry_run: bool
     ) -> WriteResult:
-        current = self.get(spec, namespace, name)
-        self._check_preconditions(spec, current, options.get("preconditions") or {})
-        meta = current["metadata"]
-        if spec.storage_key == NAMESPACES:
-            return self._delete_namespace(current, dry_run)
-        if meta.get("finalizers"):
-            if meta.get("deletionTimestamp"):
-                return WriteResult(current)
-            marked = copy.deepcopy(current)
-            marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
-            marked["metadata"]["deletionGracePeriodSeconds"] = 0
-            if dry_run:
-                return WriteResult(marked)
-            marked["metadata"]["resourceVersion"] = self._next_version()
-            self._save(spec.storage_key, marked)
-            self.history.publish(Change(self.resource_version, spec.storage_key, "MODIFIED", marked, current))
-            return WriteResult(marked)
-        if dry_run:
-            return WriteResult(current)
-        final = copy.deepcopy(current)
-        final["metadata"]["resourceVersion"] = self._next_version()
-        self._remove(spec.storage_key, final, orphan=options.get("propagationPolicy") == "Orphan")
-        return WriteResult(final)
-
-    def _check_preconditions(self, spec: ResourceSpec, current: Body, preconditions: Body) -> None:
-        meta = current["metadata"]
-        name = str(meta.get("name", ""))
-        # kube-apiserver names the kind here, not the resource as in other conflicts.
-        subject = f"{spec.kind}.{spec.group}" if spec.group else spec.kind
-        uid = preconditions.get("uid")
-        if uid and uid != meta.get("uid"):
-            raise errors.ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {subject} "{name}": the UID in the precondition ({uid}) '
-                f"does not match the UID in record ({meta.get('uid')}). The object might have been deleted "
-                "and then recreated",
-            )
-        version = preconditions.get("resourceVersion")
-        if version and version != meta.get("resourceVersion"):
-            raise errors.ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {subject} "{name}": the ResourceVersion in the '
-                f"precondition ({version}) does not match the ResourceVersion in record "
-                f"({meta.get('resourceVersion')}). The object might have been modified",
-            )
+        return deletion.delete(self, spec, namespace, name, options, dry_run)
 
     def _remove(self, storage: StorageKey, final: Body, *, orphan: bool = False) -> None:
-        meta = final["metadata"]
-        kmock_compat.remove(self.objects, storage, meta.get("namespace"), str(meta["name"]))
-        self.history.publish(Change(int(meta["resourceVersion"]), storage, "DELETED", final))
-        if storage == CRDS:
-            self._drop_crd(final)
-        if not orphan:
-            self._collect_dependents(str(meta.get("uid", "")))
-        namespace = meta.get("namespace")
-        if namespace:
-            self._finalize_namespace(namespace)
-
-    def _collect_dependents(self, owner_uid: str) -> None:
-        """Background garbage collection: delete objects whose owners are all gone."""
-        if not owner_uid:
-            return
-        live_uids = {str(body["metadata"].get("uid")) for _, body in kmock_compat.scan(self.objects)}
-        for storage, body in list(kmock_compat.scan(self.objects)):
-            owners = body["metadata"].get("ownerReferences") or []
-            if not any(ref.get("uid") == owner_uid for ref in owners):
-                continue
-            if any(ref.get("uid") in live_uids for ref in owners):
-                continue
-            spec = self.registry.storage_keys().get(storage)
-            if spec is not None:
-                meta = body["metadata"]
-                try:
-                    self.delete(spec, meta.get("namespace"), str(meta["name"]), {}, dry_run=False)
-                except errors.ApiError:
-                    log.debug("gc.skip name=%s", meta.get("name"))
-
-    def _delete_namespace(self, current: Body, dry_run: bool) -> WriteResult:
-        name = str(current["metadata"]["name"])
-        if current["metadata"].get("deletionTimestamp"):
-            return WriteResult(current)
-        marked = copy.deepcopy(current)
-        marked["metadata"]["deletionTimestamp"] = timestamp(self.clock())
-        marked["metadata"]["deletionGracePeriodSeconds"] = 0
-        marked.setdefault("status", {})["phase"] = "Terminating"
-        if dry_run:
-            return WriteResult(marked)
-        marked["metadata"]["resourceVersion"] = self._next_version()
-        self._save(NAMESPACES, marked)
-        self.history.publish(Change(self.resource_version, NAMESPACES, "MODIFIED", marked, current))
-        for storage, spec in self.registry.storage_keys().items():
-            if not spec.namespaced:
-                continue
-            for body in self.list_objects(spec, name):
-                try:
-                    self.delete(spec, name, str(body["metadata"]["name"]), {}, dry_run=False)
-                except errors.ApiError:
-                    log.debug("namespace.cleanup.skip storage=%s", storage)
-        self._finalize_namespace(name)
-        return WriteResult(self.find_namespace(name) or marked)
+        deletion.remove(self, storage, final, orphan=orphan)
 
     def find_namespace(self, name: str) -> Body | None:
         return kmock_compat.read(self.objects, NAMESPACES, None, name)
-
-    def _finalize_namespace(self, name: str) -> None:
-        """Remove a terminating namespace once nothing is left in it (the namespace controller's job)."""
-        namespace = self.find_namespace(name)
-        if namespace is None or not namespace["metadata"].get("deletionTimestamp"):
-            return
-        for spec in self.registry.storage_keys().values():
-            if spec.namespaced and self.list_objects(spec, name):
-                return
-        final = copy.deepcopy(namespace)
-        final.setdefault("spec", {})["finalizers"] = []
-        final["metadata"]["resourceVersion"] = self._next_version()
-        self._remove(NAMESPACES, final)
 
     # -- CRDs ----------------------------------------------------------------------------------------
 
@@ -537,18 +426,6 @@ class Store:
         for spec in specs:
             self.registry.add(spec)
         return specs
-
-    def _drop_crd(self, crd: Body) -> None:
-        spec = crd.get("spec") or {}
-        group = str(spec.get("group", ""))
-        plural = str((spec.get("names") or {}).get("plural", ""))
-        for served in self.registry.by_plural(group, plural):
-            for body in self.list_objects(served, None):
-                final = copy.deepcopy(body)
-                final["metadata"]["resourceVersion"] = self._next_version()
-                self._remove(served.storage_key, final)
-            break
-        self.registry.remove(group, plural)
 
     def sync_crd(self, crd: Body) -> None:
         """Serve (or re-serve) the resources of a stored CRD after it was created or updated."""

@@ -19,6 +19,7 @@ from tests.e2e.cluster_helpers import (
     status,
     wait_condition,
     wait_event,
+    wait_polls,
 )
 from tests.e2e.operator_process import OperatorProcess
 
@@ -74,6 +75,8 @@ def test_allowed_sites_wait_for_a_restart_then_reach_every_ssvm_zone_by_zone(
 
     eventually(rolled, timeout=60, what="every SSVM rebooted with the new sites")
     assert most_rebooting <= 1, "one SSVM at a time (rollout.maxUnavailable 1), one zone at a time"
+    # The reboot job ends before the guest goes down (KVM's ACPI request): one reboot per SSVM all the same.
+    assert cloudstack.admin.call_counts().get("rebootSystemVm") == len(cloudstack.admin.ssvms())
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=30)
     for vm in cloudstack.admin.ssvms():
         connected_with = vm["boot"]["connect_settings"].get(SITES_KEY)
@@ -208,3 +211,14 @@ def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
     )
     would_apply = [m for _, r, m in events(cluster, "region-1") if r == "WouldApply"]
     assert len(would_apply) == 1, f"one Event for one difference, not one per poll: {would_apply}"
+
+
+def test_a_boolean_declared_in_capitals_is_applied_once(
+    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+) -> None:
+    """CloudStack stores Boolean values lower-cased: "True" reads back as "true", which is what was asked."""
+    apply(cluster, settings_doc(settings={"secstorage.vm.auto.scale.down": "True"}))
+    eventually(lambda: setting(cloudstack, "secstorage.vm.auto.scale.down") == "true", what="applied")
+    wait_polls(cloudstack, 4)
+    assert cloudstack.admin.call_counts().get("updateConfiguration") == 1, "not re-applied on every poll"
+    wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", timeout=30)

@@ -63,6 +63,14 @@ EQUIVALENT = {
         )
         for n in ("1.0", "-1.0")
     },
+    (
+        "health.py",
+        "if memory.last_remediation_at is not None and seconds_between(at, memory.last_remediation_at) > 0:",
+    ): ("a remembered and an in-flight remediation of the same instant are one action, of one kind"),
+    ("ladder.py", "@dataclass(frozen=False)"): "nothing assigns to or hashes a Verdict once it is built",
+    ("replicas.py", "if replicas != 1 and standby_replicas < replicas:"): (
+        "with replicas 0, standby_replicas < 0 never holds: CloudStack keeps at least one"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
@@ -176,10 +184,15 @@ SINGLETON = re.compile(r"(None|[A-Z][A-Za-z]*\.[A-Z][A-Z_]*)\b")
 
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Where the module's type annotations are: with `from __future__ import annotations` they are never
-    evaluated, so a mutant inside one (`str | None` -> `str + None`) cannot change behaviour."""
+    evaluated, so a mutant inside one (`str | None` -> `str + None`) cannot change behaviour. The same for
+    a `typing.Protocol` class: only the type checker reads it (removing its `@property` changes nothing)."""
     spans = []
     for node in ast.walk(ast.parse(source)):
-        notes = []
+        notes: list[ast.expr | ast.stmt] = []
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(base, ast.Name) and base.id == "Protocol" for base in node.bases
+        ):
+            notes.append(node)
         if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
             notes.append(node.annotation)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
@@ -370,8 +383,8 @@ def main() -> int:
             print(f"{forget_survivors(session)} survivors of {args.again} to run again", flush=True)
         else:
             run(str(bin_dir / "cosmic-ray"), "init", "cosmic-ray.toml", str(session))
-            skipped = skip_annotation_mutants(session, tree)
-            print(f"{skipped} mutants inside type annotations skipped (never evaluated)", flush=True)
+        skipped = skip_annotation_mutants(session, tree)
+        print(f"{skipped} mutants in type annotations or Protocols skipped (never evaluated)", flush=True)
         equivalent = skip_equivalent_mutants(session, tree)
         print(f"{len(equivalent)} equivalent mutants skipped:", *equivalent, sep="\n  ", flush=True)
         try:

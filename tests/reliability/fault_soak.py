@@ -24,8 +24,9 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -187,8 +188,18 @@ INVARIANTS = {
 class InvariantMonitor:
     """Samples CloudStack and the pools' status; records every breach of the safety contract once."""
 
-    def __init__(self, sim: SimulatorHandle, cluster: EmulatedCluster, pools: tuple[PoolPlan, ...]) -> None:
+    def __init__(
+        self,
+        sim: SimulatorHandle,
+        cluster: EmulatedCluster,
+        pools: tuple[PoolPlan, ...],
+        scan_interval: float = 0.5,
+    ) -> None:
         self._sim = sim
+        self._churn_window = timedelta(seconds=2 * scan_interval + 1)  # two scans; dates have whole seconds
+        self.vm_created: dict[str, datetime] = {}
+        self.vm_serving: dict[str, bool] = {}
+        self._destroys_seen: set[str] = set()
         self._cluster = cluster
         self._pools = {p.zone: p for p in pools}
         self.vm_zone: dict[str, str] = {}
@@ -228,6 +239,11 @@ class InvariantMonitor:
             self.vm_zone.setdefault(vm["id"], vm["zone"])
             self.vm_name.setdefault(vm["id"], vm["name"])
         jobs = [j for j in state["jobs"] if j["command"] in VM_JOB_COMMANDS and j["instance"]]
+        self._check_churn(jobs)
+        for vm in state["vms"]:
+            if vm.get("created"):
+                self.vm_created.setdefault(vm["id"], _when(vm["created"]))
+            self.vm_serving[vm["id"]] = vm.get("state") == "Running" and vm.get("agent_state") == "Up"
         running = [j for j in jobs if j["status"] == "IN_PROGRESS"]
         busy: dict[str, set[str]] = defaultdict(set)
         per_vm: Counter[str] = Counter()
@@ -281,6 +297,32 @@ class InvariantMonitor:
                         f"destroy: a second destroySystemVm job {later['id']} for {self._vm(vm_id)} while "
                         f"job {earlier['id']} was {earlier['status']}",
                     )
+
+    def _check_churn(self, jobs: list[Mapping[str, Any]]) -> None:
+        """No SSVM that was serving is destroyed within two scans of CloudStack creating it in a zone where
+        an SSVM had just been destroyed: that is giving up what CloudStack's scanner keeps recreating."""
+        destroys = [j for j in jobs if j["command"] == "destroySystemVm" and j.get("created")]
+        for job in destroys:
+            if job["id"] in self._destroys_seen:
+                continue
+            self._destroys_seen.add(job["id"])
+            vm_id, at = job["instance"], _when(job["created"])
+            created, zone = self.vm_created.get(vm_id), self.vm_zone.get(vm_id)
+            if created is None or not self.vm_serving.get(vm_id) or at - created > self._churn_window:
+                continue
+            replaced = [
+                other
+                for other in destroys
+                if other["instance"] != vm_id
+                and self.vm_zone.get(other["instance"]) == zone
+                and timedelta(0) <= created - _when(other["created"]) <= self._churn_window
+            ]
+            if replaced:
+                self._flag(
+                    f"churn:{vm_id}",
+                    f"churn: {self._vm(vm_id)} destroyed {int((at - created).total_seconds())}s after "
+                    f"CloudStack created it in {zone} to replace {self._vm(replaced[0]['instance'])}",
+                )
 
     def _check_hands_off(self, state: Mapping[str, Any], jobs: list[Mapping[str, Any]]) -> None:
         for job in jobs:
@@ -352,10 +394,28 @@ class FaultSchedule:
             (self._kube_server_error, 3),
             (self._operator_kill, 2),
             (self.upgrade_cloudstack, 1),
+            (self._agents_cannot_connect, 1),
+            (self._hung_guest, 2),
+            (self._store_full, 1),
         ]
+        self._reverts: list[tuple[float, Callable[[], object]]] = []
+        """Faults that last a while: when each is undone, and how."""
         self._upgrades = [("4.21", False), ("4.22", True)]
 
+    def revert(self, everything: bool = False) -> None:
+        """Undo the lasting faults that are due (all of them at the end of the soak)."""
+        now = time.monotonic()
+        due = [(at, undo) for at, undo in self._reverts if everything or at <= now]
+        self._reverts = [r for r in self._reverts if r not in due]
+        for _, undo in due:
+            with suppress(AdminError):
+                undo()
+
+    def _lasting(self, undo: Callable[[], object]) -> None:
+        self._reverts.append((time.monotonic() + self._rng.uniform(2.0, 6.0), undo))
+
     def inject_one(self) -> None:
+        self.revert()
         inject = self._rng.choices([k for k, _ in self._kinds], weights=[w for _, w in self._kinds])[0]
         try:
             kind = inject()
@@ -442,6 +502,32 @@ class FaultSchedule:
         self._sim.admin.fail_vm(vm["id"], self._rng.choice(("Error", "Error", "Unknown", "Stopped")))
         return "SSVM VM to Error/Unknown/Stopped"
 
+    def _agents_cannot_connect(self) -> str:
+        """Port 8250 closed for a while: agents of new or restarted SSVMs of one zone never connect."""
+        zone = self._rng.choice([p.zone for p in POOLS])
+        self._sim.admin.set_zone_behaviour(zone, agent_connects=False)
+        self._lasting(lambda: self._sim.admin.set_zone_behaviour(zone, agent_connects=True))
+        return "SSVM agents cannot connect (8250)"
+
+    def _hung_guest(self) -> str | None:
+        """A guest that stops answering: its agent drops, reboots are ignored, diagnostics cannot run."""
+        vm = self._healthy_ssvm()
+        if vm is None:
+            return None
+        self._sim.admin.set_guest(vm["id"], hung=True)
+        return "SSVM guest hung"
+
+    def _store_full(self) -> str | None:
+        """Every image store of one zone over secondary.storage.capacity.threshold for a while."""
+        zone = self._rng.choice([p.zone for p in POOLS])
+        stores = [s["name"] for s in self._sim.admin.state()["image_stores"] if s["zone"] == zone]
+        if not stores:
+            return None
+        for store in stores:
+            self._sim.admin.set_image_store(store, total_gib=1000, used_gib=990)
+        self._lasting(lambda: [self._sim.admin.set_image_store(st, used_gib=100) for st in stores])
+        return "image store full"
+
     # Kubernetes
 
     def _kube_conflict(self) -> str:
@@ -487,6 +573,10 @@ class FaultSchedule:
         time.sleep(self._rng.uniform(0.0, 0.5))
         self._operator.start()
         return "operator SIGKILL mid-action" if mid_action else "operator SIGKILL while idle"
+
+
+def _when(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
 
 
 @contextmanager
@@ -569,7 +659,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             timeoutSeconds=config.client_timeout_seconds, jobTimeoutSeconds=config.job_timeout_seconds
         )
         apply(cluster, *endpoint, *(pool.document() for pool in POOLS))
-        monitor = InvariantMonitor(sim, cluster, POOLS)
+        monitor = InvariantMonitor(sim, cluster, POOLS, config.scan_interval)
         log("waiting for every zone to run its two SSVMs")
         monitor.sample()
         _wait(lambda: (monitor.sample(), _converged(monitor, POOLS))[1], 60, "a healthy start")
@@ -587,6 +677,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             log("faults stop; waiting for convergence")
             stopped = time.monotonic()
             sim.admin.clear_faults()
+            schedule.revert(everything=True)
             cluster.call(lambda api: api.faults.clear())
             while (upgraded := schedule.upgrade_cloudstack()) is not None:  # every soak rolls both upgrades
                 schedule.injected[upgraded] += 1

@@ -98,3 +98,21 @@ def test_the_monitor_sees_two_zones_rolling_an_upgrade_at_once() -> None:
     assert violations([(quiet, one)]) == []
     both = {**one, "zone-2": {"inFlight": [flight("c", "UpgradePatch")]}}
     assert violations([(quiet, both)]) == ["zones"]
+
+
+def test_the_monitor_sees_an_ssvm_destroyed_right_after_cloudstack_recreated_it() -> None:
+    """The surplus loop: CloudStack recreates what the operator gave up, and it is given up again."""
+
+    def serving(vm_id: str, created: str) -> dict[str, Any]:
+        return {**vm(vm_id, "zone-1"), "state": "Running", "agent_state": "Up", "created": created}
+
+    def destroy(job_id: str, vm_id: str, at: str) -> dict[str, Any]:
+        return {**job(job_id, "destroySystemVm", vm_id, "SUCCEEDED"), "created": at}
+
+    first = destroy("1", "a", "2025-01-01T00:00:00+0000")
+    given_up = {**vm("a", "zone-1"), "state": "Expunging"}
+    recreated = [given_up, serving("b", "2025-01-01T00:00:01+0000")]
+    again = [first, destroy("2", "b", "2025-01-01T00:00:02+0000")]
+    assert violations([(state(recreated, [first]), {}), (state(recreated, again), {})]) == ["churn"]
+    later = [first, destroy("2", "b", "2025-01-01T00:05:00+0000")]
+    assert violations([(state(recreated, [first]), {}), (state(recreated, later), {})]) == []

@@ -221,6 +221,11 @@ class TestIsolatedSsvmIsRepaired:
         result = self.isolated_plan(rebooted, connectivity=connectivity)
         assert result.actions == ()
 
+    def test_a_reboot_from_before_the_isolation_began_is_not_its_repair(self) -> None:
+        rebooted_earlier = VmMemory(ago(500), ActionKind.REBOOT, ago(500))
+        [action] = self.isolated_plan(rebooted_earlier).runnable
+        assert action.kind is ActionKind.REBOOT
+
     def test_recreated_at_exactly_the_reboot_timeout(self) -> None:
         rebooted = VmMemory(ago(2000), ActionKind.REBOOT, ago(600))
         connectivity = diagnosed(
@@ -278,6 +283,13 @@ class TestWhenDiagnosticsRun:
         assert [vm.name for vm in eligible] == ["s-1-VM"]
         assert why is not None and "job-9" in why and "s-2-VM is Starting" in why
 
+    def test_not_in_an_ssvm_whose_agent_has_not_connected_since_its_start(self) -> None:
+        """Booting or rebooting, the command cannot run in the guest; a lost agent is still checked."""
+        vms = (ssvm(1), ssvm(2, agent=None), ssvm(3, agent="Connecting"), ssvm(4, agent="Alert"))
+        eligible, why = diagnosable(vms, ())
+        assert [vm.name for vm in eligible] == ["s-1-VM", "s-4-VM"]
+        assert why is not None and "s-3-VM's agent is Connecting" in why
+
     @pytest.mark.parametrize(
         ("last_run_ago", "asked", "served", "faulty", "due"),
         [
@@ -327,6 +339,11 @@ class TestPingResults:
             {"diagnostics": {"stdout": "", "stderr": "ping: unknown host x\n", "exitcode": "2"}}
         )
         assert result == (False, None, "ping: unknown host x")
+
+    def test_exit_code_minus_one_means_the_check_could_not_run(self) -> None:
+        """DiagnosticsAnswer: the SSH into the guest failed, the job still succeeds; nothing was checked."""
+        result = parse_result({"diagnostics": {"stdout": "", "stderr": "timeout\n", "exitcode": "-1"}})
+        assert result == (None, None, "the check could not run in the SSVM: timeout")
 
     def test_latency_from_a_single_reply(self) -> None:
         assert latency_ms("64 bytes from 1.1.1.1: icmp_seq=1 ttl=57 time=12.3 ms") == 12.3

@@ -8,7 +8,18 @@ import pytest
 
 from ssvm_operator.model.snapshot import Health
 from ssvm_operator.plan.types import ActionKind, Plan, VmMemory
-from tests.unit.plan_builders import NOW, ago, inventory, plan, reasons, remediated, spec, ssvm, unhealthy_for
+from tests.unit.plan_builders import (
+    NOW,
+    ago,
+    inventory,
+    only,
+    plan,
+    reasons,
+    remediated,
+    spec,
+    ssvm,
+    unhealthy_for,
+)
 
 
 def health_of(result: Plan) -> list[Health]:
@@ -58,7 +69,8 @@ def test_past_its_grace_an_ssvm_is_unhealthy_and_the_zone_degraded() -> None:
     ],
 )
 def test_transitional_states_and_a_connecting_agent_are_converging(state: str, agent: str | None) -> None:
-    result = plan(inventory(ssvm(1, state, agent)))
+    """Within the grace period after the start (test_agent_connect.py: past it, a failure)."""
+    result = plan(inventory(ssvm(1, state, agent, created_ago=60)))
     assert health_of(result) == [Health.CONVERGING]
     assert result.converging
 
@@ -106,3 +118,20 @@ def test_a_remembered_time_without_an_offset_is_read_as_utc() -> None:
     since = ago(412).replace(tzinfo=None)
     result = plan(inventory(ssvm(1, agent="Disconnected")), memory={1: VmMemory(unhealthy_since=since)})
     assert reasons(result)["SSVMUnhealthy"] == "s-1-VM: agent Disconnected for 412s (grace 300s)"
+
+
+def test_time_spent_booting_does_not_count_toward_the_grace() -> None:
+    result = plan(inventory(ssvm(1, "Starting", None)))
+    assert result.memory["vm-1"] == VmMemory()
+
+
+def test_a_running_ssvm_whose_agent_is_not_reported_yet_holds_the_zone_and_says_so() -> None:
+    result = plan(
+        inventory(ssvm(1, agent=None), ssvm(2, "Stopped", None), standby=2),
+        spec(replicas=2),
+        memory={2: unhealthy_for(45)},
+    )
+    assert (
+        only(result).blocked
+        == "waiting for the zone to settle: s-1-VM is converging (agent not reported yet)"
+    )

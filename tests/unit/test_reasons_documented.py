@@ -1,12 +1,13 @@
 """docs/concepts.md's condition table and Event list say what the operator writes: every condition type and
-every reason it shows is documented, and every documented one exists (kube/reasons.py, plan/findings.py,
-plan/connectivity.py)."""
+every reason it shows is documented, and every documented one exists (kube/reasons.py, kube/upgrade_status.py,
+plan/findings.py, plan/connectivity.py)."""
 
 from __future__ import annotations
 
 import re
 
 from ssvm_operator.kube.reasons import HIDDEN, ConditionType, EventReason, Reason
+from ssvm_operator.kube.upgrade_status import UpgradeReason
 from ssvm_operator.plan.connectivity import ConnectivityReason
 from ssvm_operator.plan.findings import Reason as FindingReason
 from tests.support.paths import REPOSITORY
@@ -37,12 +38,13 @@ def test_every_condition_type_is_documented_and_every_documented_one_exists() ->
 
 
 def test_every_reason_shown_is_documented() -> None:
-    shown = {str(r) for r in Reason if r not in HIDDEN} | {str(r) for r in ConnectivityReason}
+    shown = {str(r) for r in (*ConnectivityReason, *UpgradeReason)}
+    shown |= {str(r) for r in Reason if r not in HIDDEN}
     assert shown - documented_reasons() == set()
 
 
 def test_every_documented_reason_exists() -> None:
-    known = {str(r) for r in (*Reason, *ConnectivityReason, *FindingReason)}
+    known = {str(r) for r in (*Reason, *ConnectivityReason, *FindingReason, *UpgradeReason)}
     assert documented_reasons() - known == set()
 
 

@@ -193,6 +193,14 @@ class TestMemory:
             memory = result.memory["vm-1"]
             assert (memory.last_remediation, memory.last_remediation_at) == (REBOOT, ago(100))
 
+    def test_a_start_in_flight_is_remembered_while_the_ssvm_boots(self) -> None:
+        result = plan(
+            inventory(ssvm(1, "Starting", None)),
+            memory={1: unhealthy_for(100)},
+            in_flight=(flight(START, 1, started_ago=20),),
+        )
+        assert result.memory["vm-1"] == remediated(START, 20, unhealthy_seconds=100)
+
     def test_an_in_flight_remediation_is_remembered_from_when_it_started(self) -> None:
         result = plan(
             inventory(ssvm(1, agent="Down")),

@@ -69,8 +69,14 @@ def host_of(location: str) -> str | None:
     return host or None
 
 
-def parse_result(result: Mapping[str, Any]) -> tuple[bool, float | None, str | None]:
-    """(reachable, latency in ms, error) from a runDiagnostics job result."""
+def parse_result(result: Mapping[str, Any]) -> tuple[bool | None, float | None, str | None]:
+    """(reachable, latency in ms, error) from a runDiagnostics job result; reachable None = not checked.
+
+    The command runs inside the guest over SSH from its hypervisor host. When that fails (guest hung or
+    rebooting, no SSH to the link-local address) the job still succeeds, with exit code "-1", empty stdout
+    and the error in stderr (`VirtualRoutingResource.execute(DiagnosticsCommand)`,
+    `DiagnosticsAnswer.getExecutionDetails`): the target was not checked, it is not unreachable.
+    """
     diagnostics = result.get("diagnostics")
     if not isinstance(diagnostics, Mapping):
         diagnostics = result
@@ -79,6 +85,12 @@ def parse_result(result: Mapping[str, Any]) -> tuple[bool, float | None, str | N
     code = str(diagnostics.get("exitcode", "")).strip()
     if code == "0":
         return True, latency_ms(stdout), None
+    if code == NOT_RUN_EXIT_CODE:
+        return (
+            None,
+            None,
+            f"the check could not run in the SSVM: {stderr.splitlines()[-1] if stderr else 'no output'}",
+        )
     loss = _LOSS.search(stdout)
     if stderr:
         error = stderr.splitlines()[-1]
@@ -87,6 +99,10 @@ def parse_result(result: Mapping[str, Any]) -> tuple[bool, float | None, str | N
     else:
         error = f"ping exited with code {code or 'unknown'}"
     return False, None, error
+
+
+NOT_RUN_EXIT_CODE = "-1"
+"""DiagnosticsAnswer's exit code when the command never ran in the guest."""
 
 
 def latency_ms(stdout: str) -> float | None:

@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,18 +22,28 @@ from ssvm_operator.cloud.breaker import CircuitBreaker
 from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.config import read_settings
 from ssvm_operator.cloud.errors import CloudError
+from ssvm_operator.cloud.standby_history import StandbyHistory
+from ssvm_operator.model.image_store import CAPACITY_THRESHOLD_KEY, ImageStore
 from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY
-from ssvm_operator.model.snapshot import SSVM_VM_TYPE, Inventory, Offering, SystemTemplate, SystemVm, Zone
-from ssvm_operator.model.standby import CAPACITY_STANDBY_DEFAULT, SESSION_MAX_DEFAULT, ssvms_per_zone
+from ssvm_operator.model.snapshot import (
+    SSVM_VM_TYPE,
+    Inventory,
+    ManagementServer,
+    Offering,
+    SystemTemplate,
+    SystemVm,
+    Zone,
+)
+from ssvm_operator.model.standby import int_setting, standby_replicas
 
 DEFAULT_SCAN_INTERVAL_MS = 30000
 SCAN_INTERVAL_KEY = "secstorage.capacityscan.interval"
-INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY)
+INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, CAPACITY_THRESHOLD_KEY)
 """The settings the inventory reads: how many SSVMs CloudStack keeps, and how often its scanner runs."""
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates, servers = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -44,9 +54,14 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         # Without a Ready system VM template CloudStack cannot create an SSVM in the zone
         # (SecondaryStorageManagerImpl.isZoneReady), so recreating one there would leave the zone without.
         client.list("listTemplates", templatefilter="system"),
-        # The release the servers run now: an upgrade moves it without the operator reconnecting, and SSVMs
-        # whose agent is behind it are outdated (model/currency.py).
-        client.list("listManagementServers"),
+        asyncio.gather(
+            # Which servers run, since when (the standby values in force are those read at each start),
+            # and on which release: an upgrade moves it without the operator reconnecting, and SSVMs whose
+            # agent is behind it are outdated (model/currency.py).
+            client.list("listManagementServers"),
+            # How full each image store is: with none under the threshold CloudStack creates no SSVM.
+            client.list("listImageStores"),
+        ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
     settings = {name: entry.value for name, entry in configs.items()}
@@ -56,7 +71,9 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
         offerings=tuple(Offering.from_api(o) for o in offerings),
         standby_replicas=standby_replicas(settings),
-        scan_interval_seconds=_int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
+        management_servers=tuple(ManagementServer.from_api(row) for row in servers),
+        image_stores=tuple(ImageStore.from_api(row) for row in stores),
+        scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
         management_server_version=management_server_version(servers),
@@ -77,23 +94,6 @@ def management_server_version(servers: list[dict[str, Any]]) -> str | None:
 def _version_key(text: str) -> tuple[int, ...]:
     numbers = text.split("-")[0].split(".")
     return tuple(int(n) if n.isdigit() else 0 for n in numbers)
-
-
-def standby_replicas(settings: Mapping[str, str | None]) -> int:
-    """Steady-state SSVMs per zone: the smallest R >= 1 with R * session.max >= capacity.standby (§1.4).
-
-    Assumes no command-execution load (KVM/XenServer without data migration).
-    """
-    session_max = _int_setting(settings, SESSION_MAX_KEY, SESSION_MAX_DEFAULT)
-    standby = _int_setting(settings, CAPACITY_STANDBY_KEY, CAPACITY_STANDBY_DEFAULT)
-    return ssvms_per_zone(session_max, standby)
-
-
-def _int_setting(settings: Mapping[str, str | None], name: str, default: int) -> int:
-    try:
-        return int(str(settings.get(name)))
-    except ValueError:
-        return default
 
 
 def _utcnow() -> datetime:
@@ -117,6 +117,8 @@ class InventoryCache:
         self._lock = asyncio.Lock()
         self._user_offerings: dict[str, Offering | None] = {}
         """Declared offerings looked up among the user offerings since the last refresh."""
+        self._standby = StandbyHistory()
+        """The standby values seen on this endpoint, to tell which ones each management server runs with."""
 
     def invalidate(self) -> None:
         """After the operator changed something, the next reader sees CloudStack afresh."""
@@ -136,7 +138,12 @@ class InventoryCache:
                 self._fetched_at = time.monotonic()
                 self._user_offerings = {}
                 try:
-                    self._inventory, self._error = await fetch_inventory(client), None
+                    fetched = await fetch_inventory(client)
+                    standby = self._standby.observe(
+                        fetched.settings, fetched.management_servers, fetched.observed_at
+                    )
+                    fetched = replace(fetched, standby_replicas=standby.in_force, standby=standby)
+                    self._inventory, self._error = fetched, None
                     self.breaker.record_success()
                 except CloudError as error:
                     self._error = error

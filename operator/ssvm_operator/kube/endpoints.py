@@ -108,7 +108,7 @@ async def reconcile_endpoint(
     patch.status["cloudstackVersion"] = connection.cloudstack_version
     patch.status["managementServerVersion"] = inventory.management_server_version
     if not verdict.supported:
-        warn_once("UnsupportedVersion", verdict.message)
+        warn_once(Reason.UNSUPPORTED_VERSION, verdict.message)
         report(
             Condition(ConditionType.READY, False, Reason.UNSUPPORTED_VERSION, verdict.message),
             Condition(ConditionType.STALLED, True, Reason.UNSUPPORTED_VERSION, verdict.message),

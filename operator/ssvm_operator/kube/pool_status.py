@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ssvm_operator.act.cycle import Backoff
@@ -73,6 +74,31 @@ def in_flight_from_status(status: Mapping[str, Any]) -> tuple[InFlight, ...]:
             InFlight(action, row.get("vmId"), row.get("vmName"), row.get("jobId"), started, row.get("step"))
         )
     return tuple(entries)
+
+
+def surplus_given_up(status: Mapping[str, Any]) -> tuple[datetime, ...]:
+    """When the pool's recent surplus destroys were sent (status.recentActions), one time per SSVM."""
+    first: dict[str, datetime] = {}
+    for row in status.get("recentActions") or ():
+        if row.get("action") != str(ActionKind.DESTROY_SURPLUS) or row.get("result") == "Failed":
+            continue
+        at = parse_timestamp(row.get("time"))
+        if at is not None:
+            key = str(row.get("vmName") or at)
+            first[key] = min(at, first.get(key, at))
+    return tuple(sorted(first.values()))
+
+
+def reboots_sent(status: Mapping[str, Any]) -> dict[str, datetime]:
+    """When a reboot was last sent to each SSVM (status.recentActions), by SSVM name."""
+    sent: dict[str, datetime] = {}
+    for row in status.get("recentActions") or ():
+        if row.get("action") not in ("Reboot", "RolloutReboot") or row.get("result") == "Failed":
+            continue
+        at, name = parse_timestamp(row.get("time")), row.get("vmName")
+        if at is not None and name:
+            sent[str(name)] = max(at, sent.get(str(name), at))
+    return sent
 
 
 def render_in_flight(entries: Iterable[InFlight]) -> list[dict[str, Any]]:

@@ -30,11 +30,13 @@ from ssvm_operator.kube.pool_status import (
     in_flight_from_status,
     memory_from_status,
     pool_conditions,
+    reboots_sent,
     render_backoff,
     render_in_flight,
     render_planned,
     render_recent,
     render_ssvms,
+    surplus_given_up,
 )
 from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
@@ -43,6 +45,7 @@ from ssvm_operator.model import identity
 from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Inventory
 from ssvm_operator.model.spec import PoolSpec, SpecError
+from ssvm_operator.plan.findings import ANNOUNCED_CAUSES
 from ssvm_operator.plan.template import template_ready
 from ssvm_operator.plan.types import (
     InFlight,
@@ -166,6 +169,8 @@ async def reconcile_pool(
             pool_conflict=conflict,
             rollout=rollout_request(next((r for k in sorted(same) if (r := (rollouts or {}).get(k))), None)),
             connectivity=diagnostics.connectivity,
+            surplus_given_up=surplus_given_up(status),
+            reboots_sent=reboots_sent(status),
             upgrade_turn=turns[-1],
         )
 
@@ -173,6 +178,9 @@ async def reconcile_pool(
         stalled = next((f for f in plan.findings if f.severity is Severity.STALLED), None)
         if stalled is not None:
             run.warn_once(ConditionType.STALLED, stalled.reason, stalled.message)
+        degraded = next((f for f in plan.findings if f.severity is Severity.DEGRADED), None)
+        if degraded is not None and degraded.reason in ANNOUNCED_CAUSES:
+            run.warn_once(ConditionType.DEGRADED, degraded.reason, degraded.message)
 
     same = identity.same_cloudstack(endpoint_specs, (namespace, spec.endpoint))
     observed: list[Inventory] = []

@@ -2,8 +2,8 @@
 policies/constants.go: one constant, one sentence).
 
 Reasons that come from the planner's findings are plan/findings.Reason and plan/connectivity's
-ConnectivityReason; the tables of docs/concepts.md are checked against all three
-(tests/unit/test_reasons_documented.py).
+ConnectivityReason; those of UpToDate and MaintenanceWindow are kube/upgrade_status.UpgradeReason. The
+tables of docs/concepts.md are checked against all of them (tests/unit/test_reasons_documented.py).
 """
 
 from __future__ import annotations
@@ -34,6 +34,11 @@ class ConditionType(StrEnum):
     """Whether the endpoint's circuit breaker lets repairs run."""
     DUPLICATE_ENDPOINT = "DuplicateEndpoint"
     """Whether another CloudStackEndpoint names the same CloudStack."""
+    UP_TO_DATE = "UpToDate"
+    """Whether every SSVM runs the management servers' agent version on the newest template
+    (kube/upgrade_status.UpgradeReason)."""
+    MAINTENANCE_WINDOW = "MaintenanceWindow"
+    """Whether a maintenance window is open for voluntary work (kube/upgrade_status.UpgradeReason)."""
 
 
 class Reason(StrEnum):

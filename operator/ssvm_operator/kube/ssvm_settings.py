@@ -41,6 +41,7 @@ from ssvm_operator.model.settings import CAPACITY_STANDBY_KEY, SESSION_MAX_KEY, 
 from ssvm_operator.model.spec import Mode, SpecError
 from ssvm_operator.model.standby import SESSION_MAX_DEFAULT
 from ssvm_operator.plan.rollout_scope import ZonePool, newly_left
+from ssvm_operator.plan.running_servers import down_note, running
 from ssvm_operator.plan.settings_plan import (
     AppliedRecord,
     SettingsContext,
@@ -97,7 +98,8 @@ async def reconcile_settings(
         # The declared keys, the standby pair the computed standby needs, and what status says was applied.
         read = {*spec.keys, SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, *applied_from_status(status)}
         configuration = await connection.config.get(connection.client, poll, read)
-        catalogue, servers = configuration.settings, configuration.servers
+        catalogue, listed = configuration.settings, configuration.servers
+        servers = running(listed)  # a server listed Down neither blocks nor confirms a restart
         # Before 4.17 CloudStack does not report when its management servers started (versions.py).
         starts_unreported = any(s.last_start is None for s in servers)
         servers, confirmation_problem = confirmed_starts(servers, body.metadata.annotations or {}, now)
@@ -166,7 +168,7 @@ async def reconcile_settings(
         kopf.info(body, reason=EventReason.WOULD_APPLY, message=f"Observe mode: would set {names}")
 
     pending = plan.pending
-    announce_restart(body, status, pending, servers)
+    announce_restart(body, status, pending, servers, down_note(listed))
     if (
         pending
         and confirmation_problem
@@ -251,6 +253,7 @@ def announce_restart(
     status: Mapping[str, Any],
     pending: Sequence[AppliedRecord],
     servers: Sequence[ManagementServer],
+    note: str = "",
 ) -> None:
     before = {p.get("name") for p in status.get("pendingManagementServerRestart") or ()}
     new = sorted(r.name for r in pending if r.name not in before)
@@ -260,7 +263,7 @@ def announce_restart(
             body,
             reason=Reason.MANAGEMENT_SERVER_RESTART_REQUIRED,
             message=f"{', '.join(new)} take effect only after a restart of {names} "
-            "(systemctl restart cloudstack-management on each)",
+            f"(systemctl restart cloudstack-management on each){note}",
         )
     if before and not pending:
         kopf.info(

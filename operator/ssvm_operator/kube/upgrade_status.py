@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ssvm_operator.kube.conditions import Condition
+from ssvm_operator.kube.reasons import ConditionType
 from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import PoolSpec, UpgradeStrategy
@@ -66,10 +67,12 @@ def up_to_date(plan: Plan, inventory: Inventory, spec: PoolSpec) -> tuple[int, C
     behind = outdated((v.vm for v in plan.vms), inventory)
     version = inventory.management_server_version or "unknown"
     if not plan.vms:
-        return 0, Condition("UpToDate", None, UpgradeReason.NO_SSVMS, "the zone has no SSVM to compare")
+        return 0, Condition(
+            ConditionType.UP_TO_DATE, None, UpgradeReason.NO_SSVMS, "the zone has no SSVM to compare"
+        )
     if not behind:
         return 0, Condition(
-            "UpToDate",
+            ConditionType.UP_TO_DATE,
             True,
             UpgradeReason.UP_TO_DATE,
             f"every SSVM runs the management servers' release {version}",
@@ -81,9 +84,9 @@ def up_to_date(plan: Plan, inventory: Inventory, spec: PoolSpec) -> tuple[int, C
         else f"spec.upgrade.strategy {spec.upgrade} rolls them"
     )
     return len(behind), Condition(
-        "UpToDate",
+        ConditionType.UP_TO_DATE,
         False,
-        "OutdatedSSVMs",
+        UpgradeReason.OUTDATED,
         f"{len(behind)} SSVM(s) behind release {version} ({names}); {hint}",
     )
 
@@ -100,12 +103,15 @@ def window_status(
         ends = windows.closes_at(now)
         until = f" until {ends.isoformat(timespec='minutes')}" if ends else ""
         return waiting, Condition(
-            "MaintenanceWindow", True, UpgradeReason.WINDOW_OPEN, f"voluntary work may run{until}"
+            ConditionType.MAINTENANCE_WINDOW,
+            True,
+            UpgradeReason.WINDOW_OPEN,
+            f"voluntary work may run{until}",
         )
     opening = windows.next_opening(now)
     when = opening.isoformat(timespec="minutes") if opening else "never"
     message = f"{waiting} action(s) wait for the next window, which opens at {when}"
-    return waiting, Condition("MaintenanceWindow", False, UpgradeReason.WINDOW_CLOSED, message)
+    return waiting, Condition(ConditionType.MAINTENANCE_WINDOW, False, UpgradeReason.WINDOW_CLOSED, message)
 
 
 def rolling(

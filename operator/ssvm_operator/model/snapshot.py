@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssvm_operator.model.image_store import ImageStore
+    from ssvm_operator.model.standby import StandbyInForce
 
 from ssvm_operator.model.templates import SystemTemplate, parse_cloudstack_time
 
@@ -56,6 +60,9 @@ class SystemVm:
     """Set while CloudStack runs an async job on this VM (its `jobid` marker in listSystemVms)."""
     last_disconnected: datetime | None = None
     """The agent's last disconnect (`disconnected`, 4.13.1+): a reboot disconnects and reconnects it."""
+    agent_overdue: bool = False
+    """Running, with no host row or one stuck connecting, past the grace after it started: set by the
+    planner (plan/agent_connect.py), as it depends on the pool's health policy and the time."""
     agent_version: str | None = None
     """`version`: the release of the SSVM's agent, from its host row."""
     template_id: str | None = None
@@ -73,7 +80,7 @@ class SystemVm:
         if self.state != "Running":
             return Health.UNHEALTHY
         if self.agent_state is None or self.agent_state in ("Connecting", "Creating", "Rebalancing"):
-            return Health.CONVERGING
+            return Health.UNHEALTHY if self.agent_overdue else Health.CONVERGING
         if self.agent_state == "Up":
             return Health.HEALTHY
         return Health.UNHEALTHY
@@ -127,7 +134,7 @@ class Zone:
             name=str(zone.get("name", zone["id"])),
             allocation_state=str(zone.get("allocationstate", "Enabled")),
             zone_type=str(zone.get("type", "Core")),
-            ssvm_enabled=str(details.get(SSVM_ENABLED_DETAIL, "true")).lower() != "false",
+            ssvm_enabled=ssvm_required(details.get(SSVM_ENABLED_DETAIL)),
             internal_dns=dns,
         )
 
@@ -163,6 +170,11 @@ class Inventory:
     offerings: tuple[Offering, ...] = ()
     standby_replicas: int = 1
     """SSVMs per zone that CloudStack itself keeps, from the standby settings in force (§1.4)."""
+    standby: StandbyInForce | None = None
+    """The standby values in force beside the database ones; None without a history (one-off reads)."""
+    management_servers: tuple[ManagementServer, ...] = ()
+    image_stores: tuple[ImageStore, ...] | None = None
+    """listImageStores, with usage; None when not read."""
     scan_interval_seconds: float = 30.0
     """secstorage.capacityscan.interval: how long CloudStack's scanner may take to restart or recreate."""
     settings: Mapping[str, str | None] = field(default_factory=dict)
@@ -200,3 +212,34 @@ class Inventory:
     def offering_named(self, name: str) -> Offering | None:
         matches = [o for o in self.offerings if o.name == name or o.id == name]
         return next((o for o in matches if o.fits_ssvm), matches[0] if matches else None)
+
+
+def ssvm_required(detail: Any) -> bool:
+    """SecondaryStorageManagerImpl.isSecondaryStorageVmRequired: no detail means true, else
+    Boolean.parseBoolean, so anything but "true" in any case (e.g. "no", "0", "") disables SSVMs."""
+    if detail is None:
+        return True
+    return str(detail).lower() == "true"
+
+
+@dataclass(frozen=True)
+class ManagementServer:
+    """One row of listManagementServers; `last_start` tells which settings it has read (§11).
+
+    Here rather than in config.py because the inventory holds them (config.py re-exports it)."""
+
+    id: str
+    name: str
+    state: str | None
+    last_start: datetime | None
+    service_ip: str | None = None
+
+    @classmethod
+    def from_api(cls, row: Mapping[str, object]) -> ManagementServer:
+        return cls(
+            id=str(row.get("id", "")),
+            name=str(row.get("name", row.get("id", ""))),
+            state=str(row["state"]) if row.get("state") else None,
+            last_start=parse_cloudstack_time(row.get("lastserverstart")),
+            service_ip=str(row["serviceip"]) if row.get("serviceip") else None,
+        )

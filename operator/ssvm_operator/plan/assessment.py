@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ssvm_operator.model.snapshot import Health, SystemVm
 from ssvm_operator.model.spec import HealthPolicy
+from ssvm_operator.plan.agent_connect import mark_overdue, overdue_memory
 from ssvm_operator.plan.health import remember_health, remember_in_flight, remember_remediation, settling
 from ssvm_operator.plan.ladder import Verdict, climb
 from ssvm_operator.plan.ordering import by_name
@@ -25,12 +26,14 @@ class Assessment:
     """None when CloudStack does not report the SSVM unhealthy."""
     in_flight: InFlight | None
     """The operator's own unfinished action on this SSVM, if any."""
+    rebooting: str | None = None
+    """Why a reboot the operator sent counts as unfinished although its job ended (reboot_completion.py)."""
 
     @property
     def in_motion(self) -> str | None:
         """Why this SSVM is on its way somewhere (transitional state, agent connecting, a CloudStack job
         pending, or recovering from the operator's own start or reboot); None when it is settled."""
-        moving = settling(self.vm)
+        moving = settling(self.vm) or self.rebooting
         if moving is not None:
             return moving
         if self.verdict is not None and self.verdict.recovering:
@@ -65,9 +68,9 @@ def assess(
     """Assess every SSVM, in name order."""
     flights = in_flight_by_vm(in_flight)
     assessed = []
-    for vm in sorted(vms, key=by_name):
+    for vm in sorted((mark_overdue(vm, policy, now) for vm in vms), key=by_name):
         flight = flights.get(vm.id)
-        remembered = remember_health(vm, memory.get(vm.id, VmMemory()), now)
+        remembered = remember_health(vm, overdue_memory(vm, memory.get(vm.id, VmMemory())), now)
         remembered = remember_in_flight(vm, remembered, flight)
         verdict = climb(vm, remembered, policy, now, scan_interval)
         assessed.append(Assessment(vm=vm, memory=remembered, verdict=verdict, in_flight=flight))

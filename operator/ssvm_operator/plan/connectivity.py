@@ -310,6 +310,7 @@ def await_fresh_checks(
             and candidate.held is None
             and assessment is not None
             and assessment.vm.state == "Running"
+            and not never_connected(assessment.vm)
         ):
             since = trouble_since(assessment.memory)
             checked = latest.get(assessment.vm.id)
@@ -324,3 +325,8 @@ def await_fresh_checks(
                 )
         adjusted.append(candidate)
     return adjusted
+
+
+def never_connected(vm: SystemVm) -> bool:
+    """No host row past the grace (plan/agent_connect.py): no round need ever check it, so none is awaited."""
+    return vm.agent_overdue and vm.agent_state is None

@@ -53,13 +53,17 @@ def agent_trouble_unchecked(
     return tuple(sorted(names))
 
 
+BOOTING_AGENT_STATES = frozenset({"Connecting", "Creating", "Rebalancing"})
+
+
 def diagnosable(
     vms: Iterable[SystemVm], in_flight: Iterable[InFlight]
 ) -> tuple[tuple[SystemVm, ...], str | None]:
     """The SSVMs a diagnostics round may run in now, and why the others (or all) are left out.
 
     Never while the zone has a disruption in flight; never in an SSVM that is not Running, that has an
-    operator action in flight or a CloudStack job pending (a diagnostic job would queue behind it).
+    operator action in flight or a CloudStack job pending (a diagnostic job would queue behind it), nor in
+    one whose agent has not connected since its (re)start (the check could not run yet).
     """
     flights = tuple(in_flight)
     disruptions = sorted(
@@ -76,6 +80,11 @@ def diagnosable(
             skipped.append(f"{vm.name} has an operator action in flight")
         elif vm.pending_job_id is not None:
             skipped.append(f"{vm.name} has CloudStack job {vm.pending_job_id} pending")
+        elif vm.agent_state is None or vm.agent_state in BOOTING_AGENT_STATES:
+            # Booting or rebooting: the command cannot run in the guest yet, its "-1" would say nothing. A
+            # lost agent is still checked: the command runs from the hypervisor host, and a round after the
+            # trouble began is what a recreation waits for (connectivity.await_fresh_checks).
+            skipped.append(f"{vm.name}'s agent is {vm.agent_state or 'not connected yet'}")
         else:
             eligible.append(vm)
     if not eligible and not skipped:

@@ -28,6 +28,14 @@ class Reason(StrEnum):
     """Degraded: replicas > 1 but the global standby settings in force keep fewer SSVMs per zone."""
     STANDBY_ABOVE_REPLICAS = "StandbyAboveReplicas"
     """Info: the global standby settings keep more SSVMs per zone than this pool asks for."""
+    STANDBY_RESTART_PENDING = "StandbyRestartPending"
+    """Info: replicas went down; the standby values in force keep more until the servers restart."""
+    SURPLUS_RECREATED = "SurplusRecreated"
+    """Degraded: CloudStack recreated the SSVMs the operator gave up as surplus; none is given up now."""
+    AGENTS_CANNOT_CONNECT = "AgentsCannotConnect"
+    """Degraded: no SSVM agent of the zone ever connected; port 8250 to the management servers is suspect."""
+    IMAGE_STORE_FULL = "ImageStoreFull"
+    """Degraded: no image store of the zone is under secondary.storage.capacity.threshold."""
     WAITING_FOR_SCANNER = "WaitingForCloudStackScanner"
     """Info: the zone has fewer SSVMs than CloudStack keeps; its scanner creates them (there is no API to)."""
     SSVM_UNHEALTHY = "SSVMUnhealthy"
@@ -36,6 +44,12 @@ class Reason(StrEnum):
     """Degraded: only recreation would fix an SSVM, but CloudStack would not create its replacement."""
     SYSTEM_TEMPLATE_NOT_READY = "SystemTemplateNotReady"
     """Degraded: no system VM template is Ready in the zone, so CloudStack cannot create an SSVM there."""
+
+
+ANNOUNCED_CAUSES = frozenset(
+    {Reason.IMAGE_STORE_FULL.value, Reason.AGENTS_CANNOT_CONNECT.value, Reason.SURPLUS_RECREATED.value}
+)
+"""Degraded causes that hold actions in the zone: a Warning Event when one becomes the Degraded reason."""
 
 
 def stalled(reason: Reason, message: str) -> Finding:

@@ -42,6 +42,8 @@ def symptom_of(vm: SystemVm) -> Symptom | None:
 
 def describe(vm: SystemVm) -> str:
     """The observed state in CloudStack's words, e.g. "VM Stopped" or "agent Disconnected"."""
+    if vm.state == "Running" and vm.agent_overdue:
+        return f"agent {vm.agent_state}, never Up" if vm.agent_state else "agent never connected"
     if vm.state == "Running" and vm.agent_state is not None:
         return f"agent {vm.agent_state}"
     if vm.state == "Running":

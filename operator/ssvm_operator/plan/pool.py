@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from ssvm_operator.model.maintenance import Windows
 from ssvm_operator.model.snapshot import Health, Zone
+from ssvm_operator.plan.agent_connect import zone_agents_unreachable
 from ssvm_operator.plan.assessment import Assessment, assess
 from ssvm_operator.plan.budget import ZoneLoad, enforce, halt_reason
 from ssvm_operator.plan.candidate import Candidate
@@ -23,6 +24,7 @@ from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, 
 from ssvm_operator.plan.findings import Reason, ordered
 from ssvm_operator.plan.maintenance import hold_outside_windows
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
+from ssvm_operator.plan.reboot_completion import mark_rebooting
 from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
 from ssvm_operator.plan.replicas import (
     kept_by_cloudstack,
@@ -32,6 +34,8 @@ from ssvm_operator.plan.replicas import (
     zone_toggle,
 )
 from ssvm_operator.plan.rollout import rollout_candidates
+from ssvm_operator.plan.standby_in_force import loop_guard, replacements, restart_pending
+from ssvm_operator.plan.storage_hold import hold_for_storage, storage_findings
 from ssvm_operator.plan.template import hold_recreations, template_findings
 from ssvm_operator.plan.types import TRAITS, Finding, InFlight, Plan, PlannedAction, PoolContext
 from ssvm_operator.plan.upgrade import upgrade_candidates
@@ -59,11 +63,15 @@ def plan_pool(ctx: PoolContext) -> Plan:
     )
     diagnosis = diagnose(ctx.connectivity, ctx.inventory.ssvms_in(zone.id))
     assessed = judge(assessed, diagnosis, ctx.memory, spec.health, ctx.now)
+    assessed = mark_rebooting(assessed, ctx.reboots_sent, spec.health, ctx.now)
     findings += zone_findings(ctx, zone, assessed) + diagnosis.findings(zone.name)
+    findings += zone_agents_unreachable([a.vm for a in assessed], zone)
     candidates, stage_findings = propose(ctx, zone, assessed)
     candidates = hold(candidates, assessed, diagnosis)
     candidates = await_fresh_checks(candidates, assessed, ctx.connectivity)
     candidates = hold_recreations(candidates, zone, ctx.inventory)
+    candidates = hold_for_storage(candidates, zone, ctx.inventory)
+    findings += storage_findings(zone, ctx.inventory)
     rollout_windows = ctx.rollout.windows if ctx.rollout is not None else Windows()
     candidates = hold_outside_windows(candidates, spec.maintenance_windows, rollout_windows, ctx.now)
     findings += stage_findings + template_findings(zone, ctx.inventory)
@@ -125,8 +133,16 @@ def propose(
     toggle = zone_toggle(zone, replicas, ctx.in_flight)
     if toggle is not None:
         candidates.append(toggle)
-    surplus = surplus_candidates(assessed, zone, replicas, ctx.inventory.standby_replicas)
-    taken = {c.action.vm_id for c in surplus if c.action.vm_id is not None}
+    surplus = surplus_candidates(
+        assessed, zone, replicas, ctx.inventory.standby_replicas, replacements(assessed, ctx.surplus_given_up)
+    )
+    if not surplus:
+        surplus, pending = restart_pending(assessed, zone, replicas, ctx.inventory.standby)
+        findings += pending
+    surplus, guarded = loop_guard(surplus, assessed, zone, ctx.surplus_given_up, ctx.inventory)
+    findings += guarded
+    # A surplus SSVM held for a restart still serves, so it is still repaired meanwhile.
+    taken = {c.action.vm_id for c in surplus if c.action.vm_id is not None and c.held is None}
     if replicas >= 1:
         # With replicas 0 every SSVM is on its way out: repairing one first would be wasted disruption.
         repairs, repair_findings = remediation_candidates(

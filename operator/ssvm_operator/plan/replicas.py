@@ -69,7 +69,11 @@ def zone_toggle(zone: Zone, replicas: int, in_flight: Iterable[InFlight]) -> Can
 
 
 def surplus_candidates(
-    assessed: Sequence[Assessment], zone: Zone, replicas: int, standby_replicas: int
+    assessed: Sequence[Assessment],
+    zone: Zone,
+    replicas: int,
+    standby_replicas: int,
+    last: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """DESTROY_SURPLUS for SSVMs above what is declared and what CloudStack keeps.
 
@@ -77,7 +81,8 @@ def surplus_candidates(
     failed (an Error VM is not an active one to it), and giving up the replacement would leave the zone
     without a working SSVM. Among healthy ones the newest go first: CloudStack's template-processing SSVM is
     normally the oldest, and destroying it would only make CloudStack create a new one (the role is not
-    exposed by the API, cloudstack-contract.md §1.6).
+    exposed by the API, cloudstack-contract.md §1.6). SSVMs in `last` (CloudStack's replacements of SSVMs the
+    operator gave up, see standby_in_force.py) go after all others of their group.
     With replicas 0 nothing is destroyed before the zone detail is off, or CloudStack would recreate it.
     """
     if replicas == 0 and zone.ssvm_enabled:
@@ -94,7 +99,7 @@ def surplus_candidates(
     # replacement CloudStack just started) last; each group keeps newest first. The raw state counts here,
     # not the grace period: a VM in Error is the one to give up even before its grace has passed.
     rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}
-    giving_up = sorted(newest_first, key=lambda a: rank[a.vm.health])
+    giving_up = sorted(newest_first, key=lambda a: (rank[a.vm.health], a.vm.id in last))
     candidates = []
     for assessment in giving_up[:excess]:
         vm = assessment.vm

@@ -39,6 +39,7 @@ from ssvm_operator.plan.settings import (
     validate,
     value_hash,
 )
+from ssvm_operator.plan.stored_values import as_stored
 from ssvm_operator.plan.types import RolloutRequest
 
 
@@ -209,6 +210,7 @@ def plan_settings(ctx: SettingsContext) -> SettingsPlan:
     spec, catalogue = ctx.spec, ctx.catalogue
     desired = desired_settings(spec, ctx.inventory, catalogue, ctx.pool_replicas, ctx.secrets)
     invalid = validate(desired, catalogue)
+    desired = [as_stored(setting, catalogue) for setting in desired]
     if invalid:
         return SettingsPlan(invalid=tuple(invalid), desired=tuple(desired))
     applied = dict(ctx.applied)

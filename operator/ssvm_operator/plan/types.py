@@ -62,6 +62,10 @@ class Traits:
     template, or nothing would come back."""
     rollout: bool
     """Part of a settings rollout: counted against rollout.maxUnavailable."""
+    needs_store_capacity: bool = False
+    """Destroys an SSVM or stops and starts one: held while no image store of the zone is under
+    secondary.storage.capacity.threshold, since CloudStack could not create a replacement nor give a started
+    one its boot arguments (plan/storage_hold.py)."""
 
 
 _NONE = Traits(
@@ -78,19 +82,29 @@ TRAITS: Mapping[ActionKind, Traits] = {
     ActionKind.START: replace(_NONE, ladder_rung=True, revives=True),
     ActionKind.REBOOT: replace(_NONE, disruptive=True, ladder_rung=True, revives=True),
     ActionKind.RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, ladder_rung=True, recreated_by_cloudstack=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        ladder_rung=True,
+        recreated_by_cloudstack=True,
+        needs_store_capacity=True,
     ),
-    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True),
+    ActionKind.CHANGE_OFFERING: replace(_NONE, disruptive=True, needs_store_capacity=True),
     ActionKind.DISABLE_ZONE: replace(_NONE, zone_level=True),
     ActionKind.ENABLE_ZONE: replace(_NONE, zone_level=True),
-    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True),
+    ActionKind.DESTROY_SURPLUS: replace(_NONE, disruptive=True, removes_vm=True, needs_store_capacity=True),
     ActionKind.ROLLOUT_REBOOT: replace(_NONE, disruptive=True, rollout=True),
     ActionKind.ROLLOUT_RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, rollout=True
+        _NONE,
+        disruptive=True,
+        removes_vm=True,
+        recreated_by_cloudstack=True,
+        rollout=True,
+        needs_store_capacity=True,
     ),
     ActionKind.UPGRADE_PATCH: replace(_NONE, disruptive=True),
     ActionKind.UPGRADE_RECREATE: replace(
-        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True
+        _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, needs_store_capacity=True
     ),
 }
 
@@ -165,6 +179,10 @@ class PoolContext:
     rollout: RolloutRequest | None = None
     connectivity: Connectivity | None = None
     """The latest diagnostics from inside the zone's SSVMs (status.diagnostics); None = never checked."""
+    reboots_sent: Mapping[str, datetime] = field(default_factory=dict)
+    """When the operator last sent rebootSystemVm to each SSVM, by name (status.recentActions)."""
+    surplus_given_up: tuple[datetime, ...] = ()
+    """When the operator recently gave up an SSVM of the zone as surplus (status.recentActions)."""
     upgrade_turn: str | None = None
     """The zone whose SSVMs the endpoint's upgrade rolls now (one zone at a time); None = this pool may."""
 
