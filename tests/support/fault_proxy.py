@@ -117,6 +117,12 @@ def _handler(upstream: RealCluster, faults: Faults) -> web.Application:
     context = ssl.create_default_context(cafile=str(upstream.ca_path))
 
     async def forward(request: web.Request) -> web.StreamResponse:
+        try:
+            return await relay(request)
+        except ConnectionResetError:  # the client left (a watch closed, the operator killed): nothing to tell
+            return web.Response(status=499)
+
+    async def relay(request: web.Request) -> web.StreamResponse:
         verb, resource = verb_and_resource(request.method, request.path, dict(request.query))
         fault = faults.take(verb, resource)
         if fault is not None:
