@@ -42,6 +42,14 @@ def pending_faults(cluster: Cluster) -> list[Any]:
     return list(cluster.call(lambda api: api.faults.pending()))
 
 
+def clear_faults(cluster: Cluster) -> None:
+    if isinstance(cluster, FaultyCluster):
+        cluster.faults.clear()
+    else:
+        assert isinstance(cluster, EmulatedCluster), "faults need the fault proxy or the emulator"
+        cluster.call(lambda api: api.faults.clear())
+
+
 def apply(cluster: Cluster, *docs: Mapping[str, Any]) -> None:
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(list(docs)), check=True)
 

@@ -76,6 +76,10 @@ class Faults:
         with self._lock:
             return [fault for fault in self._faults if fault.answered < fault.count]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def take(self, verb: str, resource: str) -> Fault | None:
         with self._lock:
             for fault in self._faults:
