@@ -80,7 +80,7 @@ $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd &: tools/kube/go.mod tools/kube/go
 	  exit 1; \
 	else \
 	  echo "building kube-apiserver and etcd from their Go modules (several minutes the first time)"; \
-	  cd tools/kube && GOFLAGS=-mod=readonly go build -trimpath -ldflags "$(KUBE_LDFLAGS)" \
+	  cd tools/kube && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$(KUBE_LDFLAGS)" \
 	    -o $(CURDIR)/$(TOOLS)/bin/ ./etcd k8s.io/kubernetes/cmd/kube-apiserver; \
 	fi
 	@touch $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd
