@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,24 +25,44 @@ from tests.support.real_cluster import RealCluster
 from tests.support.tools import require_tool
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+# A cluster-wide install (ClusterRoles) and one watching the test's namespace (Roles there).
+INSTALLS = {"clusterwide": {}, "namespaced": {"watchNamespaces": ["default"]}}
 
 pytestmark = pytest.mark.skipif(
     not real_backend(), reason="SSVM_TESTS_KUBE=emulator: the emulator has no RBAC"
 )
 
 
-@pytest.fixture
-def service_account(kube_control_plane: ControlPlane, tmp_path: Path) -> Iterator[RealCluster]:
-    """The chart's ServiceAccount and roles installed as rendered; a client holding that account's token."""
+@dataclass
+class Install:
+    account: RealCluster
+    """A client holding the chart's ServiceAccount's token."""
+    operator_args: tuple[str, ...]
+    """The operator's arguments from the rendered Deployment."""
+
+
+def watched(args: list[str]) -> tuple[str, ...]:
+    """The Deployment's --namespace arguments: what the roles were rendered for (its ports are the pod's)."""
+    return tuple(arg for arg in args if arg.startswith("--namespace="))
+
+
+@pytest.fixture(params=sorted(INSTALLS))
+def install(
+    request: pytest.FixtureRequest, kube_control_plane: ControlPlane, tmp_path: Path
+) -> Iterator[Install]:
+    """The chart's ServiceAccount and roles installed as rendered for one kind of install."""
+    (tmp_path / "helm").mkdir()
     helm = Helm(require_tool("helm"), tmp_path / "helm")
     admin = kube_control_plane.admin
-    manifests = [m for m in helm.render() if m["kind"] in RBAC_KINDS]
+    rendered = helm.render(INSTALLS[request.param])
+    manifests = [m for m in rendered if m["kind"] in RBAC_KINDS]
+    container = of_kind(rendered, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
     account = of_kind(manifests, "ServiceAccount")[0]["metadata"]["name"]
     admin.kubectl("create", "namespace", CHART_NAMESPACE)  # kept between tests: nothing deletes namespaces
     admin.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(manifests), check=True)
     token = admin.kubectl("create", "token", account, "-n", CHART_NAMESPACE, check=True).stdout.strip()
     user = f"system:serviceaccount:{CHART_NAMESPACE}:{account}"
-    yield kube_control_plane.as_user(user, token, "operator.kubeconfig")
+    yield Install(kube_control_plane.as_user(user, token, "operator.kubeconfig"), watched(container["args"]))
     admin.kubectl("delete", "-f", "-", "--wait=false", input=yaml.safe_dump_all(manifests))
     admin.reset()
 
@@ -50,11 +71,13 @@ def test_the_operator_works_with_the_charts_roles_and_is_refused_the_rest(
     kube_control_plane: ControlPlane,
     cloudstack: SimulatorHandle,
     endpoint: str,
-    service_account: RealCluster,
+    install: Install,
     tmp_path: Path,
 ) -> None:
-    admin = kube_control_plane.admin
-    operator = OperatorProcess(service_account.env(), tmp_path / "operator.log")
+    admin, service_account = kube_control_plane.admin, install.account
+    operator = OperatorProcess(
+        service_account.env(), tmp_path / "operator.log", extra_args=install.operator_args
+    )
     operator.start()
     try:
         apply(admin, pool_doc("zone-1", "zone-1"))
