@@ -423,6 +423,11 @@ class FakeApiserver(kmock.KubernetesEmulator):
             patched = patching.merge_patch(presented, patching.strip_directives(document))
         else:
             patched = patching.merge_patch(presented, document)
+        if spec.custom and not (patched.get("metadata") or {}).get("resourceVersion"):
+            # A patch removing resourceVersion makes an unconditional update, which custom resources refuse
+            # (kubectl apply does it when its last-applied annotation holds a resourceVersion).
+            message = "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
+            raise errors.ApiError(422, "Invalid", f'The {spec.plural} "{path.name}" is invalid: {message}')
         return self.store.patch(spec, path.namespace, path.name, patched, path.subresource, options)
 
     def _apply(

@@ -61,9 +61,6 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[EmulatedCluster | RealCl
         with emulated_cluster(crds=[WIDGETS_CRD], namespaces=NAMESPACES) as running:
             yield running
         return
-    difference = request.node.get_closest_marker("real_differs")
-    if difference:
-        request.applymarker(pytest.mark.xfail(reason=difference.args[0], strict=True))
     plane: ControlPlane = request.getfixturevalue("widgets_plane")
     yield plane.admin
     for namespace in NAMESPACES:
