@@ -101,7 +101,9 @@ async def reconcile_settings(
         catalogue, listed = configuration.settings, configuration.servers
         servers = running(listed)  # a server listed Down neither blocks nor confirms a restart
         # Before 4.17 CloudStack does not report when its management servers started (versions.py).
-        starts_unreported = any(s.last_start is None for s in servers)
+        # Read from every listed server: mid-restart all of them can be listed Down, and the condition must
+        # still give the way to confirm the restart.
+        starts_unreported = any(s.last_start is None for s in listed)
         servers, confirmation_problem = confirmed_starts(servers, body.metadata.annotations or {}, now)
         inventory = await connection.inventory.get(
             connection.client, poll, declared_offering=spec.service_offering
