@@ -5,8 +5,8 @@ from __future__ import annotations
 from ssvm_operator.plan.types import ActionKind, traits
 
 DOWNLOAD_URLS_EXPIRE = (
-    "destroying an SSVM also expires every template and volume download URL of the zone (users must "
-    "extract again)"
+    "users' download links of this zone stop working: destroySystemVm expires every template and volume "
+    "download URL of the zone (users must extract again)"
 )
 """ManagementServerImpl.destroySecondaryStorageVm calls cleanupDownloadUrlsInZone before the destroy."""
 

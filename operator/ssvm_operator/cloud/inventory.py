@@ -67,12 +67,14 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
         ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
+    ssvm_offerings = tuple(Offering.from_api(o) for o in offerings)
     settings = {name: entry.value for name, entry in configs.items()}
     return Inventory(
         observed_at=(now or _utcnow)(),
         zones=tuple(Zone.from_api(z) for z in zones),
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
-        offerings=tuple(Offering.from_api(o) for o in offerings),
+        offerings=ssvm_offerings,
+        host_tags=routing_host_tags(hosts, ssvm_offerings),
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
@@ -85,6 +87,23 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
+
+
+def routing_host_tags(
+    hosts: list[dict[str, Any]], offerings: tuple[Offering, ...]
+) -> dict[str, tuple[frozenset[str], ...]] | None:
+    """Host tags of the Up, Enabled Routing hosts by zone, kept only while an SSVM offering names host tags:
+    CloudStack starts a VM with such an offering only on a host that has them (the host allocators), so
+    changing to it where no host has them leaves the SSVM stopped."""
+    if not any(o.fits_ssvm and o.host_tags for o in offerings):
+        return None
+    found: dict[str, list[frozenset[str]]] = {}
+    for host in hosts:
+        if str(host.get("state")) != "Up" or str(host.get("resourcestate", "Enabled")) != "Enabled":
+            continue
+        tags = frozenset(t.strip() for t in str(host.get("hosttags") or "").split(",") if t.strip())
+        found.setdefault(str(host.get("zoneid")), []).append(tags)
+    return {zone: tuple(tags) for zone, tags in found.items()}
 
 
 def management_server_version(servers: list[dict[str, Any]]) -> str | None:

@@ -146,9 +146,10 @@ class Offering:
     is_system: bool
     system_vm_type: str | None
     storage_type: str = "shared"
-    """`storagetype`: local or shared; an SSVM's ROOT volume stays on the scope it was created on."""
-    storage_tags: tuple[str, ...] = ()
-    """`storagetags`, comma-separated in the API."""
+    """`storagetype`: where the ROOT volume of a VM deployed with it lives, "shared" or "local"."""
+    storage_tags: frozenset[str] = frozenset()
+    """`storagetags`, the tags of its disk offering (comma-separated in the API)."""
+    host_tags: frozenset[str] = frozenset()
 
     @property
     def fits_ssvm(self) -> bool:
@@ -162,10 +163,13 @@ class Offering:
             is_system=bool(offering.get("issystem", False)),
             system_vm_type=offering.get("systemvmtype"),
             storage_type=str(offering.get("storagetype") or "shared").lower(),
-            storage_tags=tuple(
-                t.strip() for t in str(offering.get("storagetags") or "").split(",") if t.strip()
-            ),
+            storage_tags=_tags(offering.get("storagetags")),
+            host_tags=_tags(offering.get("hosttags")),
         )
+
+
+def _tags(value: object) -> frozenset[str]:
+    return frozenset(t.strip() for t in str(value or "").split(",") if t.strip())
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,9 @@ class Inventory:
     """Every row of listTemplates templatefilter=system (one per template and zone)."""
     management_server_version: str | None = None
     """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
+    host_tags: Mapping[str, tuple[frozenset[str], ...]] | None = None
+    """Host tags of each Up, Enabled Routing host, by zone id (listHosts type=Routing); read only while an
+    SSVM offering names host tags, None otherwise."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)

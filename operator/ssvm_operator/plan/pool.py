@@ -24,7 +24,6 @@ from ssvm_operator.plan.connectivity import await_fresh_checks, diagnose, hold, 
 from ssvm_operator.plan.findings import Reason, ordered
 from ssvm_operator.plan.maintenance import hold_outside_windows
 from ssvm_operator.plan.offering import offering_candidates, resolve_offering
-from ssvm_operator.plan.offering_checks import refuse_impossible
 from ssvm_operator.plan.reboot_completion import mark_rebooting
 from ssvm_operator.plan.remediation import remediation_candidates, unhealthy_findings
 from ssvm_operator.plan.replicas import (
@@ -157,12 +156,16 @@ def propose(
         target, offering_findings = resolve_offering(spec.service_offering, ctx.inventory)
         findings += offering_findings
         if target is not None and replicas >= 1:
+            known = {o.id: o for o in ctx.inventory.offerings}
             changes, change_findings = offering_candidates(
-                target, assessed, zone, ctx.in_flight, frozenset(taken)
+                target,
+                assessed,
+                zone,
+                ctx.in_flight,
+                frozenset(taken),
+                known,
+                None if ctx.inventory.host_tags is None else ctx.inventory.host_tags.get(zone.id, ()),
             )
-            offering_of = {a.vm.id: a.vm.offering_id for a in assessed}
-            changes, refused = refuse_impossible(changes, target, ctx.inventory, offering_of)
-            change_findings += refused
             candidates += changes
             findings += change_findings
             taken |= {c.action.vm_id for c in changes if c.action.vm_id is not None}
