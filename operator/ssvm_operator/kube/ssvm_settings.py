@@ -101,7 +101,9 @@ async def reconcile_settings(
         catalogue, listed = configuration.settings, configuration.servers
         servers = running(listed)  # a server listed Down neither blocks nor confirms a restart
         # Before 4.17 CloudStack does not report when its management servers started (versions.py).
-        starts_unreported = any(s.last_start is None for s in servers)
+        # Read from every listed server: mid-restart all of them can be listed Down, and the condition must
+        # still give the way to confirm the restart.
+        starts_unreported = any(s.last_start is None for s in listed)
         servers, confirmation_problem = confirmed_starts(servers, body.metadata.annotations or {}, now)
         inventory = await connection.inventory.get(
             connection.client, poll, declared_offering=spec.service_offering
@@ -275,17 +277,27 @@ def announce_restart(
 
 async def restore_settings(
     ctx: OperatorContext, body: kopf.Body, endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]]
-) -> None:
+) -> str | None:
     """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
-    values were never kept, go back to CloudStack's default."""
+    values were never kept, go back to CloudStack's default. Returns what could not be put back, with why
+    (the release), or None when everything is back."""
     try:
         spec = SettingsSpec.parse(body.get("spec") or {})
     except SpecError:
-        return
+        return None
     if spec.deletion_policy is not DeletionPolicy.RESTORE or spec.mode is Mode.OBSERVE:
-        return
+        return None
     namespace = str(body.metadata.namespace)
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
-    await connection.read_release()
+    verdict = await connection.read_release()
     applied = applied_from_status(ctx.status_of(body))
-    await restore_applied(connection.client, applied, connection.feature(versions.RESET_CONFIGURATION))
+    can_reset = connection.feature(versions.RESET_CONFIGURATION)
+    left = await restore_applied(connection.client, applied, can_reset)
+    if not left:
+        return None
+    why = versions.reason(verdict, versions.RESET_CONFIGURATION).split(": ", 1)[0]
+    return (
+        f"{', '.join(sorted(left))} keep the value this SSVMSettings set: their previous values were "
+        f"secret and never kept, and {why}; the other settings are back. Set them by hand "
+        "(cloudmonkey update configuration name=<setting> value=<value>)"
+    )
