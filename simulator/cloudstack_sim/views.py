@@ -172,6 +172,7 @@ def routing_host(cloud: Cloud, host: HypervisorHost) -> JsonObject:
             "created": cs_date(host.created),
             "resourcestate": host.resource_state,
             "islocalstorageactive": False,
+            "hosttags": ",".join(sorted(host.tags)) or None,
             "arch": "x86_64",
             "hasannotations": False,
         },

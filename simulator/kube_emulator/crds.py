@@ -95,7 +95,23 @@ def check(crd: Mapping[str, Any]) -> list[errors.FieldError]:
             problems.append(errors.required(where, "schemas are required"))
             continue
         problems.extend(_check_structural(schema, where))
+        problems.extend(_check_root_metadata(schema))
     return problems
+
+
+def _check_root_metadata(schema: Mapping[str, Any]) -> list[errors.FieldError]:
+    """The root's `metadata` may say it is an object and constrain name and generateName, nothing else
+    (kube-apiserver refuses even a description there; ObjectMeta's own schema is what clients see)."""
+    metadata = (schema.get("properties") or {}).get("metadata")
+    if not isinstance(metadata, Mapping):
+        return []
+    allowed_properties = {"name", "generateName"}
+    if set(metadata) - {"type", "properties"} or set(metadata.get("properties") or {}) - allowed_properties:
+        detail = (
+            "must not specify anything other than name and generateName, but metadata is implicitly specified"
+        )
+        return [errors.forbidden("spec.validation.openAPIV3Schema.properties[metadata]", detail)]
+    return []
 
 
 _KNOWN_TYPES = {"object", "array", "string", "integer", "number", "boolean"}

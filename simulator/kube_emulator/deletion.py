@@ -32,16 +32,16 @@ def delete(
         return delete_namespace(store, current, dry_run)
     if meta.get("finalizers"):
         if meta.get("deletionTimestamp"):
-            return stored.WriteResult(current, code=202)
+            return stored.WriteResult(current)
         marked = copy.deepcopy(current)
         marked["metadata"]["deletionTimestamp"] = stored.timestamp(store.clock())
         marked["metadata"]["deletionGracePeriodSeconds"] = 0
         if dry_run:
-            return stored.WriteResult(marked, code=202)
+            return stored.WriteResult(marked)
         marked["metadata"]["resourceVersion"] = store._next_version()
         store._save(spec.storage_key, marked)
         store.history.publish(Change(store.resource_version, spec.storage_key, "MODIFIED", marked, current))
-        return stored.WriteResult(marked, code=202)
+        return stored.WriteResult(marked)
     if dry_run:
         return stored.WriteResult(current)
     final = copy.deepcopy(current)
@@ -53,23 +53,25 @@ def delete(
 def check_preconditions(store: Store, spec: ResourceSpec, current: Body, preconditions: Body) -> None:
     meta = current["metadata"]
     name = str(meta.get("name", ""))
+    # kube-apiserver names the kind here, not the resource as in other conflicts.
+    subject = f"{spec.kind}.{spec.group}" if spec.group else spec.kind
     uid = preconditions.get("uid")
     if uid and uid != meta.get("uid"):
-        raise errors.conflict(
-            spec.plural,
-            spec.group,
-            name,
-            f"Precondition failed: UID in precondition: {uid}, UID in object meta: {meta.get('uid')}",
+        raise errors.ApiError(
+            409,
+            "Conflict",
+            f'Operation cannot be fulfilled on {subject} "{name}": the UID in the precondition ({uid}) '
+            f"does not match the UID in record ({meta.get('uid')}). The object might have been deleted "
+            "and then recreated",
         )
     version = preconditions.get("resourceVersion")
     if version and version != meta.get("resourceVersion"):
-        raise errors.conflict(
-            spec.plural,
-            spec.group,
-            name,
-            f"Precondition failed: ResourceVersion in precondition: {version}, "
-            "ResourceVersion in object meta: "
-            f"{meta.get('resourceVersion')}",
+        raise errors.ApiError(
+            409,
+            "Conflict",
+            f'Operation cannot be fulfilled on {subject} "{name}": the ResourceVersion in the '
+            f"precondition ({version}) does not match the ResourceVersion in record "
+            f"({meta.get('resourceVersion')}). The object might have been modified",
         )
 
 
@@ -109,13 +111,13 @@ def collect_dependents(store: Store, owner_uid: str) -> None:
 def delete_namespace(store: Store, current: Body, dry_run: bool) -> WriteResult:
     name = str(current["metadata"]["name"])
     if current["metadata"].get("deletionTimestamp"):
-        return stored.WriteResult(current, code=202)
+        return stored.WriteResult(current)
     marked = copy.deepcopy(current)
     marked["metadata"]["deletionTimestamp"] = stored.timestamp(store.clock())
     marked["metadata"]["deletionGracePeriodSeconds"] = 0
     marked.setdefault("status", {})["phase"] = "Terminating"
     if dry_run:
-        return stored.WriteResult(marked, code=202)
+        return stored.WriteResult(marked)
     marked["metadata"]["resourceVersion"] = store._next_version()
     store._save(stored.NAMESPACES, marked)
     store.history.publish(Change(store.resource_version, stored.NAMESPACES, "MODIFIED", marked, current))
@@ -128,7 +130,7 @@ def delete_namespace(store: Store, current: Body, dry_run: bool) -> WriteResult:
             except errors.ApiError:
                 log.debug("namespace.cleanup.skip storage=%s", storage)
     finalize_namespace(store, name)
-    return stored.WriteResult(store.find_namespace(name) or marked, code=202)
+    return stored.WriteResult(store.find_namespace(name) or marked)
 
 
 def finalize_namespace(store: Store, name: str) -> None:

@@ -423,6 +423,11 @@ class FakeApiserver(kmock.KubernetesEmulator):
             patched = patching.merge_patch(presented, patching.strip_directives(document))
         else:
             patched = patching.merge_patch(presented, document)
+        if spec.custom and not (patched.get("metadata") or {}).get("resourceVersion"):
+            # A patch removing resourceVersion makes an unconditional update, which custom resources refuse
+            # (kubectl apply does it when its last-applied annotation holds a resourceVersion).
+            message = "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
+            raise errors.ApiError(422, "Invalid", f'The {spec.plural} "{path.name}" is invalid: {message}')
         return self.store.patch(spec, path.namespace, path.name, patched, path.subresource, options)
 
     def _apply(
@@ -435,7 +440,8 @@ class FakeApiserver(kmock.KubernetesEmulator):
     ) -> WriteResult:
         assert path.name is not None
         if not options.field_manager:
-            raise errors.bad_request("PATCH requests of type apply must have a field manager (fieldManager)")
+            required = errors.required("fieldManager", "is required for apply patch")
+            raise errors.invalid_object("PatchOptions", "meta.k8s.io", "", [required])
         applied = patching.parse_apply_body(request.body)
         if current is None:
             if path.subresource is not None:

@@ -1,4 +1,8 @@
-"""Reading and writing our custom resources in the emulated cluster, and waiting on what users would see."""
+"""Reading and writing our custom resources in the cluster, and waiting on what users would see.
+
+Everything here goes through kubectl or the HTTP API, so it works the same on the real control plane and on
+the emulator: `Cluster` is either.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,40 @@ import yaml
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster, find_kubectl
+from tests.support.fault_proxy import FaultyCluster
+from tests.support.real_cluster import RealCluster
 from tests.support.waiting import eventually
 
 __all__ = ["eventually"]  # re-exported: the end-to-end tests wait with it next to the helpers above
 
 API_VERSION = "ssvm.cloudstack.io/v1alpha1"
 NAMESPACE = "default"
+PLURALS = {
+    "SSVMPool": "ssvmpools",
+    "CloudStackEndpoint": "cloudstackendpoints",
+    "SSVMSettings": "ssvmsettings",
+}
+
+Cluster = EmulatedCluster | RealCluster
 
 
-def apply(cluster: EmulatedCluster, *docs: Mapping[str, Any]) -> None:
+def pending_faults(cluster: Cluster) -> list[Any]:
+    """The injected Kubernetes faults not answered yet, from the proxy or the emulator."""
+    if isinstance(cluster, FaultyCluster):
+        return list(cluster.faults.pending())
+    assert isinstance(cluster, EmulatedCluster), "faults need the fault proxy or the emulator"
+    return list(cluster.call(lambda api: api.faults.pending()))
+
+
+def clear_faults(cluster: Cluster) -> None:
+    if isinstance(cluster, FaultyCluster):
+        cluster.faults.clear()
+    else:
+        assert isinstance(cluster, EmulatedCluster), "faults need the fault proxy or the emulator"
+        cluster.call(lambda api: api.faults.clear())
+
+
+def apply(cluster: Cluster, *docs: Mapping[str, Any]) -> None:
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(list(docs)), check=True)
 
 
@@ -60,24 +89,25 @@ def pool_doc(name: str, zone: str, endpoint: str = "region-1", **spec: Any) -> d
     }
 
 
-def get(cluster: EmulatedCluster, kind: str, name: str) -> dict[str, Any]:
-    body = cluster.call(lambda api: api.get_object(API_VERSION, kind, name, NAMESPACE))
-    assert body is not None, f"{kind} {name} does not exist"
-    return dict(body)
+def get(cluster: Cluster, kind: str, name: str) -> dict[str, Any]:
+    reply = cluster.request("GET", f"/apis/{API_VERSION}/namespaces/{NAMESPACE}/{PLURALS[kind]}/{name}")
+    assert reply.status == 200, f"{kind} {name}: {reply.status} {reply.body}"
+    return dict(reply.body)
 
 
-def status(cluster: EmulatedCluster, kind: str, name: str) -> dict[str, Any]:
+def status(cluster: Cluster, kind: str, name: str) -> dict[str, Any]:
     return dict(get(cluster, kind, name).get("status") or {})
 
 
-def condition(cluster: EmulatedCluster, kind: str, name: str, type_: str) -> dict[str, Any]:
+def condition(cluster: Cluster, kind: str, name: str, type_: str) -> dict[str, Any]:
     conditions = status(cluster, kind, name).get("conditions") or []
     return next((dict(c) for c in conditions if c.get("type") == type_), {})
 
 
-def events(cluster: EmulatedCluster, name: str) -> list[tuple[str, str, str]]:
+def events(cluster: Cluster, name: str) -> list[tuple[str, str, str]]:
     """(type, reason, message) of the Events about an object, oldest first."""
-    found = cluster.call(lambda api: api.events_for(name, NAMESPACE))
+    listed = cluster.request("GET", f"/api/v1/namespaces/{NAMESPACE}/events").body or {}
+    found = [e for e in listed.get("items") or [] if (e.get("involvedObject") or {}).get("name") == name]
     ordered = sorted(found, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
     return [(str(e.get("type")), str(e.get("reason")), str(e.get("message"))) for e in ordered]
 
@@ -102,7 +132,7 @@ class StatusHistory:
 
 
 @contextlib.contextmanager
-def watched_status(cluster: EmulatedCluster, plural: str, name: str) -> Iterator[StatusHistory]:
+def watched_status(cluster: Cluster, plural: str, name: str) -> Iterator[StatusHistory]:
     history = StatusHistory()
     process = subprocess.Popen(
         [str(find_kubectl()), "get", plural, name, "-n", NAMESPACE, "-w", "-o", "json"],
@@ -157,7 +187,7 @@ class VersionHistory:
 
 
 @contextlib.contextmanager
-def watched_versions(cluster: EmulatedCluster, plural: str, expected: int) -> Iterator[VersionHistory]:
+def watched_versions(cluster: Cluster, plural: str, expected: int) -> Iterator[VersionHistory]:
     """A `kubectl get -w` on every object of a kind; its first `expected` events are the objects as they are.
 
     A watch misses no write, where sampling the objects could miss one that came and went between reads.
@@ -207,7 +237,7 @@ def wait_polls(cloudstack: SimulatorHandle, polls: int = 2, timeout: float = 30.
 
 
 def wait_event(
-    cluster: EmulatedCluster, name: str, reason: str, type_: str | None = None, timeout: float = 10.0
+    cluster: Cluster, name: str, reason: str, type_: str | None = None, timeout: float = 10.0
 ) -> str:
     """The message of the first Event with `reason` about `name`, once posted.
 
@@ -222,7 +252,7 @@ def wait_event(
 
 
 def wait_condition(
-    cluster: EmulatedCluster,
+    cluster: Cluster,
     kind: str,
     name: str,
     type_: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
 from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, wait_condition
+from tests.e2e.cluster_helpers import apply, eventually, pool_doc, wait_condition, wait_event
 from tests.e2e.operator_process import OperatorProcess
 
 HEALTH = {"unhealthyAfterSeconds": 2, "rebootTimeoutSeconds": 3}
@@ -39,3 +39,5 @@ def test_a_new_ssvm_whose_agent_never_connects_is_repaired_and_the_zone_points_a
         timeout=30,
         what="then, after the reboot timeout, a recreation: the ladder is climbed, not waited on for ever",
     )
+    started = wait_event(cluster, "zone-1", "RecreateStarted")
+    assert "download URL of the zone" in started, "users' extract links break: the Event says so"

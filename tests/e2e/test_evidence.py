@@ -57,6 +57,7 @@ def test_a_broken_ssvm_is_recreated_with_the_url_of_its_diagnostics_data(
     message = recreate_started(cluster)
     assert message.startswith(f"{broken}:"), message
     assert "evidence: http://" in message and "/userdata/" in message, message
+    assert "users' download links of this zone stop working" in message, "destroySystemVm clears them"
     url = message.split("evidence: ", 1)[1].split(";", 1)[0]
     assert url in recent_recreate(cluster)["message"]
     operator.wait_for_log(url)

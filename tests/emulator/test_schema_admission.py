@@ -153,6 +153,7 @@ def test_cel_transition_rule_sees_old_self(
     )
 
 
+@pytest.mark.emulator  # what the emulator's CEL leaves unevaluated; the real server evaluates every rule
 def test_kubernetes_only_cel_rule_is_reported_not_passed_silently(
     cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str
 ) -> None:

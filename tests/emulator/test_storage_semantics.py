@@ -9,6 +9,7 @@ import pytest
 
 from kube_emulator.server import EmulatorSettings
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -212,6 +213,7 @@ def test_strategic_merge_is_refused_for_custom_resources(
     assert (reply.status, reply.body["reason"]) == (415, "UnsupportedMediaType")
 
 
+@pytest.mark.emulator  # a difference: the real server decodes protobuf (400 for these bytes), not 415
 def test_protobuf_bodies_are_refused(
     cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str
 ) -> None:
@@ -238,7 +240,7 @@ def test_delete_with_finalizers_waits_for_their_removal(
     body["metadata"]["finalizers"] = ["example.com/f"]
     cluster.request("POST", widgets_path, body)
     deleting = cluster.request("DELETE", f"{widgets_path}/w1")
-    assert deleting.status == 202 and deleting.body["metadata"]["deletionTimestamp"]
+    assert deleting.status == 200 and deleting.body["metadata"]["deletionTimestamp"]
 
     merge = "application/merge-patch+json"
     more = cluster.request(
@@ -256,6 +258,7 @@ def test_delete_with_finalizers_waits_for_their_removal(
     assert cluster.request("GET", f"{widgets_path}/w1").status == 404
 
 
+@pytest.mark.emulator  # the garbage collector is a controller; the test control plane runs none
 def test_owner_references_are_garbage_collected(
     cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str
 ) -> None:
@@ -276,12 +279,13 @@ def test_owner_references_are_garbage_collected(
     assert cluster.request("GET", "/api/v1/namespaces/default/configmaps/child").status == 404
 
 
+@pytest.mark.emulator  # the namespace controller does this; the test control plane runs no controllers
 def test_namespace_deletion_removes_its_content(
     cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str
 ) -> None:
     cluster.request("POST", "/apis/example.com/v1/namespaces/other/widgets", widget())
     reply = cluster.request("DELETE", "/api/v1/namespaces/other")
-    assert reply.status == 202
+    assert reply.status == 200
     assert cluster.request("GET", "/apis/example.com/v1/namespaces/other/widgets/w1").status == 404
     assert cluster.request("GET", "/api/v1/namespaces/other").status == 404
 
@@ -319,7 +323,8 @@ def test_server_side_apply_creates_updates_and_drops_fields(
     assert updated.status == 200
     assert updated.body["spec"] == {"size": 3, "zone": "zone-a", "mode": "fast"}
     missing_manager = cluster.request("PATCH", f"{widgets_path}/w1", second, content_type=apply)
-    assert missing_manager.status == 400
+    assert missing_manager.status == 422
+    assert "fieldManager: Required value: is required for apply patch" in missing_manager.body["message"]
 
 
 def test_crd_posted_through_the_api_becomes_served(
@@ -350,20 +355,32 @@ def test_crd_posted_through_the_api_becomes_served(
             ],
         },
     }
-    reply = cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
-    assert reply.status == 201
-    conditions = {c["type"]: c["status"] for c in reply.body["status"]["conditions"]}
-    assert conditions["Established"] == "True"
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    assert cluster.request("POST", crds, crd).status == 201
+
+    def established() -> bool:
+        status = cluster.request("GET", f"{crds}/gadgets.example.org").body.get("status") or {}
+        return any(
+            c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or []
+        )
+
+    eventually(established, 10, "the CRD Established")  # at once on the emulator, in a moment on the real one
     gadget = {
         "apiVersion": "example.org/v1alpha1",
         "kind": "Gadget",
         "metadata": {"name": "g"},
         "spec": {"n": 1},
     }
-    assert cluster.request("POST", "/apis/example.org/v1alpha1/gadgets", gadget).status == 201
+    eventually(
+        lambda: cluster.request("POST", "/apis/example.org/v1alpha1/gadgets", gadget).status == 201,
+        10,
+        "a Gadget created",
+    )
 
-    cluster.request("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.example.org")
-    assert cluster.request("GET", "/apis/example.org/v1alpha1/gadgets").status == 404
+    cluster.request("DELETE", f"{crds}/gadgets.example.org")
+    eventually(
+        lambda: cluster.request("GET", "/apis/example.org/v1alpha1/gadgets").status == 404, 30, "gadgets gone"
+    )
 
 
 def test_invalid_crd_is_rejected(cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str) -> None:
@@ -393,6 +410,36 @@ def test_invalid_crd_is_rejected(cluster: EmulatedCluster, widget: WidgetFactory
     assert "integr" in reply.body["message"] and "metadata.name" in reply.body["message"]
 
 
+def test_a_crd_describing_its_objects_metadata_is_rejected(cluster: EmulatedCluster) -> None:
+    """Only `type` and name/generateName constraints may go under the root's metadata, not a description."""
+    metadata = {"type": "object", "description": "Standard object metadata."}
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.example.org"},
+        "spec": {
+            "group": "example.org",
+            "scope": "Namespaced",
+            "names": {"plural": "gadgets", "kind": "Gadget"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {"metadata": metadata}}},
+                }
+            ],
+        },
+    }
+    reply = cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    assert reply.status == 422, reply.body
+    assert (
+        "properties[metadata]: Forbidden: must not specify anything other than name and generateName"
+        in (reply.body["message"])
+    )
+
+
+@pytest.mark.emulator  # the emulator's in-process object store
 def test_direct_object_access_from_tests(
     cluster: EmulatedCluster, widget: WidgetFactory, widgets_path: str
 ) -> None:
@@ -414,7 +461,7 @@ def test_delete_preconditions(cluster: EmulatedCluster, widget: WidgetFactory, w
     reply = cluster.request("DELETE", f"{widgets_path}/w1", wrong)
     assert (
         reply.status == 409
-        and "Precondition failed: ResourceVersion in precondition: 1" in reply.body["message"]
+        and "the ResourceVersion in the precondition (1) does not match" in reply.body["message"]
     )
     right = {"preconditions": {"uid": created["metadata"]["uid"]}}
     assert cluster.request("DELETE", f"{widgets_path}/w1", right).status == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import pathlib
+import ssl
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import pytest
 
 from kube_emulator.server import EmulatorSettings
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
+from tests.support.real_cluster import RealCluster
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -36,11 +38,18 @@ class Stream:
 
 
 @contextmanager
-def watching(cluster: EmulatedCluster, path: str, **params: str) -> Iterator[Stream]:
+def watching(cluster: EmulatedCluster | RealCluster, path: str, **params: str) -> Iterator[Stream]:
     url = urllib.parse.urlsplit(cluster.url)
-    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    connection: http.client.HTTPConnection
+    headers = {}
+    if isinstance(cluster, RealCluster):
+        context = ssl.create_default_context(cafile=str(cluster.ca_path))
+        connection = http.client.HTTPSConnection(url.hostname or "", url.port, timeout=10, context=context)
+        headers["Authorization"] = f"Bearer {cluster.token}"
+    else:
+        connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
     query = urllib.parse.urlencode({"watch": "true", **params})
-    connection.request("GET", f"{path}?{query}")
+    connection.request("GET", f"{path}?{query}", headers=headers)
     response = connection.getresponse()
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("application/json")
@@ -157,9 +166,10 @@ def test_events_k8s_io_is_a_view_of_core_events(cluster: EmulatedCluster) -> Non
         "type": "Normal",
     }
     cluster.request("POST", "/api/v1/namespaces/default/events", event)
-    listed = cluster.request("GET", "/apis/events.k8s.io/v1/namespaces/default/events").body["items"]
+    reply = cluster.request("GET", "/apis/events.k8s.io/v1/namespaces/default/events").body
+    listed = reply["items"]
     assert listed[0]["regarding"]["name"] == "w1" and listed[0]["note"] == "hello"
-    assert listed[0]["apiVersion"] == "events.k8s.io/v1"
+    assert reply["apiVersion"] == "events.k8s.io/v1"
     selected = cluster.request(
         "GET", "/api/v1/namespaces/default/events?fieldSelector=involvedObject.name%3Dw1,reason%3DTested"
     )

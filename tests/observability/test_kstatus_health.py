@@ -9,15 +9,17 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from kube_emulator.testing import emulated_cluster
 from ssvm_operator.model.snapshot import SystemVm
 from ssvm_operator.plan.types import ActionKind, InFlight, VmMemory
-from tests.e2e.cluster_helpers import apply, get, pool_doc
+from tests.e2e.cluster_helpers import Cluster, apply, get, pool_doc
+from tests.e2e.fixtures import cluster
 from tests.observability.kstatus import CURRENT, FAILED, IN_PROGRESS, compute
 from tests.observability.lua import run_health
 from tests.observability.statuses import NOW, RESTART, endpoint, just_applied, pool, settings, up
 from tests.support.paths import REPOSITORY
 from tests.support.tools import require_tool
+
+__all__ = ["cluster"]  # the fixture: the real API server, or the emulator with SSVM_TESTS_KUBE=emulator
 
 DOWN = SystemVm("vm-1", "s-1-VM", "z1", "Running", "Down")
 DOWN_FOR_AN_HOUR = {"vm-1": VmMemory(unhealthy_since=NOW - timedelta(hours=1))}
@@ -92,10 +94,10 @@ def test_each_crd_defaults_status_so_a_new_object_is_not_current_before_the_oper
             assert status.get("default") == {"observedGeneration": -1}, path.name
 
 
-def test_a_pool_just_applied_reads_back_in_progress_for_flux_and_argo_cd() -> None:
-    with emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=["default"]) as cluster:
-        apply(cluster, pool_doc("zone-1", "zone-1"))
-        fresh = get(cluster, "SSVMPool", "zone-1")
+def test_a_pool_just_applied_reads_back_in_progress_for_flux_and_argo_cd(cluster: Cluster) -> None:
+    # What the API server stores and returns (the schema's status default) is what Flux and Argo CD read.
+    apply(cluster, pool_doc("zone-1", "zone-1"))
+    fresh = get(cluster, "SSVMPool", "zone-1")
     assert fresh["status"] == {"observedGeneration": -1}
     assert compute(fresh).status == IN_PROGRESS
     assert run_health(require_tool("lua5.4"), fresh).status == "Progressing"

@@ -1,4 +1,4 @@
-"""The fault soak: the real operator against the simulator and the emulated cluster under a seeded storm.
+"""The fault soak: the real operator against the simulator and the real API server under a seeded storm.
 
     report = run_soak(SoakConfig(seed=7, fault_seconds=20))
     print(report.table())
@@ -13,12 +13,15 @@ status every `sample_seconds` and records each breach of the safety contract. Th
 jobs are released by one more management-server restart, as an administrator would) and every pool that
 acts must become Ready within `converge_bound_seconds`.
 
-Only loopback: the simulator, the emulator and the operator listen on 127.0.0.1 and stop at the end.
+The Kubernetes faults come from the fault proxy in front of kube-apiserver (the emulator's own, without
+`make tools`' binaries or with SSVM_TESTS_KUBE=emulator). Only loopback: the simulator, the API server and its
+proxy, and the operator listen on 127.0.0.1 and stop at the end.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import threading
 import time
@@ -31,9 +34,19 @@ from pathlib import Path
 from typing import Any
 
 from cloudstack_sim.testing import AdminError, SimulatorHandle, running_simulator
-from kube_emulator.testing import EmulatedCluster, emulated_cluster
-from tests.e2e.cluster_helpers import API_VERSION, NAMESPACE, apply, endpoint_docs, pool_doc
+from kube_emulator.testing import emulated_cluster
+from tests.e2e.cluster_helpers import (
+    API_VERSION,
+    NAMESPACE,
+    Cluster,
+    apply,
+    clear_faults,
+    endpoint_docs,
+    pool_doc,
+)
 from tests.e2e.operator_process import OperatorProcess
+from tests.support.control_plane import BACKEND, binaries_available, control_plane
+from tests.support.fault_proxy import fault_proxy
 from tests.support.paths import REPOSITORY
 
 # Every async command the operator submits; the simulator's job table is the record of what it did.
@@ -181,6 +194,7 @@ INVARIANTS = {
     "a second destroy while the first destroy job had not failed": "destroy",
     "anything done in an Observe or paused zone": "hands-off",
     "two zones rolling a CloudStack upgrade at once": "zones",
+    "a serving SSVM destroyed within two scans of CloudStack recreating it in its zone": "churn",
     "an acting pool not Ready and up to date within the bound after faults stop": "converge",
 }
 
@@ -191,7 +205,7 @@ class InvariantMonitor:
     def __init__(
         self,
         sim: SimulatorHandle,
-        cluster: EmulatedCluster,
+        cluster: Cluster,
         pools: tuple[PoolPlan, ...],
         scan_interval: float = 0.5,
     ) -> None:
@@ -215,14 +229,9 @@ class InvariantMonitor:
         # CloudStack first, then status: the operator drops a finished job from status before it submits
         # the next one, so a job seen here and an entry seen next are never a false "two at once".
         state = self._sim.admin.state()
-        statuses = self._cluster.call(
-            lambda api: {
-                pool: dict(
-                    (api.get_object(API_VERSION, "SSVMPool", pool, NAMESPACE) or {}).get("status") or {}
-                )
-                for pool in (p.name for p in self._pools.values())
-            }
-        )
+        listed = self._cluster.request("GET", f"/apis/{API_VERSION}/namespaces/{NAMESPACE}/ssvmpools").body
+        found = {item["metadata"]["name"]: dict(item.get("status") or {}) for item in listed["items"]}
+        statuses = {pool: found.get(pool, {}) for pool in (p.name for p in self._pools.values())}
         self.samples += 1
         self.last_state, self.last_status = state, statuses
         for vm in state["vms"]:
@@ -368,7 +377,7 @@ class FaultSchedule:
         self,
         rng: random.Random,
         sim: SimulatorHandle,
-        cluster: EmulatedCluster,
+        cluster: Cluster,
         operator: OperatorProcess,
         monitor: InvariantMonitor,
         config: SoakConfig,
@@ -629,6 +638,19 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def _kubernetes(stack: ExitStack, work_dir: Path) -> tuple[Cluster, Cluster]:
+    """The cluster the operator uses and faults are injected into, and the one the monitor reads.
+
+    With kube-apiserver and etcd at hand (`make tools`), the real control plane behind the fault proxy,
+    read directly so the monitor's reads never meet a fault meant for the operator; else the emulator.
+    """
+    if binaries_available() and os.environ.get(BACKEND) != "emulator":
+        plane = stack.enter_context(control_plane(crds=[REPOSITORY / "crds"]))
+        return stack.enter_context(fault_proxy(plane.admin, work_dir / "proxied.kubeconfig")), plane.admin
+    emulated = stack.enter_context(emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=[NAMESPACE]))
+    return emulated, emulated
+
+
 def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None) -> SoakReport:
     rng = random.Random(config.seed)
     report = SoakReport(
@@ -647,7 +669,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
                 mode="subprocess", scenario=SCENARIO, scan_interval=config.scan_interval, seed=config.seed
             )
         )
-        cluster = stack.enter_context(emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=[NAMESPACE]))
+        cluster, reader = _kubernetes(stack, work_dir)
         operator = OperatorProcess(
             cluster.env(), work_dir / "operator.log", tick_seconds=config.operator_tick_seconds
         )
@@ -659,7 +681,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             timeoutSeconds=config.client_timeout_seconds, jobTimeoutSeconds=config.job_timeout_seconds
         )
         apply(cluster, *endpoint, *(pool.document() for pool in POOLS))
-        monitor = InvariantMonitor(sim, cluster, POOLS, config.scan_interval)
+        monitor = InvariantMonitor(sim, reader, POOLS, config.scan_interval)
         log("waiting for every zone to run its two SSVMs")
         monitor.sample()
         _wait(lambda: (monitor.sample(), _converged(monitor, POOLS))[1], 60, "a healthy start")
@@ -678,7 +700,7 @@ def run_soak(config: SoakConfig, *, log: Callable[[str], None] = lambda _: None)
             stopped = time.monotonic()
             sim.admin.clear_faults()
             schedule.revert(everything=True)
-            cluster.call(lambda api: api.faults.clear())
+            clear_faults(cluster)
             while (upgraded := schedule.upgrade_cloudstack()) is not None:  # every soak rolls both upgrades
                 schedule.injected[upgraded] += 1
             # Stuck jobs end only when a management server restarts (they fail with 530 then).

@@ -27,6 +27,7 @@ from kube_emulator.testing import EmulatedCluster, emulated_cluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     endpoint_docs,
@@ -38,6 +39,7 @@ from tests.e2e.cluster_helpers import (
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_safety import mutations
 from tests.reliability.conftest import SCAN_SECONDS
+from tests.support.control_plane import ControlPlane, real_backend
 from tests.support.network import free_port
 from tests.support.paths import REPOSITORY
 from tests.support.tools import require_tool
@@ -141,13 +143,19 @@ SCHEMA_ROWS = [
 
 
 @pytest.fixture(scope="module")
-def schema_cluster() -> Iterator[EmulatedCluster]:
-    with emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=[NAMESPACE]) as running:
-        yield running
+def schema_cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """Admission is the API server's: the real one, unless SSVM_TESTS_KUBE=emulator."""
+    if not real_backend():
+        with emulated_cluster(crds=[REPOSITORY / "crds"], namespaces=[NAMESPACE]) as running:
+            yield running
+        return
+    plane: ControlPlane = request.getfixturevalue("kube_control_plane")
+    yield plane.admin
+    plane.admin.reset(NAMESPACE)
 
 
 @pytest.mark.parametrize("row", SCHEMA_ROWS, ids=[r.what for r in SCHEMA_ROWS])
-def test_the_schema_refuses_and_names_the_field(schema_cluster: EmulatedCluster, row: Refused) -> None:
+def test_the_schema_refuses_and_names_the_field(schema_cluster: Cluster, row: Refused) -> None:
     refused = schema_cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(row.doc))
     assert refused.returncode != 0, f"{row.what} was accepted"
     for wanted in row.fields:

@@ -1,5 +1,5 @@
-"""The external programs some tests run (kubectl, helm, promtool, lua5.4, openssl), found the same way
-everywhere: the project's pinned copy in .tools/bin (`make tools`), else the one on PATH.
+"""The external programs some tests run (kubectl, helm, promtool, lua5.4, openssl, kube-apiserver, etcd),
+found the same way everywhere: the project's pinned copy in .tools/bin (`make tools`), else the one on PATH.
 
 A missing tool fails the test: `make test` must not pass by skipping what it could not run. Set
 SSVM_TESTS_ALLOW_MISSING_TOOLS=1 to skip those tests instead, e.g. for a quick run without `make tools`.
@@ -25,9 +25,13 @@ SOURCES = {
     "prometheus": "`make tools` fetches the server from Debian's prometheus package",
     "lua5.4": "`make tools` fetches it from Debian's lua5.4 package",
     "openssl": "install the openssl command-line tool",
+    "kube-apiserver": "`make tools` builds it with Go (or set KUBEBUILDER_ASSETS)",
+    "etcd": "`make tools` builds it with Go (or set KUBEBUILDER_ASSETS)",
 }
 # Tools whose path an environment variable may give, as the emulated cluster reads it too.
 OVERRIDES = {"kubectl": "KUBECTL"}
+# Tools an environment variable may name the directory of: controller-runtime's envtest binaries.
+DIRECTORIES = {"kube-apiserver": "KUBEBUILDER_ASSETS", "etcd": "KUBEBUILDER_ASSETS"}
 
 
 def find_tool(name: str) -> Path | None:
@@ -35,6 +39,9 @@ def find_tool(name: str) -> Path | None:
     override = os.environ.get(OVERRIDES.get(name, ""))
     if override and Path(override).is_file():
         return Path(override)
+    directory = os.environ.get(DIRECTORIES.get(name, ""))
+    if directory and (Path(directory) / name).is_file():
+        return Path(directory) / name
     pinned = PINNED / name
     if pinned.is_file():
         return pinned

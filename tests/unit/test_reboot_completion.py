@@ -43,3 +43,10 @@ def test_after_the_reboot_timeout_it_is_judged_afresh() -> None:
         reboots_sent={"s-1-VM": NOW - timedelta(seconds=61)},
     )
     assert runnable(result) == [(ActionKind.ROLLOUT_REBOOT, "s-1-VM")]
+
+
+def test_a_stop_and_start_rollout_plans_rollout_restarts() -> None:
+    """Boot arguments apply only at a start: the rollout stops and starts instead of rebooting."""
+    restart = replace(ROLLOUT, restart=True)
+    result = plan(inventory(booted_long_ago(1)), rollout=restart)
+    assert runnable(result) == [(ActionKind.ROLLOUT_RESTART, "s-1-VM")]

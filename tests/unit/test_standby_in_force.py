@@ -109,3 +109,11 @@ def test_the_loop_guard_lifts_once_every_server_restarted_since() -> None:
     inv = replace(inv, management_servers=(server("ms-1", ago(10)), server("ms-0", ago(9999), "Down")))
     result = plan(inv, spec(replicas=1), surplus_given_up=(ago(300), ago(100)))
     assert "SurplusRecreated" not in reasons(result) and len(runnable(result)) == 1
+
+
+def test_mid_restart_every_server_listed_down_keeps_the_old_values_in_force() -> None:
+    history = StandbyHistory()
+    history.observe(values(51), [server("ms-1", T0)], T0 + timedelta(seconds=10))
+    down = [server("ms-1", T0, "Down")]
+    lowered = history.observe(values(50), down, T0 + timedelta(seconds=20))
+    assert (lowered.in_force, lowered.waiting_for) == (2, ("ms-1",))

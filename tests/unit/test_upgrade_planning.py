@@ -114,8 +114,8 @@ def test_a_zone_whose_new_template_is_not_ready_is_held_and_says_why() -> None:
     inv = cloud(on(1), templates=(OLD, NEW_NOT_READY))
     [held] = upgrades(plan_pool(context(inv, pool(UpgradeStrategy.RECREATE))).actions)
     assert held.blocked == (
-        "the system VM template systemvm-kvm-4.20 is not Ready in zone zone1: CloudStack could not create "
-        "the replacement on it"
+        "the system VM template systemvm-kvm-4.20 is not Ready in any image store: CloudStack could not "
+        "create the replacement in zone zone1 on it"
     )
 
 
@@ -175,12 +175,24 @@ def test_the_turn_goes_to_a_zone_already_rolling_else_the_first_outdated_by_name
     )
 
 
-def test_a_zone_whose_template_is_not_ready_does_not_take_the_turn() -> None:
+def test_a_template_downloaded_in_another_zones_store_is_ready_for_every_zone() -> None:
+    # VMTemplateDaoImpl.findSystemVMReadyTemplates: the template_store_ref join is not limited to the zone.
     rows = (OLD, NEW_NOT_READY, replace(OLD, zone_id="zone-2-id"), replace(NEW, zone_id="zone-2-id"))
     inv = replace(two_zones(on(1), on(2, zone_id="zone-2-id")), system_templates=rows)
     assert (
-        upgrade_turn([("zone1", False), ("zone2", False)], inv, "zone1", UpgradeStrategy.RECREATE) == "zone2"
+        upgrade_turn([("zone1", False), ("zone2", False)], inv, "zone1", UpgradeStrategy.RECREATE) == "zone1"
     )
+
+
+def test_no_zone_takes_the_turn_while_the_new_template_is_downloaded_nowhere() -> None:
+    rows = (
+        OLD,
+        NEW_NOT_READY,
+        replace(OLD, zone_id="zone-2-id"),
+        replace(NEW_NOT_READY, zone_id="zone-2-id"),
+    )
+    inv = replace(two_zones(on(1), on(2, zone_id="zone-2-id")), system_templates=rows)
+    assert upgrade_turn([("zone1", False), ("zone2", False)], inv, "zone1", UpgradeStrategy.RECREATE) is None
 
 
 def test_no_turn_when_nothing_is_outdated() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from ssvm_operator.act import evidence
+from ssvm_operator.act.destroy_note import with_destroy_note
 from ssvm_operator.act.outcome import Outcome, Result
 from ssvm_operator.act.upgrade import upgraded_already
 from ssvm_operator.cloud import systemvm
@@ -27,6 +28,12 @@ Submit = Callable[[CloudApi, PlannedAction], Awaitable[str]]
 
 STEP_STOP = "stop"
 STEP_START = "start"
+STOP_THEN_START = frozenset({ActionKind.CHANGE_OFFERING, ActionKind.ROLLOUT_RESTART})
+"""Actions whose stop job is followed by a start (the new offering, or boot arguments, apply at a start)."""
+_AFTER_STOP = {
+    ActionKind.CHANGE_OFFERING: "on the new offering",
+    ActionKind.ROLLOUT_RESTART: "so it boots with the new boot arguments",
+}
 
 
 class Actor:
@@ -78,7 +85,7 @@ class Actor:
                 )
                 outcomes.append(await self._drop(entry, Result.FAILED, message))
                 continue
-            if entry.action is ActionKind.CHANGE_OFFERING and entry.step == STEP_STOP:
+            if entry.action in STOP_THEN_START and entry.step == STEP_STOP:
                 outcomes.append(await self._start_after_stop(entry))
                 continue
             outcomes.append(
@@ -117,11 +124,10 @@ class Actor:
         if evidence.wanted(action, self._evidence):
             return await self._collect_then_destroy(action)
         job_id = await SUBMIT[kind](self._client, action)
-        step = STEP_STOP if kind is ActionKind.CHANGE_OFFERING else None
+        step = STEP_STOP if kind in STOP_THEN_START else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
-        return self._outcome(
-            action, Result.STARTED, f"{action.reason}; CloudStack job {job_id}", job_id=job_id
-        )
+        message = with_destroy_note(kind, f"{action.reason}; CloudStack job {job_id}")
+        return self._outcome(action, Result.STARTED, message, job_id=job_id)
 
     async def _collect_then_destroy(self, action: PlannedAction) -> Outcome:
         try:
@@ -161,6 +167,7 @@ class Actor:
         self.in_flight.remove(entry)
         await self._add(InFlight(entry.action, entry.vm_id, entry.vm_name, job_id, self._now()))
         message = f"{reason + '; ' if reason else ''}{note}; destroying it, CloudStack job {job_id}"
+        message = with_destroy_note(entry.action, message)
         return Outcome(entry.action, Result.STARTED, message, self._now(), entry.vm_id, entry.vm_name, job_id)
 
     async def _start_after_stop(self, entry: InFlight) -> Outcome:
@@ -179,7 +186,7 @@ class Actor:
         return Outcome(
             entry.action,
             Result.STARTED,
-            f"stopped; starting on the new offering, CloudStack job {job_id}",
+            f"stopped; starting {_AFTER_STOP[entry.action]}, CloudStack job {job_id}",
             self._now(),
             entry.vm_id,
             entry.vm_name,
@@ -231,6 +238,11 @@ async def _patch(client: CloudApi, action: PlannedAction) -> str:
     return await systemvm.patch(client, action.vm_id)
 
 
+async def _stop(client: CloudApi, action: PlannedAction) -> str:
+    assert action.vm_id is not None
+    return await systemvm.stop(client, action.vm_id)
+
+
 async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
     """changeServiceForSystemVm needs the VM stopped: change, then stop; follow_jobs starts it again."""
     assert action.vm_id is not None and action.offering_id is not None
@@ -246,6 +258,7 @@ SUBMIT: Mapping[ActionKind, Submit] = {
     ActionKind.DESTROY_SURPLUS: _destroy,
     ActionKind.ROLLOUT_REBOOT: _reboot,
     ActionKind.ROLLOUT_RECREATE: _destroy,
+    ActionKind.ROLLOUT_RESTART: _stop,
     ActionKind.UPGRADE_PATCH: _patch,
     ActionKind.UPGRADE_RECREATE: _destroy,
 }

@@ -61,10 +61,15 @@ async def apply_settings(
     return done
 
 
-async def restore_settings(client: CloudApi, applied: Mapping[str, AppliedRecord], can_reset: bool) -> None:
+async def restore_settings(
+    client: CloudApi, applied: Mapping[str, AppliedRecord], can_reset: bool
+) -> list[str]:
     """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
-    values were never kept, go back to CloudStack's default (`can_reset`: resetConfiguration, 4.16+)."""
+    values were never kept, go back to CloudStack's default (`can_reset`: resetConfiguration, 4.16.1+;
+    otherwise the default listConfigurations reports, 4.18+). Returns the settings it could not put back:
+    secret settings on a release with neither."""
     catalogue = await config.read_settings(client, applied)
+    left: list[str] = []
     for record in applied.values():
         if record.applied_at is None or record.name not in catalogue:
             continue  # the operator never changed it
@@ -76,9 +81,11 @@ async def restore_settings(client: CloudApi, applied: Mapping[str, AppliedRecord
                 await config.update_setting(client, record.name, catalogue[record.name].default)
             else:
                 log.warning(
-                    "setting.not_restored", setting=record.name, why="no resetConfiguration before 4.16"
+                    "setting.not_restored", setting=record.name, why="no resetConfiguration before 4.16.1"
                 )
+                left.append(record.name)
                 continue
         else:
             await config.update_setting(client, record.name, record.previous_value)
         log.info("setting.restored", setting=record.name)
+    return left

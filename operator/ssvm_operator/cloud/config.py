@@ -39,7 +39,7 @@ async def list_management_servers(client: CloudApi) -> list[ManagementServer]:
 
 
 async def reset_setting(client: CloudApi, name: str) -> None:
-    """resetConfiguration (4.16+): back to the default CloudStack ships."""
+    """resetConfiguration (4.16.1+): back to the default CloudStack ships."""
     await client.call("resetConfiguration", name=name)
 
 

@@ -43,7 +43,7 @@ INVENTORY_SETTINGS = (SESSION_MAX_KEY, CAPACITY_STANDBY_KEY, SCAN_INTERVAL_KEY, 
 
 
 async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | None = None) -> Inventory:
-    zones, vms, offerings, configs, templates, (servers, stores) = await asyncio.gather(
+    zones, vms, offerings, configs, templates, (servers, stores, hosts) = await asyncio.gather(
         client.list("listZones", showcapacities=False),
         # Each row carries its agent's state (`agentstate`, `disconnected`) from the SSVM's own host row
         # (ApiResponseHelper.createSystemVmResponse, findHostByTypeNameAndZoneId): no listHosts needed.
@@ -61,18 +61,24 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             client.list("listManagementServers"),
             # How full each image store is: with none under the threshold CloudStack creates no SSVM.
             client.list("listImageStores"),
+            # Each zone's hypervisors: a system template of one of them, ready in any store, is what
+            # CloudStack needs to create an SSVM there (plan/template.py).
+            client.list("listHosts", type="Routing"),
         ),
     )
     ssvms = tuple(SystemVm.from_api(vm) for vm in vms)
+    ssvm_offerings = tuple(Offering.from_api(o) for o in offerings)
     settings = {name: entry.value for name, entry in configs.items()}
     return Inventory(
         observed_at=(now or _utcnow)(),
         zones=tuple(Zone.from_api(z) for z in zones),
         ssvms=tuple(sorted(ssvms, key=lambda vm: vm.name)),
-        offerings=tuple(Offering.from_api(o) for o in offerings),
+        offerings=ssvm_offerings,
+        host_tags=routing_host_tags(hosts, ssvm_offerings),
         standby_replicas=standby_replicas(settings),
         management_servers=tuple(ManagementServer.from_api(row) for row in servers),
         image_stores=tuple(ImageStore.from_api(row) for row in stores),
+        zone_hypervisors=zone_hypervisors(hosts),
         scan_interval_seconds=int_setting(settings, SCAN_INTERVAL_KEY, DEFAULT_SCAN_INTERVAL_MS) / 1000.0,
         settings=settings,
         system_templates=tuple(SystemTemplate.from_api(t) for t in templates if t.get("id")),
@@ -81,6 +87,23 @@ async def fetch_inventory(client: CloudApi, *, now: Callable[[], datetime] | Non
             str(t["zoneid"]) for t in templates if t.get("zoneid") and str(t.get("isready")).lower() == "true"
         ),
     )
+
+
+def routing_host_tags(
+    hosts: list[dict[str, Any]], offerings: tuple[Offering, ...]
+) -> dict[str, tuple[frozenset[str], ...]] | None:
+    """Host tags of the Up, Enabled Routing hosts by zone, kept only while an SSVM offering names host tags:
+    CloudStack starts a VM with such an offering only on a host that has them (the host allocators), so
+    changing to it where no host has them leaves the SSVM stopped."""
+    if not any(o.fits_ssvm and o.host_tags for o in offerings):
+        return None
+    found: dict[str, list[frozenset[str]]] = {}
+    for host in hosts:
+        if str(host.get("state")) != "Up" or str(host.get("resourcestate", "Enabled")) != "Enabled":
+            continue
+        tags = frozenset(t.strip() for t in str(host.get("hosttags") or "").split(",") if t.strip())
+        found.setdefault(str(host.get("zoneid")), []).append(tags)
+    return {zone: tuple(tags) for zone, tags in found.items()}
 
 
 def management_server_version(servers: list[dict[str, Any]]) -> str | None:
@@ -94,6 +117,16 @@ def management_server_version(servers: list[dict[str, Any]]) -> str | None:
 def _version_key(text: str) -> tuple[int, ...]:
     numbers = text.split("-")[0].split(".")
     return tuple(int(n) if n.isdigit() else 0 for n in numbers)
+
+
+def zone_hypervisors(hosts: list[dict[str, Any]]) -> dict[str, frozenset[tuple[str, str | None]]]:
+    """(hypervisor, arch) of the Routing hosts of each zone, by zone id."""
+    found: dict[str, set[tuple[str, str | None]]] = {}
+    for host in hosts:
+        if host.get("zoneid") and host.get("hypervisor"):
+            arch = str(host["arch"]) if host.get("arch") else None
+            found.setdefault(str(host["zoneid"]), set()).add((str(host["hypervisor"]), arch))
+    return {zone: frozenset(kinds) for zone, kinds in found.items()}
 
 
 def _utcnow() -> datetime:

@@ -60,7 +60,10 @@ def read_at(seen: Sequence[Seen], start: datetime) -> list[Mapping[str, str | No
 def in_force(seen: Sequence[Seen], servers: Sequence[ManagementServer]) -> StandbyInForce:
     current = seen[-1].values
     database = standby_replicas(current)
-    running = [s for s in servers if s.state != DOWN and s.last_start is not None]
+    # Mid-restart every server can be listed Down: then each may come back with what it read before, so all
+    # of them count (a server listed Down for good has not started since, and counts only in that moment).
+    up = [s for s in servers if s.state != DOWN] or list(servers)
+    running = [s for s in up if s.last_start is not None]
     # Before 4.17 the start is not reported: nothing to go on, the database values are taken.
     read = {s.name: read_at(seen, s.last_start) for s in running if s.last_start is not None}
     stale = {name: options for name, options in read.items() if any(v != current for v in options)}

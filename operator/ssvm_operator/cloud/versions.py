@@ -155,11 +155,24 @@ AGENT_VM_LINK = "AgentVmLink"
 FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         RESET_CONFIGURATION,
-        (4, 16),
+        (4, 16, 1),
         "the resetConfiguration command",
         "a setting cannot be put back to CloudStack's default in one call: SSVMSettings deletionPolicy "
-        "Restore leaves secret settings as they are and says so",
-        'api/.../command/admin/config/ResetCfgCmd.java: since = "4.16.0" (PR #4230)',
+        "Restore writes back the previous values it kept, leaves secret settings as they are and says so "
+        "in a Warning Event naming them (never the call, which this release refuses with 401 like bad "
+        "credentials)",
+        "api/.../command/admin/config/ResetCfgCmd.java (PR #4230, merged 2022-01-03): its since = "
+        '"4.16.0" is wrong; the file is absent at the 4.16.0.0 release commit and present at 4.16.1.0',
+    ),
+    FeatureSpec(
+        STABLE_STANDBY_REPLICAS,
+        (4, 16, 1),
+        "the secstorage.vm.auto.scale.down setting (default false)",
+        "CloudStack always scales an idle command-executor SSVM down, so a standby-driven count above one "
+        "churns: SSVMPool replicas above 1 are refused",
+        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042, issue "
+        "#6038): absent at the 4.16.0.0 release commit, present at 4.16.1.0, where "
+        "PremiumSecondaryStorageManagerImpl.scaleSSVMOnLoad first checks it",
     ),
     FeatureSpec(
         SERVER_START_TIMES,
@@ -169,16 +182,6 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "pending, and the SSVM rollout that follows them is not started automatically",
         "api/.../response/ManagementServerResponse.java: added by PR #5588 with listManagementServersMetrics "
         '(ListMgmtsMetricsCmd since = "4.17.0")',
-    ),
-    FeatureSpec(
-        STABLE_STANDBY_REPLICAS,
-        (4, 17),
-        "the secstorage.vm.auto.scale.down setting (default false)",
-        "CloudStack always scales an idle command-executor SSVM down, so a standby-driven count above one "
-        "churns: SSVMPool replicas above 1 are refused",
-        "engine/components-api/.../storage/StorageManager.java: SecStorageVMAutoScaleDown (PR #6042, "
-        "merged 2022-02, issue #6038 on 4.15)",
-        verified=False,
     ),
     FeatureSpec(
         SETTING_DEFAULTS,

@@ -260,14 +260,14 @@ def _template_condition(zone: str, ready: bool | None) -> Condition:
             ConditionType.TEMPLATE_READY,
             True,
             Reason.SYSTEM_TEMPLATE_READY,
-            f"a system VM template is Ready in {zone}",
+            f"a system VM template for the hypervisor of zone {zone} is downloaded in an image store",
         )
     return Condition(
         ConditionType.TEMPLATE_READY,
         False,
         "SystemTemplateNotReady",
-        f"no system VM template is Ready in zone {zone}: CloudStack cannot create SSVMs there; "
-        "register or re-download the systemvm template",
+        f"no system VM template is Ready for the hypervisor of zone {zone} in any image store: CloudStack "
+        "cannot create SSVMs there; register or re-download the systemvm template for that hypervisor",
     )
 
 

@@ -161,6 +161,7 @@ class EventReason(StrEnum):
     WOULD_APPLY = "WouldApply"
     INVALID_ANNOTATION = "InvalidAnnotation"
     SETTINGS_RESTORED = "SettingsRestored"
+    SETTINGS_PARTLY_RESTORED = "SettingsPartlyRestored"
     RESTORE_ABANDONED = restore.RESTORE_ABANDONED
     CONNECTIVITY_LOST = "ConnectivityLost"
     CONNECTIVITY_RESTORED = "ConnectivityRestored"

@@ -51,7 +51,7 @@ async def delete_settings(
         log.warning("settings.restore_abandoned", settings=f"{namespace}/{name}")
         return
     try:
-        await restore_settings(ctx, body, endpoint_specs)
+        left = await restore_settings(ctx, body, endpoint_specs)
     except EndpointUnavailable as error:
         await _hold(ctx, body, error.reason, str(error), needs_user=True)
     except CloudError as error:
@@ -60,6 +60,10 @@ async def delete_settings(
             cause = Reason.CLOUDSTACK_REFUSED
         await _hold(ctx, body, cause, logs.redact(str(error)), needs_user=not error.retryable)
     else:
+        if left is not None:
+            kopf.warn(body, reason=EventReason.SETTINGS_PARTLY_RESTORED, message=left)
+            log.warning("settings.partly_restored", settings=f"{namespace}/{name}", left=left)
+            return
         kopf.info(
             body, reason=EventReason.SETTINGS_RESTORED, message="the previous settings are back in CloudStack"
         )

@@ -277,17 +277,27 @@ def announce_restart(
 
 async def restore_settings(
     ctx: OperatorContext, body: kopf.Body, endpoint_specs: Mapping[tuple[str, str], Mapping[str, Any]]
-) -> None:
+) -> str | None:
     """deletionPolicy Restore: put back the values the operator replaced. Secret settings, whose previous
-    values were never kept, go back to CloudStack's default."""
+    values were never kept, go back to CloudStack's default. Returns what could not be put back, with why
+    (the release), or None when everything is back."""
     try:
         spec = SettingsSpec.parse(body.get("spec") or {})
     except SpecError:
-        return
+        return None
     if spec.deletion_policy is not DeletionPolicy.RESTORE or spec.mode is Mode.OBSERVE:
-        return
+        return None
     namespace = str(body.metadata.namespace)
     connection = await ctx.connect(namespace, spec.endpoint, endpoint_specs.get((namespace, spec.endpoint)))
-    await connection.read_release()
+    verdict = await connection.read_release()
     applied = applied_from_status(ctx.status_of(body))
-    await restore_applied(connection.client, applied, connection.feature(versions.RESET_CONFIGURATION))
+    can_reset = connection.feature(versions.RESET_CONFIGURATION)
+    left = await restore_applied(connection.client, applied, can_reset)
+    if not left:
+        return None
+    why = versions.reason(verdict, versions.RESET_CONFIGURATION).split(": ", 1)[0]
+    return (
+        f"{', '.join(sorted(left))} keep the value this SSVMSettings set: their previous values were "
+        f"secret and never kept, and {why}; the other settings are back. Set them by hand "
+        "(cloudmonkey update configuration name=<setting> value=<value>)"
+    )

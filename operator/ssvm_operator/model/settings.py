@@ -20,6 +20,8 @@ class RolloutStrategy(StrEnum):
     REBOOT = "Reboot"
     RECREATE = "Recreate"
     NONE = "None"
+    STOP_START = "StopStart"
+    """Not declarable: a boot argument that a reboot does not apply (the RebootCommand carries none)."""
 
 
 class DeletionPolicy(StrEnum):

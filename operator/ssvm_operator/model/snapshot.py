@@ -145,6 +145,11 @@ class Offering:
     name: str
     is_system: bool
     system_vm_type: str | None
+    storage_type: str = "shared"
+    """`storagetype`: where the ROOT volume of a VM deployed with it lives, "shared" or "local"."""
+    storage_tags: frozenset[str] = frozenset()
+    """`storagetags`, the tags of its disk offering (comma-separated in the API)."""
+    host_tags: frozenset[str] = frozenset()
 
     @property
     def fits_ssvm(self) -> bool:
@@ -157,7 +162,14 @@ class Offering:
             name=str(offering.get("name", offering["id"])),
             is_system=bool(offering.get("issystem", False)),
             system_vm_type=offering.get("systemvmtype"),
+            storage_type=str(offering.get("storagetype") or "shared").lower(),
+            storage_tags=_tags(offering.get("storagetags")),
+            host_tags=_tags(offering.get("hosttags")),
         )
+
+
+def _tags(value: object) -> frozenset[str]:
+    return frozenset(t.strip() for t in str(value or "").split(",") if t.strip())
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,8 @@ class Inventory:
     standby: StandbyInForce | None = None
     """The standby values in force beside the database ones; None without a history (one-off reads)."""
     management_servers: tuple[ManagementServer, ...] = ()
+    zone_hypervisors: Mapping[str, frozenset[tuple[str, str | None]]] | None = None
+    """(hypervisor, arch) of the Routing hosts of each zone, by zone id; None when not read."""
     image_stores: tuple[ImageStore, ...] | None = None
     """listImageStores, with usage; None when not read."""
     scan_interval_seconds: float = 30.0
@@ -186,6 +200,9 @@ class Inventory:
     """Every row of listTemplates templatefilter=system (one per template and zone)."""
     management_server_version: str | None = None
     """The newest `version` of the Up management servers (listManagementServers), read on every poll."""
+    host_tags: Mapping[str, tuple[frozenset[str], ...]] | None = None
+    """Host tags of each Up, Enabled Routing host, by zone id (listHosts type=Routing); read only while an
+    SSVM offering names host tags, None otherwise."""
 
     def zone_named(self, name: str) -> Zone | None:
         return self._zones_by_name.get(name)

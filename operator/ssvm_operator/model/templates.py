@@ -32,21 +32,51 @@ class SystemTemplate:
         )
 
 
+HostKind = tuple[str | None, str | None]
+"""A hypervisor and an architecture of a zone's hosts; None where CloudStack does not say (any)."""
+
+
+def _matches(template: SystemTemplate, hypervisor: str | None, arch: str | None) -> bool:
+    return (
+        hypervisor is None or template.hypervisor is None or template.hypervisor.lower() == hypervisor.lower()
+    ) and (arch is None or template.arch is None or template.arch == arch)
+
+
+def _newest(templates: Iterable[SystemTemplate]) -> SystemTemplate | None:
+    # The API shows no numeric id, so the newest `created` stands for the highest id, the name breaking ties.
+    return max(
+        templates, key=lambda t: (t.created.timestamp() if t.created else 0.0, t.name, t.id), default=None
+    )
+
+
 def newest_for(
     templates: Iterable[SystemTemplate], hypervisor: str | None, arch: str | None
 ) -> SystemTemplate | None:
     """The newest system template for a hypervisor (and arch, where both sides say): the one CloudStack gives
-    a new SSVM once it is Ready (VMTemplateDaoImpl.findSystemVMReadyTemplate takes the highest id; the API
-    shows no numeric id, so the newest `created` stands for it, the name breaking ties)."""
-    matching = [
-        t
-        for t in templates
-        if (hypervisor is None or t.hypervisor is None or t.hypervisor.lower() == hypervisor.lower())
-        and (arch is None or t.arch is None or t.arch == arch)
-    ]
-    if not matching:
-        return None
-    return max(matching, key=lambda t: (t.created.timestamp() if t.created else 0.0, t.name, t.id))
+    a new SSVM once it is Ready (VMTemplateDaoImpl.findSystemVMReadyTemplate takes the highest id)."""
+    return _newest(t for t in templates if _matches(t, hypervisor, arch))
+
+
+def ready_system_templates(
+    templates: Iterable[SystemTemplate], kinds: Iterable[HostKind]
+) -> list[SystemTemplate]:
+    """CloudStack's rule for "a system VM template is ready" for a zone (VMTemplateDaoImpl
+    .findSystemVMReadyTemplates, called by SecondaryStorageManagerImpl.isZoneReady and
+    createSecStorageVmInstance): a SYSTEM template whose hypervisor and arch match those of a host of the
+    zone (`kinds`), downloaded in any image store: its join on template_store_ref is not limited to the
+    zone's stores, so a row Ready in any zone counts. One entry per template, newest first. The only rule
+    the operator uses: for the TemplateReady condition, the recreation hold and the upgrade's replacement."""
+    wanted = list(kinds)
+    downloaded = {t.id for t in templates if t.ready}
+    by_id: dict[str, SystemTemplate] = {}
+    for t in templates:
+        if t.id in downloaded and t.id not in by_id and any(_matches(t, h, a) for h, a in wanted):
+            by_id[t.id] = t
+    return sorted(
+        by_id.values(),
+        key=lambda t: (t.created.timestamp() if t.created else 0.0, t.name, t.id),
+        reverse=True,
+    )
 
 
 def parse_cloudstack_time(value: Any) -> datetime | None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ssvm_operator.model.snapshot import Inventory, SystemTemplate, SystemVm, Zone
-from ssvm_operator.model.templates import newest_for
+from ssvm_operator.model.snapshot import Inventory, SystemTemplate, SystemVm
+from ssvm_operator.model.templates import newest_for, ready_system_templates
 
 LIVE_PATCH_SINCE = (4, 17)
 """patchSystemVm (PatchSystemVMCmd since = "4.17.0")."""
@@ -70,9 +70,11 @@ def currency(vm: SystemVm, inventory: Inventory) -> Currency:
     )
 
 
-def ready_in(template: SystemTemplate, zone: Zone, rows: Iterable[SystemTemplate]) -> bool:
-    """Whether listTemplates shows the template Ready in the zone."""
-    return any(t.id == template.id and t.zone_id == zone.id and t.ready for t in rows)
+def ready_in(template: SystemTemplate, rows: Iterable[SystemTemplate]) -> bool:
+    """Whether CloudStack would create a new SSVM on the template: it is ready by CloudStack's rule for
+    its own hypervisor and arch (model/templates.py ready_system_templates: downloaded in any image store)."""
+    kind = (template.hypervisor, template.arch)
+    return any(t.id == template.id for t in ready_system_templates(rows, [kind]))
 
 
 def live_patch_available(inventory: Inventory) -> bool:

@@ -22,6 +22,8 @@ class Reason(StrEnum):
     """Stalled: spec.serviceOffering names no offering of the endpoint."""
     OFFERING_NOT_FOR_SSVM = "OfferingNotForSSVM"
     """Stalled: the offering exists but is not a system offering for secondary storage VMs."""
+    OFFERING_REFUSED = "OfferingRefused"
+    """Stalled: CloudStack would refuse the change to the declared offering (storage type or tags)."""
     OFFERING_NOT_REPORTED = "OfferingNotReported"
     """Info: CloudStack does not report an SSVM's offering (before 4.19), so it cannot be checked."""
     STANDBY_CAPACITY_MISSING = "StandbyCapacityMissing"

@@ -156,8 +156,15 @@ def propose(
         target, offering_findings = resolve_offering(spec.service_offering, ctx.inventory)
         findings += offering_findings
         if target is not None and replicas >= 1:
+            known = {o.id: o for o in ctx.inventory.offerings}
             changes, change_findings = offering_candidates(
-                target, assessed, zone, ctx.in_flight, frozenset(taken)
+                target,
+                assessed,
+                zone,
+                ctx.in_flight,
+                frozenset(taken),
+                known,
+                None if ctx.inventory.host_tags is None else ctx.inventory.host_tags.get(zone.id, ()),
             )
             candidates += changes
             findings += change_findings

@@ -23,7 +23,13 @@ def rollout_candidates(
     in_flight: Iterable[InFlight],
     skip: frozenset[str],
 ) -> list[Candidate]:
-    kind = ActionKind.ROLLOUT_RECREATE if request.recreate else ActionKind.ROLLOUT_REBOOT
+    kind = (
+        ActionKind.ROLLOUT_RECREATE
+        if request.recreate
+        else ActionKind.ROLLOUT_RESTART
+        if request.restart
+        else ActionKind.ROLLOUT_REBOOT
+    )
     settings = ", ".join(request.settings) or "boot-time settings"
     rolling = sum(1 for f in in_flight if TRAITS[f.action].rollout)
     since = request.since.isoformat(timespec="seconds")

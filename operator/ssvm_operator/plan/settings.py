@@ -34,15 +34,21 @@ class BootTimeKey:
 # Keys an SSVM picks up only at boot or agent connect, that the operator rolls out
 # (cloudstack-contract.md §4.1, checked by tests/unit/test_boot_time_settings.py).
 BOOT_TIME_KEYS: Mapping[str, BootTimeKey] = {
+    # Sent on every agent connect (SecondaryStorageListener.processConnect -> generateVMSetupCommand), and
+    # every agent reconnects when its management server stops (AgentManagerImpl.stop), so the restart that
+    # puts the value in force delivers it to every agent then Up. The API does not show a reconnect
+    # (`disconnected` does not move), so the SSVMs are still rebooted: the one action that is sure to.
     "secstorage.allowed.internal.sites": BootTimeKey(
-        RolloutStrategy.REBOOT, "SecondaryStorageManagerImpl.generateSetupCommand, on agent connect"
+        RolloutStrategy.REBOOT, "SecondaryStorageManagerImpl.generateVMSetupCommand, on agent connect"
     ),
+    # Boot arguments are built only when the VM starts (finalizeVirtualMachineProfile, from orchestrateStart);
+    # RebootCommand carries none, so only a stop and a start applies them.
     "secstorage.vm.mtu.size": BootTimeKey(
-        RolloutStrategy.REBOOT,
+        RolloutStrategy.STOP_START,
         "SecondaryStorageManagerImpl.finalizeVirtualMachineProfile, boot argument mtu=",
     ),
     "secstorage.nfs.version": BootTimeKey(
-        RolloutStrategy.REBOOT, "setup command on agent connect and boot argument nfsVersion="
+        RolloutStrategy.STOP_START, "setup command on agent connect and boot argument nfsVersion="
     ),
     "secstorage.encrypt.copy": BootTimeKey(
         RolloutStrategy.RECREATE, "SecondaryStorageManagerImpl.configure, boot argument sslcopy="

@@ -119,6 +119,7 @@ class RolloutStatus:
         return RolloutRequest(
             since=self.started_at,
             recreate=self.strategy is RolloutStrategy.RECREATE,
+            restart=self.strategy is RolloutStrategy.STOP_START,
             max_unavailable=self.max_unavailable or 1,
             active_zone=self.active_zone,
             settings=self.settings,
@@ -266,6 +267,16 @@ def pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) 
     return in_force_since(record.applied_at, [s.last_start for s in servers]) is None
 
 
+def least_disruptive(declared: RolloutStrategy, needed: Sequence[RolloutStrategy]) -> RolloutStrategy:
+    """The least disruptive action that really applies every change: a recreation when a key needs one, a
+    stop and start for a boot argument (a reboot does not apply it), else what rollout.strategy says."""
+    if RolloutStrategy.RECREATE in needed or declared is RolloutStrategy.RECREATE:
+        return RolloutStrategy.RECREATE
+    if RolloutStrategy.STOP_START in needed:
+        return RolloutStrategy.STOP_START
+    return declared
+
+
 def plan_rollout(
     spec: SettingsSpec,
     applied: Mapping[str, AppliedRecord],
@@ -286,8 +297,7 @@ def plan_rollout(
         return RolloutStatus(RolloutPhase.WAITING_FOR_RESTART)
     since = max(in_force)
     stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
-    needs_recreate = any(BOOT_TIME_KEYS[r.name].rollout is RolloutStrategy.RECREATE for r in keys)
-    strategy = RolloutStrategy.RECREATE if needs_recreate else spec.rollout.strategy
+    strategy = least_disruptive(spec.rollout.strategy, [BOOT_TIME_KEYS[r.name].rollout for r in keys])
     zone_names = {z.id: z.name for z in inventory.zones}
     stale_by_zone: dict[str, list[str]] = {}
     for vm in stale:

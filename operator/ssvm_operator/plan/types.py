@@ -30,6 +30,8 @@ class ActionKind(StrEnum):
     """destroySystemVm of an SSVM that CloudStack itself would not keep or recreate."""
     ROLLOUT_REBOOT = "RolloutReboot"
     """rebootSystemVm of a healthy SSVM whose agent connected before a boot-time setting took effect."""
+    ROLLOUT_RESTART = "RolloutRestart"
+    """stopSystemVm, then startSystemVm, of a healthy SSVM: boot arguments are built only at a start."""
     ROLLOUT_RECREATE = "RolloutRecreate"
     """destroySystemVm of a healthy SSVM so CloudStack recreates it with settings read only at creation."""
     UPGRADE_PATCH = "UpgradePatch"
@@ -102,6 +104,7 @@ TRAITS: Mapping[ActionKind, Traits] = {
         rollout=True,
         needs_store_capacity=True,
     ),
+    ActionKind.ROLLOUT_RESTART: replace(_NONE, disruptive=True, rollout=True, needs_store_capacity=True),
     ActionKind.UPGRADE_PATCH: replace(_NONE, disruptive=True),
     ActionKind.UPGRADE_RECREATE: replace(
         _NONE, disruptive=True, removes_vm=True, recreated_by_cloudstack=True, needs_store_capacity=True
@@ -153,6 +156,8 @@ class RolloutRequest:
     max_unavailable: int
     active_zone: str | None
     """Rollouts go one zone at a time; other zones wait their turn."""
+    restart: bool = False
+    """Stop and start each SSVM: a boot argument changed, which a reboot does not apply."""
     settings: tuple[str, ...] = ()
     windows: Windows = field(default_factory=Windows)
     """SSVMSettings spec.rollout.maintenanceWindows: rollout actions wait for them too."""

@@ -91,10 +91,10 @@ def _cannot_replace(kind: ActionKind, found: Currency, zone: Zone, inventory: In
     if why is not None:
         return f"CloudStack would not create a replacement in zone {zone.name}: {why}"
     target = found.target_template
-    if target is not None and not ready_in(target, zone, inventory.system_templates):
+    if target is not None and not ready_in(target, inventory.system_templates):
         return (
-            f"the system VM template {target.name} is not Ready in zone {zone.name}: CloudStack could not "
-            "create the replacement on it"
+            f"the system VM template {target.name} is not Ready in any image store: CloudStack could not "
+            f"create the replacement in zone {zone.name} on it"
         )
     return None
 
@@ -146,4 +146,4 @@ def _replaceable(found: Currency, zone: Zone, inventory: Inventory) -> bool:
     target = found.target_template
     if not found.template_behind or target is None:
         return True
-    return zone.scanned_by_cloudstack and ready_in(target, zone, inventory.system_templates)
+    return zone.scanned_by_cloudstack and ready_in(target, inventory.system_templates)
