@@ -87,6 +87,9 @@ EQUIVALENT = {
     ("health.py", 'if vm.state is not "Running" and vm.agent_overdue:'): (
         "agent_overdue is set only on Running SSVMs, and a state from CloudStack's JSON is never the literal"
     ),
+    ("ladder.py", "return symptom is Symptom.STOPPED and last >= ActionKind.START"): (
+        "'Start' sorts after every other action kind"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",

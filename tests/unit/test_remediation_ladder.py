@@ -156,6 +156,11 @@ class TestClimbing:
             "waiting up to 600s for it to recover (agent Alert)"
         )
 
+    def test_a_vm_in_error_after_a_start_is_recreated_without_waiting_out_the_timeout(self) -> None:
+        action = only(plan(inventory(ssvm(1, "Error", None)), memory={1: remediated(START, 60)}))
+        assert (action.kind, action.blocked) == (RECREATE, None)
+        assert action.reason.startswith("started 60s ago, but a start does not leave a VM in that state")
+
     def test_only_ladder_rungs_count_as_remediation_history(self) -> None:
         memory = {1: remediated(ActionKind.CHANGE_OFFERING, 700, unhealthy_seconds=400)}
         assert kinds(plan(inventory(ssvm(1, agent="Down")), memory=memory)) == [(REBOOT, "s-1-VM")]
