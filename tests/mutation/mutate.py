@@ -90,6 +90,9 @@ EQUIVALENT = {
     ("ladder.py", "return symptom is Symptom.STOPPED and last >= ActionKind.START"): (
         "'Start' sorts after every other action kind"
     ),
+    ("ladder.py", "if last is ActionKind.RECREATE or symptom <= Symptom.AGENT_LOST:"): (
+        "'AgentLost' sorts before the other symptoms"
+    ),
     # Orderings of StrEnum members compare their values as strings: where the member compared with is the
     # first or the last of its enum in that order (or of the values possible there), `<=`/`>=` is `is`.
     ("health.py", "if vm.health < Health.UNHEALTHY:"): "'Unhealthy' sorts after the other healths",
