@@ -118,6 +118,23 @@ class TestClimbing:
         assert action.kind is RECREATE
         assert action.reason.startswith("rebooted 650s ago and still unhealthy (agent Alert)")
 
+    def test_an_ssvm_found_stopped_after_a_reboot_is_started_without_waiting_out_the_reboot(self) -> None:
+        """A reboot keeps the VM Running; one seen Stopped before it was seen healthy again was stopped by
+        something else, and nothing brings it back by waiting (the agent was lost, rebooted, then the VM
+        stopped, all between two polls)."""
+        result = plan(inventory(ssvm(1, "Stopped", None)), memory={1: remediated(REBOOT, 2)})
+        action = only(result)
+        assert (action.kind, action.blocked) == (START, None)
+        assert action.reason.startswith("rebooted 2s ago, but a reboot leaves the VM running: VM Stopped")
+
+    def test_an_ssvm_broken_after_a_reboot_is_recreated_without_waiting_out_the_reboot(self) -> None:
+        action = only(plan(inventory(ssvm(1, "Error", None)), memory={1: remediated(REBOOT, 2)}))
+        assert (action.kind, action.blocked) == (RECREATE, None)
+
+    def test_an_ssvm_found_stopped_again_after_its_start_still_waits_then_is_recreated(self) -> None:
+        """Not a start loop: a start that left the VM Stopped gets the timeout, then the next rung."""
+        assert plan(inventory(ssvm(1, "Stopped", None)), memory={1: remediated(START, 2)}).actions == ()
+
     def test_the_next_rung_comes_at_exactly_the_reboot_timeout(self) -> None:
         result = plan(inventory(ssvm(1, agent="Alert")), memory={1: remediated(REBOOT, 600)})
         assert kinds(result) == [(RECREATE, "s-1-VM")]

@@ -32,6 +32,11 @@ _PAST_TENSE = {
 }
 
 # How far each setting of health.remediation lets the ladder climb.
+_NOT_LEFT_BY = {
+    ActionKind.START: "a start does not leave a VM in that state",
+    ActionKind.REBOOT: "a reboot leaves the VM running",
+}
+
 _ALLOWED = {
     Remediation.NONE: frozenset[ActionKind](),
     Remediation.REBOOT: frozenset({ActionKind.START, ActionKind.REBOOT}),
@@ -71,7 +76,39 @@ def climb(
         return None
     last, last_at = memory.last_remediation, memory.last_remediation_at
     if last in _PAST_TENSE and last_at is not None:
-        return _after_remediation(vm, symptom, last, seconds_between(last_at, now), policy)
+        elapsed = seconds_between(last_at, now)
+        if _passes_through(last, symptom):
+            return _after_remediation(vm, symptom, last, elapsed, policy)
+        # Not the rung's doing, so waiting out its timeout would only keep the zone without the SSVM longer:
+        # the symptom is judged as if first seen, from when the SSVM became unhealthy.
+        fresh = _first_rung(vm, symptom, memory, policy, now, scan_interval)
+        return Verdict(
+            fresh.kind, f"{_PAST_TENSE[last]} {_s(elapsed)} ago, but {_NOT_LEFT_BY[last]}: {fresh.reason}"
+        )
+    return _first_rung(vm, symptom, memory, policy, now, scan_interval)
+
+
+def _passes_through(last: ActionKind, symptom: Symptom) -> bool:
+    """Whether an SSVM on its way back from the rung `last` shows `symptom`, so that waiting can end it.
+
+    After a start or a reboot the agent connects again (lost until then). A start that left the VM Stopped
+    failed: it gets the timeout before the next rung rather than start after start. A reboot leaves the VM
+    Running (rebootSystemVm), so a VM Stopped after it was stopped by something else, and a dead VM (Error,
+    Unknown) comes back from no start or reboot.
+    """
+    if last is ActionKind.RECREATE or symptom is Symptom.AGENT_LOST:
+        return True
+    return symptom is Symptom.STOPPED and last is ActionKind.START
+
+
+def _first_rung(
+    vm: SystemVm,
+    symptom: Symptom,
+    memory: VmMemory,
+    policy: HealthPolicy,
+    now: datetime,
+    scan_interval: float,
+) -> Verdict:
     since = memory.unhealthy_since
     unhealthy_for = seconds_between(since, now) if since is not None else 0.0
     if symptom is Symptom.STOPPED:
