@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ssvm_operator.act.cycle import Backoff
@@ -11,6 +12,7 @@ from ssvm_operator.kube.pool_status import (
     in_flight_from_status,
     memory_from_status,
     pool_conditions,
+    reboots_sent,
     render_in_flight,
     render_recent,
     render_ssvms,
@@ -96,3 +98,27 @@ def test_recent_actions_keep_the_last_ten() -> None:
     outcomes = [Outcome(ActionKind.REBOOT, Result.SUCCEEDED, f"#{i}", NOW, "1", "s-1-VM") for i in range(12)]
     rows = render_recent([], outcomes)
     assert len(rows) == 10 and rows[-1]["message"] == "#11"
+
+
+def test_only_a_reboot_sent_to_an_agent_that_was_up_waits_for_it_to_leave_up() -> None:
+    sent = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    to_up = Outcome(
+        ActionKind.ROLLOUT_REBOOT, Result.STARTED, "job", sent, "vm-1", "s-1-VM", agent_state="Up"
+    )
+    to_away = Outcome(
+        ActionKind.REBOOT, Result.STARTED, "job", sent, "vm-2", "s-2-VM", agent_state="Disconnected"
+    )
+    rows = render_recent([], [to_up, to_away])
+    assert [r["agentState"] for r in rows] == ["Up", "Disconnected"]
+    # s-2-VM's agent was already away: once it is back Up its reboot is over, whatever `disconnected` says.
+    assert reboots_sent({"recentActions": rows}) == {"s-1-VM": sent}
+    later = Outcome(ActionKind.REBOOT, Result.STARTED, "job", sent + timedelta(minutes=1), "vm-1", "s-1-VM")
+    again = render_recent(rows, [replace(later, agent_state="Alert")])
+    assert reboots_sent({"recentActions": again}) == {}
+
+
+def test_a_reboot_that_was_skipped_or_only_finished_is_not_a_reboot_sent() -> None:
+    at = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    skipped = Outcome(ActionKind.REBOOT, Result.SKIPPED, "it is healthy again", at, "vm-1", "s-1-VM")
+    finished = Outcome(ActionKind.REBOOT, Result.SUCCEEDED, "job done", at, "vm-2", "s-2-VM")
+    assert reboots_sent({"recentActions": render_recent([], [skipped, finished])}) == {}

@@ -127,7 +127,7 @@ class Actor:
         step = STEP_STOP if kind in STOP_THEN_START else None
         await self._add(InFlight(kind, action.vm_id, action.vm_name, job_id, self._now(), step))
         message = with_destroy_note(kind, f"{action.reason}; CloudStack job {job_id}")
-        return self._outcome(action, Result.STARTED, message, job_id=job_id)
+        return self._outcome(action, Result.STARTED, message, job_id=job_id, agent_state=current.agent_state)
 
     async def _collect_then_destroy(self, action: PlannedAction) -> Outcome:
         try:
@@ -212,9 +212,18 @@ class Actor:
         *,
         job_id: str | None = None,
         retryable: bool = True,
+        agent_state: str | None = None,
     ) -> Outcome:
         return Outcome(
-            action.kind, result, message, self._now(), action.vm_id, action.vm_name, job_id, retryable
+            action.kind,
+            result,
+            message,
+            self._now(),
+            action.vm_id,
+            action.vm_name,
+            job_id,
+            retryable,
+            agent_state,
         )
 
 

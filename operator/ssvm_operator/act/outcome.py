@@ -29,3 +29,6 @@ class Outcome:
     job_id: str | None = None
     retryable: bool = True
     """For failures: whether trying again later may help (permanent errors stall the pool instead)."""
+    agent_state: str | None = None
+    """The SSVM's agent state CloudStack gave right before the action was sent: a reboot sent to an agent
+    that was Up ends when the agent is seen leaving Up; one sent to an agent already away, when it is back."""

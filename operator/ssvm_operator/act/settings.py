@@ -16,7 +16,13 @@ from ssvm_operator.cloud.client import CloudApi
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.plan.settings import DesiredSetting
-from ssvm_operator.plan.settings_plan import AppliedRecord, SettingsProblem, applied_by
+from ssvm_operator.plan.settings_plan import (
+    AppliedRecord,
+    Refusal,
+    SettingsProblem,
+    applied_by,
+    permanent_refusal,
+)
 
 log = structlog.get_logger("ssvm_operator.settings")
 
@@ -31,12 +37,22 @@ class Applied:
     """It had been changed outside Git and is put back."""
 
 
-class SettingsRefused(SettingsProblem):
-    """CloudStack refused a setting; `done` are those it accepted before."""
+@dataclass(frozen=True)
+class ApplyOutcome:
+    done: list[Applied]
+    """What CloudStack accepted."""
+    refused: list[Refusal]
+    """What it refused for good (plan/settings_plan.permanent_refusal): not sent again at this generation."""
 
-    def __init__(self, message: str, done: Sequence[Applied]) -> None:
+
+class SettingsRefused(SettingsProblem):
+    """CloudStack failed a setting with an error that may pass; `done` and `refused` are what happened to
+    those before it."""
+
+    def __init__(self, message: str, done: Sequence[Applied], refused: Sequence[Refusal] = ()) -> None:
         super().__init__("SettingRejected", message)
         self.done = tuple(done)
+        self.refused = tuple(refused)
 
 
 async def apply_settings(
@@ -46,19 +62,34 @@ async def apply_settings(
     applied: Mapping[str, AppliedRecord],
     drifted: Sequence[str],
     now: datetime,
-) -> list[Applied]:
-    """updateConfiguration for each setting in `todo`, in order; stops at the first refusal
-    (SettingsRefused, with what was applied before it)."""
+    generation: int | None = None,
+) -> ApplyOutcome:
+    """updateConfiguration for each setting in `todo`, in order. A value CloudStack refuses for good is
+    recorded and the others are still applied; any other error stops here (SettingsRefused, with what
+    happened before it), to be tried again at the next poll."""
     records = applied_by(todo, catalogue, applied, now)
     done: list[Applied] = []
+    refused: list[Refusal] = []
     for setting in todo:
         try:
             await config.update_setting(client, setting.name, setting.value)
         except CloudError as error:
-            raise SettingsRefused(f"spec.{setting.field}: CloudStack refused it: {error}", done) from None
+            if permanent_refusal(error.code, error.detail, setting.value):
+                shown = "a secret value" if setting.secret else _shown(setting.value)
+                message = f"spec.{setting.field}: CloudStack refuses {shown}: {error}"
+                refused.append(Refusal.of(setting, message, generation))
+                log.warning("setting.refused", setting=setting.name, code=error.code)
+                continue
+            raise SettingsRefused(
+                f"spec.{setting.field}: CloudStack failed to apply it: {error}", done, refused
+            ) from None
         done.append(Applied(setting, records[setting.name], setting.name in drifted))
         log.info("setting.applied", setting=setting.name, secret=setting.secret)
-    return done
+    return ApplyOutcome(done, refused)
+
+
+def _shown(value: str | None) -> str:
+    return "an empty value" if value in (None, "") else repr(value)
 
 
 async def restore_settings(

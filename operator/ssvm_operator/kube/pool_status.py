@@ -90,10 +90,18 @@ def surplus_given_up(status: Mapping[str, Any]) -> tuple[datetime, ...]:
 
 
 def reboots_sent(status: Mapping[str, Any]) -> dict[str, datetime]:
-    """When a reboot was last sent to each SSVM (status.recentActions), by SSVM name."""
+    """When a reboot was last sent to an SSVM whose agent was Up (status.recentActions), by SSVM name.
+
+    A reboot sent to an agent already away (lost, or dropped by a management-server restart) is over when
+    the agent is back Up: there is no leaving Up to wait for. Rows without `agentState` count as sent to Up.
+    """
     sent: dict[str, datetime] = {}
     for row in status.get("recentActions") or ():
-        if row.get("action") not in ("Reboot", "RolloutReboot") or row.get("result") == "Failed":
+        # Started is the send; a Skipped reboot was never sent, and a job's end is not when it was sent.
+        if row.get("action") not in ("Reboot", "RolloutReboot") or row.get("result") != "Started":
+            continue
+        if row.get("agentState", "Up") != "Up":
+            sent.pop(str(row.get("vmName")), None)  # a later reboot to an away agent ends the wait
             continue
         at, name = parse_timestamp(row.get("time")), row.get("vmName")
         if at is not None and name:
@@ -173,6 +181,7 @@ def render_recent(previous: Sequence[Mapping[str, Any]], outcomes: Iterable[Outc
                     "vmName": o.vm_name or o.vm_id,
                     "result": str(o.result),
                     "message": o.message,
+                    "agentState": o.agent_state,
                 }
             )
         )

@@ -127,7 +127,10 @@ class Reason(StrEnum):
     INVALID_SETTING = "InvalidSetting"
     """A declared setting does not exist or has the wrong type."""
     SETTING_REJECTED = "SettingRejected"
-    """CloudStack refused a setting."""
+    """CloudStack failed to apply a setting with an error that may pass; tried again every poll."""
+    SETTING_REFUSED = "SettingRefused"
+    """CloudStack refuses a declared value for good (its validation); not sent again until the spec
+    changes."""
     CONFLICT = "Conflict"
     """Another SSVMSettings already manages this CloudStack's global settings."""
     SECRET_MISSING = "SecretMissing"

@@ -16,7 +16,7 @@ from ssvm_operator.model.settings import RolloutStrategy, SettingsSpec
 from ssvm_operator.model.spec import Mode
 from ssvm_operator.plan.rollout_scope import describe_left
 from ssvm_operator.plan.settings import DesiredSetting
-from ssvm_operator.plan.settings_plan import AppliedRecord, RolloutPhase, RolloutStatus
+from ssvm_operator.plan.settings_plan import AppliedRecord, Refusal, RolloutPhase, RolloutStatus
 
 __all__ = ["AppliedRecord", "applied_from_status", "render_applied", "render_rollout", "rollout_from_status"]
 
@@ -51,6 +51,36 @@ def applied_from_status(status: Mapping[str, Any]) -> dict[str, AppliedRecord]:
 
 def render_applied(applied: Mapping[str, AppliedRecord]) -> list[dict[str, Any]]:
     return [render_record(r) for r in sorted(applied.values(), key=lambda r: r.name)]
+
+
+def refused_from_status(status: Mapping[str, Any]) -> dict[str, Refusal]:
+    """status.refused as render_refused writes it; a row that does not read is dropped (tried again)."""
+    found = {}
+    for row in status.get("refused") or ():
+        if not isinstance(row, Mapping) or not row.get("name"):
+            continue
+        generation = row.get("generation")
+        found[str(row["name"])] = Refusal(
+            name=str(row["name"]),
+            field=str(row.get("field", "")),
+            value_hash=str(row.get("valueHash", "")),
+            message=str(row.get("message", "")),
+            generation=generation if isinstance(generation, int) else None,
+        )
+    return found
+
+
+def render_refused(refused: Sequence[Refusal]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "field": r.field,
+            "valueHash": r.value_hash,
+            "message": r.message,
+            "generation": r.generation,
+        }
+        for r in sorted(refused, key=lambda r: r.name)
+    ]
 
 
 def render_pending(pending: Sequence[AppliedRecord]) -> list[dict[str, Any]]:
@@ -112,9 +142,21 @@ def settings_conditions(
     rollout: RolloutStatus,
     todo: Sequence[DesiredSetting],
     confirm: tuple[str, str | None] | None = None,
+    refused: Sequence[Refusal] = (),
 ) -> list[Condition]:
     """`confirm`: when CloudStack does not report management-server starts, how kubectl names this object
-    and what is wrong with the annotation confirming a restart, if anything."""
+    and what is wrong with the annotation confirming a restart, if anything. `refused`: values CloudStack
+    refuses for good; only a change of the spec moves them."""
+    if refused:
+        message = (
+            "; ".join(r.message for r in refused)
+            + "; not sent again until the spec changes, the other settings are applied"
+        )
+        return [
+            Condition(ConditionType.STALLED, True, Reason.SETTING_REFUSED, message),
+            Condition(ConditionType.RECONCILING, False, Reason.SETTING_REFUSED, "fix the value in the spec"),
+            Condition(ConditionType.READY, False, Reason.SETTING_REFUSED, message),
+        ]
     conds = [Condition(ConditionType.STALLED, False, Reason.APPLIED, "every declared setting is valid")]
     if pending:
         names = ", ".join(r.name for r in pending)

@@ -21,16 +21,19 @@ from ssvm_operator.act.settings import restore_settings as restore_applied
 from ssvm_operator.cloud import versions
 from ssvm_operator.cloud.errors import CloudError
 from ssvm_operator.kube import conditions, kubeapi
+from ssvm_operator.kube.conditions import Condition
 from ssvm_operator.kube.context import EndpointUnavailable, OperatorContext
-from ssvm_operator.kube.events import said_before
+from ssvm_operator.kube.events import announce, said_before
 from ssvm_operator.kube.names import RESTART_CONFIRMED_ANNOTATION
 from ssvm_operator.kube.reasons import ConditionType, EventReason, Reason
 from ssvm_operator.kube.reconciliation import Reconciliation
 from ssvm_operator.kube.settings_status import (
     applied_from_status,
     not_applied,
+    refused_from_status,
     render_applied,
     render_pending,
+    render_refused,
     render_rollout,
     rollout_from_status,
     settings_conditions,
@@ -44,6 +47,7 @@ from ssvm_operator.plan.rollout_scope import ZonePool, newly_left
 from ssvm_operator.plan.running_servers import down_note, running
 from ssvm_operator.plan.settings_plan import (
     AppliedRecord,
+    Refusal,
     SettingsContext,
     SettingsProblem,
     plan_settings,
@@ -117,20 +121,21 @@ async def reconcile_settings(
             pools = [ZonePool.from_index(e) for k in sorted(same) for e in pool_scopes.get(k, ())]
         previous_rollout = rollout_from_status(status.get("rollout"))
         applied = applied_from_status(status)
-        plan = plan_settings(
-            SettingsContext(
-                spec=spec,
-                catalogue=catalogue,
-                inventory=inventory,
-                servers=servers,
-                applied=applied,
-                previous_rollout=previous_rollout,
-                secrets=await _secrets(namespace, spec),
-                pool_replicas=replicas,
-                pools=pools,
-                now=now,
-            )
+        context = SettingsContext(
+            spec=spec,
+            catalogue=catalogue,
+            inventory=inventory,
+            servers=servers,
+            applied=applied,
+            previous_rollout=previous_rollout,
+            secrets=await _secrets(namespace, spec),
+            pool_replicas=replicas,
+            pools=pools,
+            now=now,
+            refused=refused_from_status(status),
+            generation=run.generation if isinstance(run.generation, int) else None,
         )
+        plan = plan_settings(context)
     except EndpointUnavailable as error:
         stalled(error.reason, str(error))
         return
@@ -151,18 +156,34 @@ async def reconcile_settings(
     todo, drifted = plan.todo, plan.drifted
     if spec.mode is Mode.ENFORCE:
         try:
-            done = await apply_settings(connection.client, todo, catalogue, applied, drifted, now)
+            outcome = await apply_settings(
+                connection.client, todo, catalogue, applied, drifted, now, context.generation
+            )
         except SettingsRefused as refused:
             _announce_applied(body, refused.done)
+            _announce_refused(body, refused.refused)
             connection.config.invalidate()
-            # CloudStack's refusal may quote the value: secret values are masked before anyone sees it.
+            # CloudStack's error may quote the value: secret values are masked before anyone sees it.
             applied.update({a.setting.name: a.record for a in refused.done})
             patch.status["applied"] = render_applied(applied)
+            patch.status["refused"] = render_refused([*plan.refused, *_masked(refused.refused)])
             message = logs.redact(str(refused))
-            log.warning("setting.refused", settings=f"{namespace}/{name}", error=message)
-            stalled(Reason.SETTING_REJECTED, message)
+            log.warning("setting.failed", settings=f"{namespace}/{name}", error=message)
+            # Not a refusal of the value: it may pass, so not Stalled; tried again at the next poll.
+            run.warn_once(ConditionType.READY, Reason.SETTING_REJECTED, message, status="False")
+            run.report(
+                Condition(ConditionType.STALLED, False, Reason.RETRYING, "retried every poll"),
+                Condition(ConditionType.RECONCILING, True, Reason.SETTING_REJECTED, message),
+                Condition(ConditionType.READY, False, Reason.SETTING_REJECTED, message),
+            )
             return
-        _announce_applied(body, done)
+        _announce_applied(body, outcome.done)
+        if outcome.refused:
+            _announce_refused(body, outcome.refused)
+            # Planned again without the values CloudStack refused: status.applied, the restart asked for
+            # and the rollout are about what CloudStack took.
+            refusals = {r.name: r for r in (*plan.refused, *_masked(outcome.refused))}
+            plan = plan_settings(replace(context, refused=refusals))
         if todo:
             connection.config.invalidate()  # the next poll judges drift on what CloudStack holds now
     elif todo and not said_before(status, ConditionType.READY, containing=not_applied(todo, drifted)):
@@ -187,6 +208,7 @@ async def reconcile_settings(
     patch.status["applied"] = render_applied(plan.applied)
     patch.status["pendingManagementServerRestart"] = render_pending(pending)
     patch.status["rollout"] = render_rollout(rollout)
+    patch.status["refused"] = render_refused(plan.refused)
     standby = next((d for d in plan.desired if d.name == CAPACITY_STANDBY_KEY), None)
     if standby is not None:
         patch.status["standby"] = {
@@ -195,7 +217,7 @@ async def reconcile_settings(
             "replicas": max(pool_replicas.get((namespace, spec.endpoint), (1,)) or (1,)),
         }
     confirm = (f"-n {namespace} ssvmsettings {name}", confirmation_problem) if starts_unreported else None
-    report(*settings_conditions(spec, drifted, pending, rollout, todo, confirm))
+    report(*settings_conditions(spec, drifted, pending, rollout, todo, confirm, plan.refused))
 
 
 async def _secrets(namespace: str, spec: SettingsSpec) -> dict[str, str]:
@@ -223,6 +245,22 @@ def _announce_applied(body: kopf.Body, done: Sequence[Applied]) -> None:
             )
         else:
             kopf.info(body, reason=EventReason.SETTING_APPLIED, message=f"{setting.name} set to {shown}")
+
+
+def _masked(refused: Sequence[Refusal]) -> list[Refusal]:
+    """CloudStack's text may quote a secret value: masked before status or an Event shows it."""
+    return [replace(r, message=logs.redact(r.message)) for r in refused]
+
+
+def _announce_refused(body: kopf.Body, refused: Sequence[Refusal]) -> None:
+    """Once per refusal: the value is not sent again until the spec changes."""
+    for refusal in _masked(refused):
+        announce(
+            body,
+            Reason.SETTING_REFUSED,
+            f"{refusal.message}; not sent again until the spec changes",
+            warning=True,
+        )
 
 
 def confirmed_starts(

@@ -8,6 +8,7 @@ writes status and Events. Pure: no I/O, no clock of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +76,68 @@ class AppliedRecord:
     def holds(self, current: str | None) -> bool:
         """Whether CloudStack still holds what the operator applied."""
         return value_hash(current) == self.value_hash or (not self.secret and current == self.value)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A value CloudStack refuses for good (permanent_refusal): not sent again while the spec stays at the
+    generation it was refused at. Persisted as a row of status.refused (kube/settings_status.py)."""
+
+    name: str
+    field: str
+    value_hash: str
+    message: str
+    """Names spec.<field> and quotes CloudStack's text."""
+    generation: int | None
+    """metadata.generation when CloudStack refused it; any spec change tries the value once more."""
+
+    @classmethod
+    def of(cls, setting: DesiredSetting, message: str, generation: int | None) -> Refusal:
+        return cls(setting.name, setting.field, value_hash(setting.value), message, generation)
+
+    def holds(self, setting: DesiredSetting, generation: int | None) -> bool:
+        """Whether this refusal still stands for `setting` as declared at `generation`."""
+        return (
+            self.name == setting.name
+            and self.value_hash == value_hash(setting.value)
+            and self.generation == generation
+        )
+
+
+PARAM_ERROR = 431
+"""InvalidParameterValueException (ApiErrorCode.PARAM_ERROR): updateConfiguration's own validation refusals,
+e.g. validateConfigurationValue's `Value [x] is not a valid [class java.lang.Integer].`"""
+INTERNAL_ERROR = 530
+
+_REFUSED_VALUE_530 = re.compile(
+    # ConfigurationManagerImpl.validateValueRange (4.19.2.0, 4.20.0.0) calls NetUtils.getCleanIp4Cidr on each
+    # entry of secstorage.allowed.internal.sites, which throws CloudRuntimeException("Invalid CIDR: " + cidr)
+    # for one that is not an IPv4 CIDR: uncaught, so a 530, but about the value and nothing else.
+    r"Invalid CIDR: .*"
+)
+_CLEARED_BOOLEAN_530 = re.compile(
+    # ConfigurationManagerImpl.updateConfiguration(userId, name, ...) lower-cases a Boolean value after
+    # getNormalizedEmptyValueForConfig made an empty one null: the NullPointerException's own message
+    # (Java 17), which ApiServer.handleRequest shows a root admin.
+    r'Cannot invoke "String\.toLowerCase\(\)" because "value" is null'
+)
+
+
+def permanent_refusal(code: int | None, text: str, value: str | None) -> bool:
+    """Whether updateConfiguration's error refuses the value itself, so sending it again is refused again.
+
+    A 431 is CloudStack's validation (InvalidParameterValueException). A 530 is an internal error that may
+    pass (a database failure: "Failed to update configuration value. Please contact Cloud Support.") unless
+    its text is one of the validation failures CloudStack reports as 530; only those are permanent.
+    """
+    if code == PARAM_ERROR:
+        return True
+    if code != INTERNAL_ERROR:
+        return False
+    text = text.strip()
+    if _REFUSED_VALUE_530.fullmatch(text):
+        return True
+    return value in (None, "") and _CLEARED_BOOLEAN_530.fullmatch(text) is not None
 
 
 class RolloutPhase(StrEnum):
@@ -148,6 +211,10 @@ class SettingsContext:
     pools: Sequence[ZonePool] | None
     """The SSVMPools of this CloudStack; None when not known (every zone is rolled)."""
     now: datetime
+    refused: Mapping[str, Refusal] = field(default_factory=dict)
+    """status.refused as last written."""
+    generation: int | None = None
+    """metadata.generation of the SSVMSettings."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +231,8 @@ class SettingsPlan:
     pending: tuple[AppliedRecord, ...] = ()
     """Applied settings that take effect only after every management server restarts."""
     rollout: RolloutStatus = RolloutStatus(RolloutPhase.IDLE)
+    refused: tuple[Refusal, ...] = ()
+    """Values CloudStack refused for good at this generation of the spec: left out of `todo`."""
 
 
 class SettingsProblem(Exception):
@@ -223,7 +292,14 @@ def plan_settings(ctx: SettingsContext) -> SettingsPlan:
         and any(d.name == record.name for d in desired)
     )
     todo = tuple(changes(desired, catalogue))
+    refused: tuple[Refusal, ...] = ()
     if spec.mode is Mode.ENFORCE:
+        refused = tuple(
+            ctx.refused[s.name]
+            for s in todo
+            if s.name in ctx.refused and ctx.refused[s.name].holds(s, ctx.generation)
+        )
+        todo = tuple(s for s in todo if s.name not in {r.name for r in refused})
         applied.update(applied_by(todo, catalogue, ctx.applied, ctx.now))
     for setting in desired:  # values already in place are recorded too, so drift is noticed later
         if setting.name not in applied:
@@ -241,6 +317,7 @@ def plan_settings(ctx: SettingsContext) -> SettingsPlan:
         applied=applied,
         pending=pending,
         rollout=rollout,
+        refused=refused,
     )
 
 
