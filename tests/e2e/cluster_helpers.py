@@ -10,7 +10,7 @@ import contextlib
 import json
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import yaml
@@ -132,10 +132,12 @@ class StatusHistory:
 
 
 @contextlib.contextmanager
-def watched_status(cluster: Cluster, plural: str, name: str) -> Iterator[StatusHistory]:
-    history = StatusHistory()
+def _kubectl_watch(
+    cluster: Cluster, args: list[str], on_object: Callable[[dict[str, Any]], None]
+) -> Iterator[None]:
+    """`kubectl get -w -o json` with `args`; a reader thread hands `on_object` each object streamed."""
     process = subprocess.Popen(
-        [str(find_kubectl()), "get", plural, name, "-n", NAMESPACE, "-w", "-o", "json"],
+        [str(find_kubectl()), "get", *args, "-n", NAMESPACE, "-w", "-o", "json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -151,19 +153,26 @@ def watched_status(cluster: Cluster, plural: str, name: str) -> Iterator[StatusH
                 body, end = decoder.raw_decode(pending.strip())
             except json.JSONDecodeError:
                 continue  # an object is printed over many lines
-            history.add(dict(body.get("status") or {}))
+            on_object(body)
             pending = pending.strip()[end:]
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    # The watch's first event is the object as it is now: from then on no change is missed.
-    eventually(lambda: history.seen(), timeout=10, what=f"a watch on {plural}/{name}")
     try:
-        yield history
+        yield
     finally:
         process.kill()
         reader.join(timeout=5)
         process.wait()
+
+
+@contextlib.contextmanager
+def watched_status(cluster: Cluster, plural: str, name: str) -> Iterator[StatusHistory]:
+    history = StatusHistory()
+    with _kubectl_watch(cluster, [plural, name], lambda body: history.add(dict(body.get("status") or {}))):
+        # The watch's first event is the object as it is now: from then on no change is missed.
+        eventually(lambda: history.seen(), timeout=10, what=f"a watch on {plural}/{name}")
+        yield history
 
 
 class VersionHistory:
@@ -173,9 +182,12 @@ class VersionHistory:
         self._seen: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
 
-    def add(self, event: tuple[str, str, str]) -> None:
+    def add(self, event: dict[str, Any]) -> None:
+        meta = (event.get("object") or {}).get("metadata") or {}
         with self._lock:
-            self._seen.append(event)
+            self._seen.append(
+                (str(event.get("type")), str(meta.get("name")), str(meta.get("resourceVersion")))
+            )
 
     def seen(self) -> list[tuple[str, str, str]]:
         with self._lock:
@@ -193,36 +205,9 @@ def watched_versions(cluster: Cluster, plural: str, expected: int) -> Iterator[V
     A watch misses no write, where sampling the objects could miss one that came and went between reads.
     """
     history = VersionHistory()
-    process = subprocess.Popen(
-        [str(find_kubectl()), "get", plural, "-n", NAMESPACE, "-w", "--output-watch-events", "-o", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=cluster.env(),
-    )
-
-    def read() -> None:
-        assert process.stdout is not None
-        decoder, pending = json.JSONDecoder(), ""
-        for line in process.stdout:
-            pending += line
-            try:
-                event, end = decoder.raw_decode(pending.strip())
-            except json.JSONDecodeError:
-                continue  # an event is printed over many lines
-            meta = (event.get("object") or {}).get("metadata") or {}
-            history.add((str(event.get("type")), str(meta.get("name")), str(meta.get("resourceVersion"))))
-            pending = pending.strip()[end:]
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    eventually(lambda: len(history.seen()) >= expected, timeout=10, what=f"a watch on {plural}")
-    try:
+    with _kubectl_watch(cluster, [plural, "--output-watch-events"], history.add):
+        eventually(lambda: len(history.seen()) >= expected, timeout=10, what=f"a watch on {plural}")
         yield history
-    finally:
-        process.kill()
-        reader.join(timeout=5)
-        process.wait()
 
 
 def inventories_read(cloudstack: SimulatorHandle) -> int:

@@ -101,6 +101,9 @@ EQUIVALENT = {
         "'Unhealthy' sorts after the other healths"
     ),
     ("ladder.py", "if symptom >= Symptom.STOPPED:"): "'Stopped' sorts after the other symptoms",
+    ("ladder.py", "return symptom >= Symptom.STOPPED and last is ActionKind.START"): (
+        "'Stopped' sorts after the other symptoms"
+    ),
     ("ladder.py", "if kind >= ActionKind.RECREATE:"): "the kind here is Reboot or Recreate",
     ("ladder.py", "if last >= ActionKind.START and symptom is Symptom.AGENT_LOST"): (
         "'Start' sorts after every other action kind"
