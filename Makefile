@@ -98,20 +98,22 @@ typecheck: install
 	$(VENV)/bin/mypy
 	MYPYPATH=operator:simulator $(VENV)/bin/mypy --strict --explicit-package-bases bench tests/observability
 
-# The tests that need no control plane run while kube-apiserver and etcd compile (minutes on a fresh machine:
-# the compiler takes the core pytest leaves idle); the rest run once both are there. Together the two lists
-# are every folder of tests/ (tests/unit/test_test_layout.py checks it). A plain `pytest` runs them all.
+# kube-apiserver and etcd compile (minutes on a fresh machine) while make installs, lints, type-checks and runs
+# the tests that need no control plane; the rest run once both are there, two at a time: they mostly wait on
+# the operator's polls, each pytest-xdist worker with a control plane of its own. Together the two lists are
+# every folder of tests/ (tests/unit/test_test_layout.py checks it). A plain `pytest` runs them all.
 KUBE_BINARIES := $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd
 TESTS_WITHOUT_CONTROL_PLANE := tests/unit tests/sim tests/chart tests/cloud tests/act
 TESTS_WITH_CONTROL_PLANE := tests/e2e tests/reliability tests/emulator tests/observability tests/cli
 # Not $(MAKE) itself: make -n would run a recipe line that names it.
-BUILD_KUBE := $(MAKE) --no-print-directory
+SUBMAKE := $(MAKE) --no-print-directory
 
-test: install $(filter-out $(KUBE_BINARIES),$(TOOL_BINARIES)) lint typecheck
-	@$(BUILD_KUBE) $(KUBE_BINARIES) > $(TOOLS)/kube-build.log 2>&1 & build=$$!; \
+test: $(filter-out $(KUBE_BINARIES),$(TOOL_BINARIES))
+	@$(SUBMAKE) $(KUBE_BINARIES) > $(TOOLS)/kube-build.log 2>&1 & build=$$!; \
+	$(SUBMAKE) lint typecheck || { kill $$build; exit 1; }; \
 	$(PY) -m pytest -q $(TESTS_WITHOUT_CONTROL_PLANE); without=$$?; \
 	wait $$build || { cat $(TOOLS)/kube-build.log >&2; exit 1; }; cat $(TOOLS)/kube-build.log; \
-	$(PY) -m pytest -q $(TESTS_WITH_CONTROL_PLANE); with=$$?; \
+	$(PY) -m pytest -q -n 2 $(TESTS_WITH_CONTROL_PLANE); with=$$?; \
 	exit $$(( without || with ))
 
 # Mutation testing of operator/ssvm_operator/plan/ on a copy of the tree; prints the score per module and

@@ -11,6 +11,20 @@ from kube_emulator.server import EmulatorSettings
 from kube_emulator.testing import EmulatedCluster, emulated_cluster
 from tests.support.waiting import eventually
 
+
+def wait_established(cluster: EmulatedCluster, crd: str) -> None:
+    """A new CRD serves its kind once Established: at once on the emulator, a moment later on the real one."""
+
+    def established() -> bool:
+        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd}"
+        status = cluster.request("GET", path).body.get("status") or {}
+        return any(
+            c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or []
+        )
+
+    eventually(established, 10, f"the CRD {crd} Established")
+
+
 pytestmark = pytest.mark.timeout(30)
 
 WidgetFactory = Callable[..., dict[str, Any]]
@@ -357,14 +371,7 @@ def test_crd_posted_through_the_api_becomes_served(
     }
     crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     assert cluster.request("POST", crds, crd).status == 201
-
-    def established() -> bool:
-        status = cluster.request("GET", f"{crds}/gadgets.example.org").body.get("status") or {}
-        return any(
-            c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or []
-        )
-
-    eventually(established, 10, "the CRD Established")  # at once on the emulator, in a moment on the real one
+    wait_established(cluster, "gadgets.example.org")
     gadget = {
         "apiVersion": "example.org/v1alpha1",
         "kind": "Gadget",
@@ -497,6 +504,7 @@ def test_crd_selectable_fields(cluster: EmulatedCluster) -> None:
     assert (
         cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd).status == 201
     )
+    wait_established(cluster, "gadgets.example.org")
     gadgets = "/apis/example.org/v1/namespaces/default/gadgets"
     for name, color in (("g1", "red"), ("g2", "blue")):
         body = {
