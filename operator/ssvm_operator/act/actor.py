@@ -227,29 +227,21 @@ class Actor:
         )
 
 
-async def _start(client: CloudApi, action: PlannedAction) -> str:
-    assert action.vm_id is not None
-    return await systemvm.start(client, action.vm_id)
+def _on_the_vm(call: Callable[[CloudApi, str], Awaitable[str]]) -> Submit:
+    """The job of an action that is one CloudStack call on the SSVM's id."""
+
+    async def submit(client: CloudApi, action: PlannedAction) -> str:
+        assert action.vm_id is not None
+        return await call(client, action.vm_id)
+
+    return submit
 
 
-async def _reboot(client: CloudApi, action: PlannedAction) -> str:
-    assert action.vm_id is not None
-    return await systemvm.reboot(client, action.vm_id)
-
-
-async def _destroy(client: CloudApi, action: PlannedAction) -> str:
-    assert action.vm_id is not None
-    return await systemvm.destroy(client, action.vm_id)
-
-
-async def _patch(client: CloudApi, action: PlannedAction) -> str:
-    assert action.vm_id is not None
-    return await systemvm.patch(client, action.vm_id)
-
-
-async def _stop(client: CloudApi, action: PlannedAction) -> str:
-    assert action.vm_id is not None
-    return await systemvm.stop(client, action.vm_id)
+_start = _on_the_vm(systemvm.start)
+_reboot = _on_the_vm(systemvm.reboot)
+_destroy = _on_the_vm(systemvm.destroy)
+_patch = _on_the_vm(systemvm.patch)
+_stop = _on_the_vm(systemvm.stop)
 
 
 async def _change_offering(client: CloudApi, action: PlannedAction) -> str:
