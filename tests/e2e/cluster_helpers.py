@@ -244,12 +244,15 @@ def wait_condition(
     status_: str = "True",
     reason: str | None = None,
     timeout: float = 30.0,
+    containing: str = "",
 ) -> dict[str, Any]:
+    """`containing`: text the message must hold, where the reason stays while the message moves."""
+
     def check() -> dict[str, Any]:
         found = condition(cluster, kind, name, type_)
-        if found.get("status") == status_ and (reason is None or found.get("reason") == reason):
-            return found
-        return {}
+        if found.get("status") != status_ or (reason is not None and found.get("reason") != reason):
+            return {}
+        return found if containing in str(found.get("message", "")) else {}
 
     try:
         return eventually(check, timeout, f"{kind} {name} {type_}={status_} {reason or ''}")

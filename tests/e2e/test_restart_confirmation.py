@@ -70,10 +70,16 @@ def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
     run_the_command_given(cluster, pending["message"], "'after lunch'")
     problem = wait_event(cluster, "region-1", "InvalidAnnotation", "Warning")
     assert ANNOTATION in problem and "'after lunch'" in problem
+    # The Event goes out before the status patch of the same pass lands: wait for the message to say it too.
     still = wait_condition(
-        cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
+        cluster,
+        "SSVMSettings",
+        "region-1",
+        "Ready",
+        "False",
+        reason="ManagementServerRestartRequired",
+        containing="'after lunch'",
     )
-    assert "'after lunch'" in still["message"]
     assert not sim.admin.call_counts().get("rebootSystemVm"), "nothing is rolled before the confirmation"
 
     run_the_command_given(cluster, still["message"], restarted.isoformat().replace("+00:00", "Z"))
