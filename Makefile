@@ -100,7 +100,8 @@ typecheck: install
 
 # kube-apiserver and etcd compile (minutes on a fresh machine) while make installs, lints, type-checks and runs
 # the tests that need no control plane; the rest run once both are there, two at a time: they mostly wait on
-# the operator's polls, each pytest-xdist worker with a control plane of its own. Together the two lists are
+# the operator's polls, each pytest-xdist worker with a control plane of its own and whole files, since
+# a file's tests share module fixtures and build on each other's state. Together the two lists are
 # every folder of tests/ (tests/unit/test_test_layout.py checks it). A plain `pytest` runs them all.
 KUBE_BINARIES := $(TOOLS)/bin/kube-apiserver $(TOOLS)/bin/etcd
 TESTS_WITHOUT_CONTROL_PLANE := tests/unit tests/sim tests/chart tests/cloud tests/act
@@ -113,7 +114,7 @@ test: $(filter-out $(KUBE_BINARIES),$(TOOL_BINARIES))
 	$(SUBMAKE) lint typecheck || { kill $$build; exit 1; }; \
 	$(PY) -m pytest -q $(TESTS_WITHOUT_CONTROL_PLANE); without=$$?; \
 	wait $$build || { cat $(TOOLS)/kube-build.log >&2; exit 1; }; cat $(TOOLS)/kube-build.log; \
-	$(PY) -m pytest -q -n 2 $(TESTS_WITH_CONTROL_PLANE); with=$$?; \
+	$(PY) -m pytest -q -n 2 --dist loadfile $(TESTS_WITH_CONTROL_PLANE); with=$$?; \
 	exit $$(( without || with ))
 
 # Mutation testing of operator/ssvm_operator/plan/ on a copy of the tree; prints the score per module and
