@@ -18,3 +18,11 @@ def test_the_strongest_need_wins_and_a_declared_recreate_stays() -> None:
     assert least_disruptive(REBOOT, [STOP_START, RECREATE]) is RECREATE
     assert least_disruptive(RECREATE, [REBOOT]) is RECREATE
     assert least_disruptive(REBOOT, [REBOOT]) is REBOOT
+
+
+def test_auto_takes_only_what_the_keys_need_and_a_value_sent_at_connect_needs_no_action() -> None:
+    auto, reconnect = RolloutStrategy.AUTO, RolloutStrategy.RECONNECT
+    assert BOOT_TIME_KEYS["secstorage.allowed.internal.sites"].rollout is reconnect
+    assert least_disruptive(auto, [reconnect]) is reconnect
+    assert least_disruptive(auto, [reconnect, STOP_START]) is STOP_START
+    assert least_disruptive(REBOOT, [reconnect]) is REBOOT, "a declared Reboot is a floor"

@@ -11,11 +11,10 @@ from ssvm_operator.kube.settings_status import refused_from_status, render_refus
 from ssvm_operator.model.config import ConfigEntry
 from ssvm_operator.model.settings import SettingsSpec
 from ssvm_operator.model.snapshot import Inventory
+from ssvm_operator.plan.rollout_status import RolloutPhase, RolloutStatus
 from ssvm_operator.plan.settings import DesiredSetting
 from ssvm_operator.plan.settings_plan import (
     Refusal,
-    RolloutPhase,
-    RolloutStatus,
     SettingsContext,
     permanent_refusal,
     plan_settings,

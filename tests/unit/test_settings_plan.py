@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from ssvm_operator.kube.settings_status import render_rollout, rollout_from_status
 from ssvm_operator.model.settings import RolloutStrategy
-from ssvm_operator.plan.settings_plan import RolloutPhase, RolloutStatus
+from ssvm_operator.plan.rollout_status import RolloutPhase, RolloutStatus
 from ssvm_operator.plan.types import RolloutRequest
 
 SINCE = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)

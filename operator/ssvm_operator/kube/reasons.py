@@ -122,6 +122,8 @@ class Reason(StrEnum):
     """A non-dynamic setting waits for every management server to restart."""
     ROLLING_SSVMS = "RollingSSVMs"
     """SSVMs are rebooted or recreated zone by zone so a boot-time setting reaches them."""
+    WAITING_FOR_AGENTS = "WaitingForAgents"
+    """The restart delivered a setting sent at agent connect; SSVMs with an agent not Up get it at connect."""
     ROLLOUT_LEFT_ZONES = "RolloutLeftZones"
     """Every zone the operator may roll is done; some are left out."""
     INVALID_SETTING = "InvalidSetting"

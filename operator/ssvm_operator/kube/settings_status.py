@@ -15,8 +15,9 @@ from ssvm_operator.kube.reasons import ConditionType, Reason
 from ssvm_operator.model.settings import RolloutStrategy, SettingsSpec
 from ssvm_operator.model.spec import Mode
 from ssvm_operator.plan.rollout_scope import describe_left
+from ssvm_operator.plan.rollout_status import RolloutPhase, RolloutStatus
 from ssvm_operator.plan.settings import DesiredSetting
-from ssvm_operator.plan.settings_plan import AppliedRecord, Refusal, RolloutPhase, RolloutStatus
+from ssvm_operator.plan.settings_plan import AppliedRecord, Refusal
 
 __all__ = ["AppliedRecord", "applied_from_status", "render_applied", "render_rollout", "rollout_from_status"]
 
@@ -184,6 +185,17 @@ def settings_conditions(
         conds += [
             Condition(ConditionType.RECONCILING, True, Reason.ROLLING_SSVMS, message),
             Condition(ConditionType.READY, False, Reason.ROLLING_SSVMS, message),
+        ]
+    elif rollout.phase is RolloutPhase.WAITING_FOR_AGENTS:
+        message = (
+            f"{rollout.done} of {rollout.total} SSVMs run with the new settings, sent to each agent when it "
+            "reconnected after the restart: nothing to reboot; waiting for the agent of "
+            f"{', '.join(rollout.pending)} to connect, which delivers them (its SSVMPool repairs an agent "
+            "that stays away)"
+        )
+        conds += [
+            Condition(ConditionType.RECONCILING, True, Reason.WAITING_FOR_AGENTS, message),
+            Condition(ConditionType.READY, False, Reason.WAITING_FOR_AGENTS, message),
         ]
     elif rollout.phase is RolloutPhase.PARTLY_DONE:
         message = (

@@ -17,11 +17,25 @@ CAPACITY_STANDBY_KEY = "secstorage.capacity.standby"
 
 
 class RolloutStrategy(StrEnum):
+    AUTO = "Auto"
+    """The least disruptive action that really applies each changed setting (plan/settings_plan.py)."""
     REBOOT = "Reboot"
+    """At least a reboot of every SSVM whose agent connected before the change took effect."""
     RECREATE = "Recreate"
     NONE = "None"
     STOP_START = "StopStart"
     """Not declarable: a boot argument that a reboot does not apply (the RebootCommand carries none)."""
+    RECONNECT = "Reconnect"
+    """Not declarable: a value sent at every agent connect, which the management-server restart that puts it
+    in force already delivered to every agent that reconnected (cloudstack-contract.md §4.1)."""
+
+
+DECLARABLE_STRATEGIES = (
+    RolloutStrategy.AUTO,
+    RolloutStrategy.REBOOT,
+    RolloutStrategy.RECREATE,
+    RolloutStrategy.NONE,
+)
 
 
 class DeletionPolicy(StrEnum):
@@ -31,7 +45,7 @@ class DeletionPolicy(StrEnum):
 
 @dataclass(frozen=True)
 class RolloutPolicy:
-    strategy: RolloutStrategy = RolloutStrategy.REBOOT
+    strategy: RolloutStrategy = RolloutStrategy.AUTO
     max_unavailable: int = 1
     maintenance_windows: tuple[Mapping[str, Any], ...] = ()
     """spec.rollout.maintenanceWindows as declared (validated): copied into status.rollout for the pools."""
@@ -81,8 +95,11 @@ class SettingsSpec:
                 raise SpecError(f"secretSettings.{key}", "needs a Secret name and key")
             secret_settings[str(key)] = SecretKeyRef(str(ref["name"]), str(ref["key"]))
         rollout_spec = spec.get("rollout") or {}
+        strategy_name = str(rollout_spec.get("strategy", RolloutStrategy.AUTO))
+        if strategy_name not in DECLARABLE_STRATEGIES:
+            raise SpecError("rollout.strategy", f"must be one of {', '.join(DECLARABLE_STRATEGIES)}")
+        strategy = RolloutStrategy(strategy_name)
         try:
-            strategy = RolloutStrategy(rollout_spec.get("strategy", "Reboot"))
             deletion = DeletionPolicy(spec.get("deletionPolicy", "Orphan"))
             mode = Mode(spec.get("mode", "Enforce"))
         except ValueError as error:

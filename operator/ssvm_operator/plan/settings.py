@@ -34,12 +34,12 @@ class BootTimeKey:
 # Keys an SSVM picks up only at boot or agent connect, that the operator rolls out
 # (cloudstack-contract.md §4.1, checked by tests/unit/test_boot_time_settings.py).
 BOOT_TIME_KEYS: Mapping[str, BootTimeKey] = {
-    # Sent on every agent connect (SecondaryStorageListener.processConnect -> generateVMSetupCommand), and
-    # every agent reconnects when its management server stops (AgentManagerImpl.stop), so the restart that
-    # puts the value in force delivers it to every agent then Up. The API does not show a reconnect
-    # (`disconnected` does not move), so the SSVMs are still rebooted: the one action that is sure to.
+    # Sent on every agent connect (SecondaryStorageListener.processConnect -> generateVMSetupCommand) from the
+    # copy the server read at its start (SecondaryStorageManagerImpl.configure). Every agent reconnects when
+    # its server stops (AgentManagerImpl.stop), and an agent Up now is connected to a running server, since
+    # that server's start: once every running server started after the change, an Up agent has the value.
     "secstorage.allowed.internal.sites": BootTimeKey(
-        RolloutStrategy.REBOOT, "SecondaryStorageManagerImpl.generateVMSetupCommand, on agent connect"
+        RolloutStrategy.RECONNECT, "SecondaryStorageManagerImpl.generateVMSetupCommand, on agent connect"
     ),
     # Boot arguments are built only when the VM starts (finalizeVirtualMachineProfile, from orchestrateStart);
     # RebootCommand carries none, so only a stop and a start applies them.
@@ -174,3 +174,12 @@ def booted_at(vm: SystemVm) -> datetime | None:
 def needs_rollout(vm: SystemVm, since: datetime) -> bool:
     booted = booted_at(vm)
     return booted is None or booted < since
+
+
+def awaits_reconnect(vm: SystemVm, since: datetime) -> bool:
+    """A value sent at agent connect has not reached the SSVM yet: it existed before the value took effect and
+    its agent is not Up, so it is not connected to a server holding the value (its next connect delivers it).
+    An Up agent is connected to a running server since after that server's start, and by `since` every running
+    server started after the change. An SSVM created later gets the value at its first connect."""
+    created_before = vm.created is None or vm.created < since
+    return created_before and vm.agent_state != "Up"

@@ -12,11 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from ssvm_operator.model.config import ConfigEntry, ManagementServer
-from ssvm_operator.model.maintenance import WindowError, Windows, parse_windows
 from ssvm_operator.model.settings import (
     ALLOWED_SITES_KEY,
     CAPACITY_STANDBY_KEY,
@@ -28,10 +25,12 @@ from ssvm_operator.model.snapshot import Health, Inventory
 from ssvm_operator.model.spec import Mode
 from ssvm_operator.plan.offering import resolve_offering
 from ssvm_operator.plan.rollout_scope import ZonePool, rollout_zones
+from ssvm_operator.plan.rollout_status import RolloutPhase, RolloutStatus
 from ssvm_operator.plan.settings import (
     BOOT_TIME_KEYS,
     DesiredSetting,
     Invalid,
+    awaits_reconnect,
     changes,
     in_force_since,
     needs_rollout,
@@ -41,7 +40,6 @@ from ssvm_operator.plan.settings import (
     value_hash,
 )
 from ssvm_operator.plan.stored_values import as_stored
-from ssvm_operator.plan.types import RolloutRequest
 
 
 @dataclass(frozen=True)
@@ -140,56 +138,6 @@ def permanent_refusal(code: int | None, text: str, value: str | None) -> bool:
     return value in (None, "") and _CLEARED_BOOLEAN_530.fullmatch(text) is not None
 
 
-class RolloutPhase(StrEnum):
-    """status.rollout.phase of an SSVMSettings."""
-
-    IDLE = "Idle"
-    """No boot-time setting was changed by the operator, or rollout.strategy is None."""
-    WAITING_FOR_RESTART = "WaitingForRestart"
-    """A boot-time setting changed, and not every management server has started since."""
-    ROLLING = "Rolling"
-    """SSVMs booted before the change are being rebooted or recreated by their SSVMPools."""
-    PARTLY_DONE = "PartlyDone"
-    """Every zone the operator may roll is done; some zones are left out (status.rollout.left)."""
-    DONE = "Done"
-    """Every SSVM runs with the settings in force."""
-
-
-@dataclass(frozen=True)
-class RolloutStatus:
-    """status.rollout of an SSVMSettings: written by the settings reconcile, read by every SSVMPool of the
-    endpoint as its rollout request. kube/settings_status.py renders and parses it."""
-
-    phase: RolloutPhase
-    left: tuple[Mapping[str, Any], ...] = ()
-    """The zones left out, as rendered by plan/rollout_scope.LeftZone.render."""
-    strategy: RolloutStrategy | None = None
-    max_unavailable: int | None = None
-    started_at: datetime | None = None
-    """When the boot-time settings came into force on every management server."""
-    total: int = 0
-    done: int = 0
-    pending: tuple[str, ...] = ()
-    active_zone: str | None = None
-    settings: tuple[str, ...] = ()
-    maintenance_windows: tuple[Mapping[str, Any], ...] = ()
-    """spec.rollout.maintenanceWindows as declared: the pools' rollout actions wait for them too."""
-
-    def request(self) -> RolloutRequest | None:
-        """The planner's rollout input for the endpoint's pools; None unless Rolling."""
-        if self.phase is not RolloutPhase.ROLLING or self.started_at is None:
-            return None
-        return RolloutRequest(
-            since=self.started_at,
-            recreate=self.strategy is RolloutStrategy.RECREATE,
-            restart=self.strategy is RolloutStrategy.STOP_START,
-            max_unavailable=self.max_unavailable or 1,
-            active_zone=self.active_zone,
-            settings=self.settings,
-            windows=rollout_windows(self.maintenance_windows),
-        )
-
-
 @dataclass(frozen=True)
 class SettingsContext:
     """Everything one SSVMSettings decision depends on; read by kube/ssvm_settings.py."""
@@ -230,7 +178,7 @@ class SettingsPlan:
     """status.applied once `todo` is applied (in Enforce mode)."""
     pending: tuple[AppliedRecord, ...] = ()
     """Applied settings that take effect only after every management server restarts."""
-    rollout: RolloutStatus = RolloutStatus(RolloutPhase.IDLE)
+    rollout: RolloutStatus = field(default_factory=lambda: RolloutStatus(RolloutPhase.IDLE))
     refused: tuple[Refusal, ...] = ()
     """Values CloudStack refused for good at this generation of the spec: left out of `todo`."""
 
@@ -344,14 +292,21 @@ def pending_restart(record: AppliedRecord, servers: Sequence[ManagementServer]) 
     return in_force_since(record.applied_at, [s.last_start for s in servers]) is None
 
 
+_STRENGTH = (
+    RolloutStrategy.RECONNECT,
+    RolloutStrategy.REBOOT,
+    RolloutStrategy.STOP_START,
+    RolloutStrategy.RECREATE,
+)
+"""From least to most disruptive: each action applies what the ones before it apply."""
+
+
 def least_disruptive(declared: RolloutStrategy, needed: Sequence[RolloutStrategy]) -> RolloutStrategy:
-    """The least disruptive action that really applies every change: a recreation when a key needs one, a
-    stop and start for a boot argument (a reboot does not apply it), else what rollout.strategy says."""
-    if RolloutStrategy.RECREATE in needed or declared is RolloutStrategy.RECREATE:
-        return RolloutStrategy.RECREATE
-    if RolloutStrategy.STOP_START in needed:
-        return RolloutStrategy.STOP_START
-    return declared
+    """The least disruptive action that really applies every change: the strongest any changed key needs
+    (nothing beyond the restart for a value sent at agent connect, a stop and start for a boot argument, a
+    recreation for what is read only at creation), and never less than a declared Reboot or Recreate."""
+    floor = [declared] if declared in _STRENGTH else []
+    return max([*needed, *floor], key=_STRENGTH.index, default=RolloutStrategy.RECONNECT)
 
 
 def plan_rollout(
@@ -373,8 +328,11 @@ def plan_rollout(
     if not in_force:
         return RolloutStatus(RolloutPhase.WAITING_FOR_RESTART)
     since = max(in_force)
-    stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
     strategy = least_disruptive(spec.rollout.strategy, [BOOT_TIME_KEYS[r.name].rollout for r in keys])
+    settings = tuple(sorted(r.name for r in keys))
+    if strategy is RolloutStrategy.RECONNECT:
+        return _awaiting_agents(inventory, since, settings)
+    stale = [vm for vm in inventory.ssvms if needs_rollout(vm, since)]
     zone_names = {z.id: z.name for z in inventory.zones}
     stale_by_zone: dict[str, list[str]] = {}
     for vm in stale:
@@ -395,14 +353,23 @@ def plan_rollout(
         done=len(inventory.ssvms) - len(stale),
         pending=tuple(sorted(vm.name for vm in stale)),
         active_zone=zones[0] if zones else None,
-        settings=tuple(sorted(r.name for r in keys)),
+        settings=settings,
         maintenance_windows=spec.rollout.maintenance_windows,
     )
 
 
-def rollout_windows(raw: Sequence[Mapping[str, Any]]) -> Windows:
-    """Validated when the SSVMSettings was parsed; a window that no longer parses gates nothing."""
-    try:
-        return parse_windows(list(raw), "rollout.maintenanceWindows")
-    except WindowError:
-        return Windows()
+def _awaiting_agents(inventory: Inventory, since: datetime, settings: tuple[str, ...]) -> RolloutStatus:
+    """Settings sent at agent connect: the restart that put them in force reconnected every agent, so no SSVM
+    is rolled; the ones whose agent is not Up get them at their next connect (their pool repairs an agent
+    that stays away). The inventory lists the SSVMs and the servers in one poll, and a restart takes far
+    longer than one, so an agent shown Up with a server's new start is one that connected to it."""
+    waiting = [vm for vm in inventory.ssvms if awaits_reconnect(vm, since)]
+    return RolloutStatus(
+        phase=RolloutPhase.WAITING_FOR_AGENTS if waiting else RolloutPhase.DONE,
+        strategy=RolloutStrategy.RECONNECT,
+        started_at=since,
+        total=len(inventory.ssvms),
+        done=len(inventory.ssvms) - len(waiting),
+        pending=tuple(sorted(vm.name for vm in waiting)),
+        settings=settings,
+    )
