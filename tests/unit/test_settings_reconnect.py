@@ -1,5 +1,5 @@
 """secstorage.allowed.internal.sites reaches an SSVM when its agent connects: the management-server restart
-that puts it in force reconnects every agent, so no SSVM is rebooted for it; SSVMs whose agent is not Up wait."""
+that puts it in force reconnects every agent, so no SSVM is rebooted for it; SSVMs with no Up agent wait."""
 
 from __future__ import annotations
 
