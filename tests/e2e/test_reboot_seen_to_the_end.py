@@ -28,7 +28,8 @@ def test_one_rollout_reboot_per_ssvm_although_the_job_ends_before_the_guest_goes
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=60)
-    apply(cluster, settings_doc(allowedInternalSites=["10.10.0.0/16"]))
+    # The restart alone would deliver the sites: a declared Reboot reboots each SSVM all the same.
+    apply(cluster, settings_doc(allowedInternalSites=["10.10.0.0/16"], rollout={"strategy": "Reboot"}))
     wait_condition(
         cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
     )

@@ -86,7 +86,7 @@ def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
     eventually(
         lambda: (status(cluster, "SSVMSettings", "region-1").get("rollout") or {}).get("phase") == "Done",
         timeout=60,
-        what="every SSVM rebooted once the restart was confirmed",
+        what="every SSVM counted as reached once the restart was confirmed",
     )
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=30)
     wait_event(cluster, "region-1", "ManagementServerRestarted")

@@ -19,6 +19,8 @@ from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import settings_doc
 
 SITES = ["10.10.0.0/16"]
+# The restart alone delivers the sites (strategy Auto); a declared Reboot rolls every SSVM all the same.
+REBOOT_ALL = {"strategy": "Reboot"}
 
 
 def rollout(cluster: EmulatedCluster) -> dict[str, Any]:
@@ -34,7 +36,7 @@ def left_zone(cluster: EmulatedCluster, zone: str) -> dict[str, Any]:
 
 
 def roll_sites(cluster: EmulatedCluster, cloudstack: SimulatorHandle) -> None:
-    apply(cluster, settings_doc(allowedInternalSites=SITES))
+    apply(cluster, settings_doc(allowedInternalSites=SITES, rollout=REBOOT_ALL))
     wait_condition(
         cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
     )

@@ -189,9 +189,9 @@ def settings_conditions(
     elif rollout.phase is RolloutPhase.WAITING_FOR_AGENTS:
         message = (
             f"{rollout.done} of {rollout.total} SSVMs run with the new settings, sent to each agent when it "
-            "reconnected after the restart: nothing to reboot; waiting for the agent of "
-            f"{', '.join(rollout.pending)} to connect, which delivers them (its SSVMPool repairs an agent "
-            "that stays away)"
+            "reconnected after the restart: nothing to reboot; the agents of these SSVMs have not "
+            f"connected since, and get them when they do: {', '.join(rollout.pending)} (their SSVMPool "
+            "repairs an agent that stays away)"
         )
         conds += [
             Condition(ConditionType.RECONCILING, True, Reason.WAITING_FOR_AGENTS, message),
