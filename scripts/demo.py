@@ -223,15 +223,16 @@ def main() -> int:
             )
             show(cluster, "get", "ssvmsettings", "-o", "wide")
             say(
-                "Restarting the management server (simulator admin path), as the condition asks: the new "
-                "sites are then in force, and the operator reboots the SSVMs that booted before, zone by zone"
+                "Restarting the management server (simulator admin path), as the condition asks: every SSVM "
+                "agent reconnects and CloudStack sends it the new sites, so the operator reboots nothing"
             )
             sim.admin.restart_management_server()
-            wait("zone-1's SSVM rebooted", lambda: rollout(cluster).get("phase") == "PartlyDone")
+            wait("the sites reaching every SSVM", lambda: rollout(cluster).get("phase") == "Done")
             show(cluster, "describe", "ssvmsettings", "region-1")
             say(
-                "zone-2's pool is in Observe mode: the rollout leaves it out and says why "
-                "(status.rollout.left). Switch it to Enforce (spec.mode) and it is rolled too."
+                "status.rollout.strategy is Reconnect: only an SSVM whose agent did not reconnect would wait "
+                "(WaitingForAgents), repaired by its pool. Settings built into the boot arguments are rolled "
+                "zone by zone with a stop and a start."
             )
             upgrade_story(sim, cluster)
         finally:

@@ -26,6 +26,7 @@ from ssvm_operator.model.settings import (
     CAPACITY_STANDBY_KEY,
     SERVICE_OFFERING_KEY,
     SESSION_MAX_KEY,
+    RolloutStrategy,
     SettingsSpec,
 )
 from ssvm_operator.model.snapshot import Inventory
@@ -33,6 +34,7 @@ from ssvm_operator.model.spec import Mode, PoolSpec, SpecError, UpgradeStrategy
 from ssvm_operator.plan.offering import resolve_offering
 from ssvm_operator.plan.pool import plan_pool
 from ssvm_operator.plan.settings import BOOT_TIME_KEYS, DesiredSetting, changes, validate
+from ssvm_operator.plan.settings_plan import least_disruptive
 from ssvm_operator.plan.types import PoolContext, Severity
 from ssvm_operator.plan.upgrade import upgrade_turn
 
@@ -275,14 +277,17 @@ def _plan_settings(
                 "from": entry.value,
                 "to": setting.value,
                 "needsManagementServerRestart": not entry.is_dynamic,
-                **(
-                    {"rollout": str(BOOT_TIME_KEYS[setting.name].rollout)}
-                    if setting.name in BOOT_TIME_KEYS
-                    else {}
-                ),
+                **_rollout_of(setting.name, spec.rollout.strategy),
             }
         )
     return plan
+
+
+def _rollout_of(key: str, declared: RolloutStrategy) -> dict[str, str]:
+    """How the SSVMs would pick the key up, as the settings rollout would choose for it alone."""
+    if key not in BOOT_TIME_KEYS or declared is RolloutStrategy.NONE:
+        return {}
+    return {"rollout": str(least_disruptive(declared, [BOOT_TIME_KEYS[key].rollout]))}
 
 
 def write_plans(plans: Plans, output: str, out: TextIO) -> None:
