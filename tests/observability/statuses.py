@@ -87,6 +87,7 @@ ENDPOINT_STATES: dict[str, tuple[Condition, ...]] = {
 }
 
 ROLLING = "1 of 2 SSVMs run with the new settings; rolling zone zone-2"
+WAITING = "1 of 2 SSVMs run with the new settings, sent to each agent when it reconnected after the restart"
 OBSERVING = "CloudStack differs from the declaration; Observe mode, not applied: secstorage.vm.mtu.size"
 RESTART = "restart every management server so that secstorage.allowed.internal.sites take effect"
 SETTINGS_STATES: dict[str, tuple[Condition, ...]] = {
@@ -103,6 +104,11 @@ SETTINGS_STATES: dict[str, tuple[Condition, ...]] = {
         Condition("Stalled", False, "Applied", "every declared setting is valid"),
         Condition("Reconciling", True, "RollingSSVMs", ROLLING),
         Condition("Ready", False, "RollingSSVMs", ROLLING),
+    ),
+    "waiting-for-agents": (
+        Condition("Stalled", False, "Applied", "every declared setting is valid"),
+        Condition("Reconciling", True, "WaitingForAgents", WAITING),
+        Condition("Ready", False, "WaitingForAgents", WAITING),
     ),
     "observe-drift": (
         Condition("Stalled", False, "Applied", "every declared setting is valid"),

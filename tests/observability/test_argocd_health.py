@@ -96,6 +96,7 @@ def test_endpoint_health(lua: Path, state: str, expected: str) -> None:
         ("in-sync", "Healthy"),
         ("restart-required", "Degraded"),
         ("rolling", "Progressing"),
+        ("waiting-for-agents", "Progressing"),
         ("observe-drift", "Degraded"),
         ("secret-missing", "Degraded"),
     ],

@@ -73,6 +73,7 @@ def test_endpoint(state: str, expected: str) -> None:
         ("in-sync", CURRENT),
         ("restart-required", FAILED),
         ("rolling", IN_PROGRESS),
+        ("waiting-for-agents", IN_PROGRESS),
         ("observe-drift", IN_PROGRESS),
         ("secret-missing", FAILED),
     ],
