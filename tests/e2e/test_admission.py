@@ -10,20 +10,17 @@ from typing import Any
 import yaml
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, endpoint_docs, get, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, endpoint_docs, get, pool_doc, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import SITES_KEY, settings_doc
 
 
-def kubectl_apply(
-    cluster: EmulatedCluster, doc: dict[str, Any], *flags: str
-) -> subprocess.CompletedProcess[str]:
+def kubectl_apply(cluster: Cluster, doc: dict[str, Any], *flags: str) -> subprocess.CompletedProcess[str]:
     return cluster.kubectl("apply", *flags, "-f", "-", input=yaml.safe_dump(doc))
 
 
 def test_a_pool_keeps_its_zone_and_endpoint_and_says_to_create_a_new_pool(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster, *endpoint_docs(cloudstack.api_url, cloudstack.api_key, cloudstack.secret_key, name="other")
@@ -49,7 +46,7 @@ def test_a_pool_keeps_its_zone_and_endpoint_and_says_to_create_a_new_pool(
 
 
 def test_settings_overlaps_are_refused_at_admission_and_by_a_server_dry_run(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     refused = {
         "a site list under settings": (

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, wait_condition, wait_event
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, wait_condition, wait_event
 from tests.e2e.operator_process import OperatorProcess
 
 HEALTH = {"unhealthyAfterSeconds": 2, "rebootTimeoutSeconds": 3}
 
 
 def test_a_new_ssvm_whose_agent_never_connects_is_repaired_and_the_zone_points_at_port_8250(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import settings_doc
 
@@ -12,7 +11,7 @@ MTU = "secstorage.vm.mtu.size"
 
 
 def test_an_mtu_change_is_rolled_with_a_stop_and_start_not_a_reboot(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=60)

@@ -8,8 +8,16 @@ import time
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, events, eventually, pool_doc, status, wait_condition, wait_event
+from tests.e2e.cluster_helpers import (
+    Cluster,
+    apply,
+    events,
+    eventually,
+    pool_doc,
+    status,
+    wait_condition,
+    wait_event,
+)
 from tests.e2e.operator_process import OperatorProcess
 
 DIAGNOSE = "ssvm.cloudstack.io/diagnose"
@@ -38,11 +46,11 @@ def internal_dns(cloudstack: SimulatorHandle) -> str:
     return str(zone["internaldns1"])
 
 
-def connectivity(cluster: EmulatedCluster, reason: str, status_: str = "False") -> dict[str, Any]:
+def connectivity(cluster: Cluster, reason: str, status_: str = "False") -> dict[str, Any]:
     return wait_condition(cluster, "SSVMPool", "zone-1", "Connectivity", status_, reason=reason, timeout=30)
 
 
-def planned(cluster: EmulatedCluster) -> list[dict[str, Any]]:
+def planned(cluster: Cluster) -> list[dict[str, Any]]:
     return list(status(cluster, "SSVMPool", "zone-1").get("plannedActions") or [])
 
 
@@ -51,7 +59,7 @@ def diagnose_calls(cloudstack: SimulatorHandle) -> int:
 
 
 def test_storage_unreachable_from_every_ssvm_is_the_storage_and_no_ssvm_is_repaired(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     ssvms = two_ssvms_per_zone(cloudstack)
     host = storage_host(cloudstack)
@@ -95,7 +103,7 @@ def test_storage_unreachable_from_every_ssvm_is_the_storage_and_no_ssvm_is_repai
 
 
 def test_an_ssvm_that_cannot_reach_what_its_sibling_reaches_is_repaired(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     isolated, sibling = two_ssvms_per_zone(cloudstack)
     host = storage_host(cloudstack)
@@ -118,7 +126,7 @@ def test_an_ssvm_that_cannot_reach_what_its_sibling_reaches_is_repaired(
 
 
 def test_dns_unreachable_is_reported_with_the_download_hint(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     dns = internal_dns(cloudstack)
     [vm] = cloudstack.admin.ssvms(zone="zone-1")
@@ -147,7 +155,7 @@ def test_dns_unreachable_is_reported_with_the_download_hint(
 
 
 def test_one_round_at_start_then_none_until_the_annotation_asks(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", diagnostics={"intervalSeconds": 60}))
     connectivity(cluster, "Reachable", "True")

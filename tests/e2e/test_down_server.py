@@ -8,8 +8,7 @@ import pytest
 
 from cloudstack_sim import scenario as scenarios
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition, wait_event
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, status, wait_condition, wait_event
 from tests.e2e.fixtures import REPOSITORY, SCAN_SECONDS
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import settings_doc
@@ -24,7 +23,7 @@ def cloudstack() -> Iterator[SimulatorHandle]:
 
 
 def test_the_restart_of_the_running_server_is_enough_and_the_down_one_is_named(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=60)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     condition,
     endpoint_docs,
@@ -20,7 +20,7 @@ TWIN = "region-1-again"
 
 
 def test_a_second_endpoint_for_the_same_cloudstack_claims_nothing_twice_and_both_say_so(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster,

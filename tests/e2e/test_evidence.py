@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition, wait_event
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, status, wait_condition, wait_event
 from tests.e2e.operator_process import OperatorProcess
 
 LADDER = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}
@@ -36,17 +35,17 @@ def created(job: dict[str, Any]) -> datetime:
     return datetime.strptime(job["created"], "%Y-%m-%dT%H:%M:%S%z")
 
 
-def recreate_started(cluster: EmulatedCluster, timeout: float = 60) -> str:
+def recreate_started(cluster: Cluster, timeout: float = 60) -> str:
     return wait_event(cluster, "zone-1", "RecreateStarted", timeout=timeout)
 
 
-def recent_recreate(cluster: EmulatedCluster) -> dict[str, Any]:
+def recent_recreate(cluster: Cluster) -> dict[str, Any]:
     rows = status(cluster, "SSVMPool", "zone-1").get("recentActions") or []
     return next(r for r in rows if r["action"] == "Recreate" and r["result"] == "Started")
 
 
 def test_a_broken_ssvm_is_recreated_with_the_url_of_its_diagnostics_data(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     broken, _ = two_ssvms(cloudstack)
     apply(cluster, pool_doc("zone-1", "zone-1", replicas=2, health=LADDER))
@@ -73,7 +72,7 @@ def test_a_broken_ssvm_is_recreated_with_the_url_of_its_diagnostics_data(
 
 
 def test_a_guest_cloudstack_cannot_reach_fails_quickly_and_the_event_says_why(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     health = {**LADDER, "evidence": {"timeoutSeconds": 30}}
     apply(cluster, pool_doc("zone-1", "zone-1", health=health))
@@ -92,7 +91,7 @@ def test_a_guest_cloudstack_cannot_reach_fails_quickly_and_the_event_says_why(
 
 
 def test_a_collection_that_never_ends_holds_the_repair_only_until_the_timeout(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     health = {"unhealthyAfterSeconds": 1, "evidence": {"timeoutSeconds": 3}}
     apply(cluster, pool_doc("zone-1", "zone-1", health=health))
@@ -111,7 +110,7 @@ def test_a_collection_that_never_ends_holds_the_repair_only_until_the_timeout(
 
 
 def test_an_operator_restarted_mid_collection_destroys_once_without_asking_again(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     health = {"unhealthyAfterSeconds": 1, "evidence": {"timeoutSeconds": 8}}
     apply(cluster, pool_doc("zone-1", "zone-1", health=health))
@@ -141,7 +140,7 @@ def test_an_operator_restarted_mid_collection_destroys_once_without_asking_again
 
 
 def test_observe_mode_plans_the_collection_and_runs_nothing(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", mode="Observe", health={"unhealthyAfterSeconds": 1}))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -161,7 +160,7 @@ def test_observe_mode_plans_the_collection_and_runs_nothing(
 
 
 def test_a_cloudstack_without_the_command_skips_the_collection_and_says_so(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     # A release without getDiagnosticsData answers it as an unknown command: 401 under API-key signing.
     apply(cluster, pool_doc("zone-1", "zone-1", health={"unhealthyAfterSeconds": 1}))
@@ -178,9 +177,7 @@ def test_a_cloudstack_without_the_command_skips_the_collection_and_says_so(
     assert ready["reason"] == "Connected", "a refused collection is not a credentials problem"
 
 
-def collect_command(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle
-) -> subprocess.CompletedProcess[str]:
+def collect_command(cluster: Cluster, cloudstack: SimulatorHandle) -> subprocess.CompletedProcess[str]:
     env = {
         **cluster.env(),
         "CLOUDSTACK_API_KEY": cloudstack.api_key,
@@ -197,7 +194,7 @@ def collect_command(
 
 
 def test_diagnose_collect_prints_where_each_ssvm_of_the_pool_left_its_data(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"))
     [vm] = cloudstack.admin.ssvms(zone="zone-1")

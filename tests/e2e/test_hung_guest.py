@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, condition, eventually, pool_doc, status
+from tests.e2e.cluster_helpers import Cluster, apply, condition, eventually, pool_doc, status
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_diagnostics import connectivity
 
@@ -13,7 +12,7 @@ FAULTS = ("StorageUnreachable", "ManagementServerUnreachable", "DnsUnreachable",
 
 
 def test_a_hung_guest_is_recreated_and_its_unrun_checks_are_no_zone_fault(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=HEALTH))
     connectivity(cluster, "Reachable", "True")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import contextlib
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     eventually,
@@ -39,7 +39,7 @@ def settings_doc() -> dict[str, object]:
 
 
 def test_healthy_pools_endpoint_and_settings_are_not_rewritten_while_nothing_changes(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, *(pool_doc(zone, zone) for zone in ZONES), settings_doc())
     for zone in ZONES:

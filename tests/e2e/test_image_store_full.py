@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     eventually,
     pool_doc,
@@ -19,7 +19,7 @@ HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 3}
 
 
 def test_a_broken_ssvm_is_not_destroyed_while_every_store_of_its_zone_is_full(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import yaml
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     endpoint_docs,
     eventually,
@@ -41,7 +41,7 @@ def open_now() -> dict[str, str]:
 
 
 def test_nothing_rolls_outside_the_window_while_a_broken_ssvm_is_repaired_at_once(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     closed = [window_at(12)]
     pools = [
@@ -80,7 +80,7 @@ def test_nothing_rolls_outside_the_window_while_a_broken_ssvm_is_repaired_at_onc
 
 
 def test_an_invalid_window_is_refused_at_admission_or_named_in_stalled(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     bad_duration = upgrading_pool(
         "zone-1", maintenanceWindows=[{"schedule": "0 2 * * *", "duration": "2 hours"}]

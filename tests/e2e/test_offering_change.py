@@ -8,8 +8,8 @@ import pytest
 
 from cloudstack_sim import scenario as scenarios
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     endpoint_docs,
     eventually,
@@ -37,7 +37,7 @@ def two_ssvms_per_zone(cloudstack: SimulatorHandle) -> None:
 
 
 def test_an_offering_change_rolls_one_ssvm_at_a_time(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     two_ssvms_per_zone(cloudstack)
     apply(cluster, pool_doc("zone-1", "zone-1", replicas=2))
@@ -71,7 +71,7 @@ def test_an_offering_change_rolls_one_ssvm_at_a_time(
 
 
 def test_an_offering_cloudstack_would_refuse_stalls_the_pool_and_stops_nothing(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     # Every install has a "- Local Storage" twin of each system offering; the SSVMs' ROOT volumes are on
     # shared storage, so CloudStack refuses the change with 431, after the operator's stop.
@@ -97,7 +97,7 @@ def gpu_cloud() -> Iterator[SimulatorHandle]:
 
 
 def test_an_offering_no_host_could_start_stalls_the_pool_and_stops_nothing(
-    cluster: EmulatedCluster, gpu_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, gpu_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     sim = gpu_cloud
     apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, events, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, events, eventually, pool_doc, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 
 
 def test_a_new_pool_becomes_ready_and_shows_its_ssvm(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"))
     ready = wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -29,7 +28,7 @@ def test_a_new_pool_becomes_ready_and_shows_its_ssvm(
 
 
 def test_an_ssvm_whose_agent_stays_down_is_rebooted_then_recreated(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster,

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, status, wait_condition
 from tests.e2e.fixtures import SCAN_SECONDS
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import settings_doc
@@ -24,7 +23,7 @@ def cloudstack() -> Iterator[SimulatorHandle]:
 
 
 def test_one_rollout_reboot_per_ssvm_although_the_job_ends_before_the_guest_goes_down(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=60)

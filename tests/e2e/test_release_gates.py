@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     NAMESPACE,
+    Cluster,
     apply,
     endpoint_docs,
     events,
@@ -34,7 +34,7 @@ def cloudstack_4160() -> Iterator[SimulatorHandle]:
 
 
 def test_a_restore_on_4_16_0_names_the_secret_settings_it_cannot_reset(
-    cluster: EmulatedCluster, cloudstack_4160: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, cloudstack_4160: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     sim = cloudstack_4160
     apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key))
@@ -74,7 +74,7 @@ def test_a_restore_on_4_16_0_names_the_secret_settings_it_cannot_reset(
 
 @pytest.mark.parametrize("release", ["4.16.0", "4.16.1"])
 def test_replicas_above_one_from_4_16_1_where_scale_down_can_be_turned_off(
-    cluster: EmulatedCluster, operator: OperatorProcess, release: str
+    cluster: Cluster, operator: OperatorProcess, release: str
 ) -> None:
     with running_simulator(scan_interval=0.5, cloudstack_version=release) as sim:
         apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key))

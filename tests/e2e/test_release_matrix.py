@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     endpoint_docs,
     events,
@@ -49,7 +49,7 @@ def reported(sim: SimulatorHandle) -> str:
 
 @pytest.mark.parametrize("cloudstack_at", RELEASES, indirect=True)
 def test_a_pool_is_kept_healthy_on_every_supported_release(
-    cluster: EmulatedCluster, cloudstack_at: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, cloudstack_at: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     sim = cloudstack_at
     version = reported(sim)
@@ -87,7 +87,7 @@ def test_a_pool_is_kept_healthy_on_every_supported_release(
 
 
 def test_a_release_below_the_supported_floor_is_refused_by_name(
-    cluster: EmulatedCluster, operator: OperatorProcess
+    cluster: Cluster, operator: OperatorProcess
 ) -> None:
     with running_simulator(scan_interval=SCAN_SECONDS, cloudstack_version="4.14") as sim:
         apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key, name=ENDPOINT))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     eventually,
@@ -42,7 +42,7 @@ def zone_ssvms(cloudstack: SimulatorHandle) -> list[dict[str, Any]]:
 
 
 def test_replicas_two_to_one_destroys_exactly_one_ssvm_after_the_restart(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", replicas=2), settings_doc())
     wait_condition(

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, running_simulator
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     endpoint_docs,
     eventually,
@@ -37,7 +37,7 @@ def cloudstack_416() -> Iterator[SimulatorHandle]:
 PLACEHOLDER = "<time of the restart, e.g. 2026-11-27T10:00:00Z>"
 
 
-def run_the_command_given(cluster: EmulatedCluster, message: str, restarted_at: str) -> None:
+def run_the_command_given(cluster: Cluster, message: str, restarted_at: str) -> None:
     """What an admin does: copy the kubectl command from the condition message, with the time filled in."""
     given = message.split("kubectl ", 1)[1].split(PLACEHOLDER, 1)[0] + restarted_at
     assert given.startswith("annotate") and f"{ANNOTATION}=" in given, message
@@ -45,7 +45,7 @@ def run_the_command_given(cluster: EmulatedCluster, message: str, restarted_at: 
 
 
 def test_a_restart_cloudstack_cannot_report_is_confirmed_by_the_admin(
-    cluster: EmulatedCluster, cloudstack_416: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, cloudstack_416: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     sim = cloudstack_416
     apply(cluster, *endpoint_docs(sim.api_url, sim.api_key, sim.secret_key))

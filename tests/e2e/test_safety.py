@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     condition,
     events,
@@ -40,7 +40,7 @@ def mutations(cloudstack: SimulatorHandle) -> dict[str, int]:
 
 
 def test_paused_and_observe_pools_show_the_plan_and_act_on_nothing(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster,
@@ -76,7 +76,7 @@ def test_paused_and_observe_pools_show_the_plan_and_act_on_nothing(
 
 
 def test_an_operator_killed_mid_recreate_resumes_the_recorded_job_instead_of_destroying_again(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -101,7 +101,7 @@ def test_an_operator_killed_mid_recreate_resumes_the_recorded_job_instead_of_des
 
 
 def test_invalid_declarations_are_refused_with_the_field_and_nothing_in_cloudstack_changes(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     refused = cluster.kubectl(
         "apply",
@@ -139,7 +139,7 @@ def test_invalid_declarations_are_refused_with_the_field_and_nothing_in_cloudsta
 
 
 def test_wrong_keys_stall_the_endpoint_and_its_pools_without_retrying_hot(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     from tests.e2e.cluster_helpers import endpoint_docs
 

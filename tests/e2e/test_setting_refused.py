@@ -5,9 +5,8 @@ pass is still retried."""
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply as kubectl_apply
 from tests.e2e.cluster_helpers import (
+    Cluster,
     condition,
     events,
     eventually,
@@ -17,6 +16,7 @@ from tests.e2e.cluster_helpers import (
     wait_event,
     wait_polls,
 )
+from tests.e2e.cluster_helpers import apply as kubectl_apply
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import setting, settings_doc
 
@@ -30,12 +30,12 @@ def updates(cloudstack: SimulatorHandle) -> int:
     return cloudstack.admin.call_counts().get("updateConfiguration", 0)
 
 
-def refused_events(cluster: EmulatedCluster) -> list[str]:
+def refused_events(cluster: Cluster) -> list[str]:
     return [m for t, r, m in events(cluster, "region-1") if r == "SettingRefused" and t == "Warning"]
 
 
 def test_a_refused_value_stalls_naming_the_field_is_sent_once_and_a_fixed_spec_applies_it(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     kubectl_apply(cluster, pool_doc("zone-1", "zone-1"))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -71,7 +71,7 @@ def test_a_refused_value_stalls_naming_the_field_is_sent_once_and_a_fixed_spec_a
 
 
 def test_any_spec_change_sends_a_refused_value_once_more(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     kubectl_apply(cluster, settings_doc(settings={LIMIT: TOO_BIG}))
     wait_condition(cluster, "SSVMSettings", "region-1", "Stalled", "True", reason="SettingRefused")
@@ -87,7 +87,7 @@ def test_any_spec_change_sends_a_refused_value_once_more(
 
 
 def test_an_internal_error_is_not_a_refusal_and_is_retried(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     # ConfigurationManagerImpl: the database update failed; nothing about the value, so it may pass.
     cloudstack.admin.inject_fault(

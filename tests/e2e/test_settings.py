@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     events,
@@ -44,7 +44,7 @@ def setting(cloudstack: SimulatorHandle, name: str) -> str | None:
 
 
 def test_allowed_sites_wait_for_a_restart_which_delivers_them_to_every_ssvm_without_a_reboot(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1"), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=40)
@@ -78,7 +78,7 @@ def test_allowed_sites_wait_for_a_restart_which_delivers_them_to_every_ssvm_with
 
 
 def test_replicas_two_sets_the_global_standby_and_every_zone_says_so(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", replicas=2), pool_doc("zone-2", "zone-2"), settings_doc())
     degraded = wait_condition(
@@ -106,7 +106,7 @@ def test_replicas_two_sets_the_global_standby_and_every_zone_says_so(
 
 
 def test_an_unknown_setting_is_refused_and_nothing_is_applied(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster,
@@ -125,7 +125,7 @@ def test_an_unknown_setting_is_refused_and_nothing_is_applied(
 
 
 def test_a_secret_setting_is_applied_but_never_shown(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     proxy = "http://proxyuser:Pr0xyPassw0rd@proxy.internal:3128"
     apply(
@@ -151,7 +151,7 @@ def test_a_secret_setting_is_applied_but_never_shown(
 
 
 def test_restore_puts_previous_values_back_on_delete(
-    cluster: EmulatedCluster,
+    cluster: Cluster,
     cloudstack: SimulatorHandle,
     operator: OperatorProcess,
     endpoint: str,
@@ -177,7 +177,7 @@ def test_restore_puts_previous_values_back_on_delete(
 
 
 def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     key = "secstorage.vm.auto.scale.down"
     apply(cluster, settings_doc(settings={key: "false"}))
@@ -205,7 +205,7 @@ def test_a_setting_changed_by_hand_is_put_back_and_reported_unless_observing(
 
 
 def test_a_boolean_declared_in_capitals_is_applied_once(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     """CloudStack stores Boolean values lower-cased: "True" reads back as "true", which is what was asked."""
     apply(cluster, settings_doc(settings={"secstorage.vm.auto.scale.down": "True"}))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     eventually,
     get,
@@ -21,11 +21,11 @@ KEY = "secstorage.vm.auto.scale.down"
 GIVE_UP = "ssvm.cloudstack.io/skip-restore"
 
 
-def exists(cluster: EmulatedCluster) -> bool:
+def exists(cluster: Cluster) -> bool:
     return cluster.kubectl("get", "ssvmsettings", "region-1", "-o", "name").returncode == 0
 
 
-def applied_with_restore(cluster: EmulatedCluster, cloudstack: SimulatorHandle) -> str | None:
+def applied_with_restore(cluster: Cluster, cloudstack: SimulatorHandle) -> str | None:
     before = setting(cloudstack, KEY)
     apply(
         cluster,
@@ -37,7 +37,7 @@ def applied_with_restore(cluster: EmulatedCluster, cloudstack: SimulatorHandle) 
 
 
 def test_a_deletion_during_an_outage_waits_for_cloudstack_then_restores(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     before = applied_with_restore(cluster, cloudstack)
     cloudstack.admin.inject_fault(kind="error", status=503)
@@ -58,7 +58,7 @@ def test_a_deletion_during_an_outage_waits_for_cloudstack_then_restores(
 
 
 def test_a_deletion_after_the_endpoint_is_gone_waits_until_the_user_gives_up(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     applied_with_restore(cluster, cloudstack)
     cluster.kubectl("delete", "cloudstackendpoint", "region-1", check=True)

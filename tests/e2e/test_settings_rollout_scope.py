@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
+    Cluster,
     apply,
     eventually,
     pool_doc,
@@ -23,7 +23,7 @@ SITES = ["10.10.0.0/16"]
 REBOOT_ALL = {"strategy": "Reboot"}
 
 
-def rollout(cluster: EmulatedCluster) -> dict[str, Any]:
+def rollout(cluster: Cluster) -> dict[str, Any]:
     return dict(status(cluster, "SSVMSettings", "region-1").get("rollout") or {})
 
 
@@ -31,11 +31,11 @@ def names_in(cloudstack: SimulatorHandle, zone: str) -> list[str]:
     return sorted(vm["name"] for vm in cloudstack.admin.ssvms(zone=zone))
 
 
-def left_zone(cluster: EmulatedCluster, zone: str) -> dict[str, Any]:
+def left_zone(cluster: Cluster, zone: str) -> dict[str, Any]:
     return next((z for z in rollout(cluster).get("left") or () if z["zone"] == zone), {})
 
 
-def roll_sites(cluster: EmulatedCluster, cloudstack: SimulatorHandle) -> None:
+def roll_sites(cluster: Cluster, cloudstack: SimulatorHandle) -> None:
     apply(cluster, settings_doc(allowedInternalSites=SITES, rollout=REBOOT_ALL))
     wait_condition(
         cluster, "SSVMSettings", "region-1", "Ready", "False", reason="ManagementServerRestartRequired"
@@ -44,7 +44,7 @@ def roll_sites(cluster: EmulatedCluster, cloudstack: SimulatorHandle) -> None:
 
 
 def test_a_zone_without_a_pool_is_left_and_named_and_the_others_are_rolled(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=40)
@@ -65,7 +65,7 @@ def test_a_zone_without_a_pool_is_left_and_named_and_the_others_are_rolled(
 
 
 def test_a_paused_zone_is_left_with_the_way_to_finish_and_is_rolled_once_unpaused(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", paused=True), pool_doc("zone-2", "zone-2"))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=40)

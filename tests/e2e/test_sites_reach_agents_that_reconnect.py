@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, eventually, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, eventually, pool_doc, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_settings import SITES_KEY, settings_doc
 
@@ -15,7 +14,7 @@ HEALTH = {"unhealthyAfterSeconds": 10, "rebootTimeoutSeconds": 3}
 
 
 def test_only_the_ssvm_whose_agent_missed_the_restart_waits_and_its_repair_delivers_the_sites(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=HEALTH), pool_doc("zone-2", "zone-2", health=HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-2", "Ready", "True", timeout=60)

@@ -4,8 +4,15 @@ no SSVM is destroyed on connectivity facts older than the outage."""
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, condition, eventually, pool_doc, wait_condition, wait_polls
+from tests.e2e.cluster_helpers import (
+    Cluster,
+    apply,
+    condition,
+    eventually,
+    pool_doc,
+    wait_condition,
+    wait_polls,
+)
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.test_diagnostics import connectivity, planned, storage_host, two_ssvms_per_zone
 
@@ -13,7 +20,7 @@ HEALTH = {"unhealthyAfterSeconds": 1, "rebootTimeoutSeconds": 600}
 
 
 def test_the_storage_outage_stays_the_reason_once_the_agents_drop(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     ssvms = two_ssvms_per_zone(cloudstack)
     host = storage_host(cloudstack)
@@ -43,7 +50,7 @@ def test_the_storage_outage_stays_the_reason_once_the_agents_drop(
 
 
 def test_a_lost_agent_gets_a_fresh_connectivity_round_before_any_destroy(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(
         cluster,

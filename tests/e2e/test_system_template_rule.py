@@ -10,8 +10,15 @@ import pytest
 
 from cloudstack_sim import scenario as scenarios
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, condition, eventually, pool_doc, wait_condition, wait_event
+from tests.e2e.cluster_helpers import (
+    Cluster,
+    apply,
+    condition,
+    eventually,
+    pool_doc,
+    wait_condition,
+    wait_event,
+)
 from tests.e2e.fixtures import REPOSITORY, SCAN_SECONDS
 from tests.e2e.operator_process import OperatorProcess
 
@@ -27,7 +34,7 @@ def cloudstack() -> Iterator[SimulatorHandle]:
 
 
 def test_a_template_downloaded_in_another_zones_store_lets_the_zone_recreate(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=LADDER))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=60)

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, pool_doc, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, pool_doc, wait_condition
 from tests.e2e.fixtures import REPOSITORY, SCAN_SECONDS
 from tests.e2e.operator_process import OperatorProcess
 
@@ -21,7 +20,7 @@ def cloudstack() -> Iterator[SimulatorHandle]:
 
 
 def test_a_template_ready_in_another_zones_store_counts_and_one_of_another_hypervisor_does_not(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("vmware-zone", "vmware-zone"), pool_doc("xen-zone", "xen-zone"))
     wait_condition(cluster, "SSVMPool", "vmware-zone", "TemplateReady", "True")

@@ -5,8 +5,7 @@ not create the replacement; only planned in Observe mode."""
 from __future__ import annotations
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import eventually, status, wait_condition, wait_polls
+from tests.e2e.cluster_helpers import Cluster, eventually, status, wait_condition, wait_polls
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.upgrade_helpers import (
     NEW_RELEASE,
@@ -22,7 +21,7 @@ __all__ = ["old_cloud"]
 
 
 def test_an_upgrade_rolls_both_zones_one_ssvm_at_a_time_through_an_operator_restart(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     start_pools(cluster, old_cloud, *(upgrading_pool(zone) for zone in ZONES))
     before = {vm["name"] for vm in old_cloud.admin.ssvms()}
@@ -57,7 +56,7 @@ def test_an_upgrade_rolls_both_zones_one_ssvm_at_a_time_through_an_operator_rest
 
 
 def test_patch_rolls_the_agents_when_the_template_did_not_change(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     start_pools(cluster, old_cloud, *(upgrading_pool(zone, "Patch") for zone in ZONES))
     before = {vm["name"]: vm["template"] for vm in old_cloud.admin.ssvms()}
@@ -77,7 +76,7 @@ def test_patch_rolls_the_agents_when_the_template_did_not_change(
 
 
 def test_no_zone_is_rolled_before_the_new_template_is_downloaded_and_one_store_is_enough(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     # CloudStack gives a new SSVM the newest SYSTEM template for the zone's hypervisor downloaded in any
     # image store (VMTemplateDaoImpl.findSystemVMReadyTemplates), not necessarily the zone's own.
@@ -102,7 +101,7 @@ def test_no_zone_is_rolled_before_the_new_template_is_downloaded_and_one_store_i
 
 
 def test_observe_mode_only_plans_the_upgrade(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, operator: OperatorProcess
+    cluster: Cluster, old_cloud: SimulatorHandle, operator: OperatorProcess
 ) -> None:
     start_pools(cluster, old_cloud, upgrading_pool("zone-1", mode="Observe"))
     old_cloud.admin.upgrade(NEW_RELEASE)

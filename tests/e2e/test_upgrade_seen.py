@@ -11,8 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import eventually, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, eventually, status, wait_condition
 from tests.e2e.operator_process import OperatorProcess
 from tests.e2e.upgrade_helpers import NEW_RELEASE, old_cloud, start_pools, upgrading_pool
 from tests.support.network import free_port
@@ -21,7 +20,7 @@ __all__ = ["old_cloud"]
 
 
 @pytest.fixture
-def watched_operator(cluster: EmulatedCluster, tmp_path: Path) -> Iterator[tuple[OperatorProcess, int]]:
+def watched_operator(cluster: Cluster, tmp_path: Path) -> Iterator[tuple[OperatorProcess, int]]:
     port = free_port()
     process = OperatorProcess(
         cluster.env(),
@@ -44,7 +43,7 @@ def outdated_gauge(port: int, zone: str) -> float | None:
 
 
 def test_ssvms_left_on_the_old_release_are_shown_per_ssvm_in_a_condition_and_a_metric(
-    cluster: EmulatedCluster, old_cloud: SimulatorHandle, watched_operator: tuple[OperatorProcess, int]
+    cluster: Cluster, old_cloud: SimulatorHandle, watched_operator: tuple[OperatorProcess, int]
 ) -> None:
     _, port = watched_operator
     start_pools(cluster, old_cloud, upgrading_pool("zone-1", "None"))

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
-from tests.e2e.cluster_helpers import apply, endpoint_docs, pool_doc, status, wait_condition
+from tests.e2e.cluster_helpers import Cluster, apply, endpoint_docs, pool_doc, status, wait_condition
 
 OLD_RELEASE = "4.20"
 NEW_RELEASE = "4.22"
@@ -28,7 +27,7 @@ def upgrading_pool(zone: str, strategy: str = "Recreate", **spec: Any) -> dict[s
     return pool_doc(zone, zone, upgrade={"strategy": strategy}, health=health, **spec)
 
 
-def start_pools(cluster: EmulatedCluster, cloud: SimulatorHandle, *pools: dict[str, Any]) -> None:
+def start_pools(cluster: Cluster, cloud: SimulatorHandle, *pools: dict[str, Any]) -> None:
     apply(cluster, *endpoint_docs(cloud.api_url, cloud.api_key, cloud.secret_key))
     apply(cluster, *pools)
     for pool in pools:
@@ -43,6 +42,6 @@ def on_new_release(cloud: SimulatorHandle, zone: str, template: str) -> bool:
     )
 
 
-def upgrade_actions(cluster: EmulatedCluster, pool: str) -> list[dict[str, Any]]:
+def upgrade_actions(cluster: Cluster, pool: str) -> list[dict[str, Any]]:
     planned = status(cluster, "SSVMPool", pool).get("plannedActions") or []
     return [a for a in planned if str(a.get("action", "")).startswith("Upgrade")]

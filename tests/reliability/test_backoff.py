@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 from cloudstack_sim.testing import SimulatorHandle
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     eventually,
@@ -28,7 +28,7 @@ WINDOW_SECONDS = 10.0
 
 
 def watch_backoff(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, pool: str, command: str, seconds: float
+    cluster: Cluster, cloudstack: SimulatorHandle, pool: str, command: str, seconds: float
 ) -> tuple[int, list[dict[str, Any]]]:
     """Calls of `command` over `seconds`, and every distinct status.remediation written meanwhile."""
     before = cloudstack.admin.call_counts().get(command, 0)
@@ -71,7 +71,7 @@ def _seconds(stamp: str) -> float:
 
 
 def test_a_retryable_failure_backs_off_and_a_success_resets_it(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -95,7 +95,7 @@ def test_a_retryable_failure_backs_off_and_a_success_resets_it(
 
 
 def test_a_success_clears_the_whole_backoff_record(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -112,7 +112,7 @@ def test_a_success_clears_the_whole_backoff_record(
 
 
 def test_a_permanent_refusal_stalls_the_pool_without_a_hot_loop_and_a_spec_change_retries_at_once(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     apply(cluster, pool_doc("zone-1", "zone-1", health=FAST_HEALTH))
     wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=40)
@@ -154,7 +154,7 @@ def test_a_permanent_refusal_stalls_the_pool_without_a_hot_loop_and_a_spec_chang
 
 
 def test_a_setting_value_cloudstack_refuses_stalls_the_settings_with_its_field(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, endpoint: str
 ) -> None:
     # A whole number to the operator's own check, too big for Java's Integer: only CloudStack refuses it.
     apply(

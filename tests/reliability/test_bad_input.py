@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster, emulated_cluster
+from kube_emulator.testing import emulated_cluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
@@ -177,7 +177,7 @@ class Stalls:
     condition: str = "Stalled"
     status: str = "True"
 
-    def problems(self, cluster: EmulatedCluster) -> list[str]:
+    def problems(self, cluster: Cluster) -> list[str]:
         """What the object shows short of this row's promise; empty when it keeps it."""
         found = next(
             (
@@ -369,7 +369,7 @@ class SelfSignedServer:
 
 @dataclass
 class BadRegion:
-    cluster: EmulatedCluster
+    cluster: Cluster
     cloudstack: SimulatorHandle
     operator: OperatorProcess
     others: Sequence[SimulatorHandle] = ()

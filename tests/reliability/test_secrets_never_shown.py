@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from cloudstack_sim.testing import SimulatorHandle, simulator_in_thread
-from kube_emulator.testing import EmulatedCluster
 from tests.e2e.cluster_helpers import (
     API_VERSION,
     NAMESPACE,
+    Cluster,
     apply,
     condition,
     endpoint_docs,
@@ -87,7 +87,7 @@ def settings_doc() -> dict[str, Any]:
     }
 
 
-def everything_shown(cluster: EmulatedCluster, operator: OperatorProcess, tmp_path: Path) -> dict[str, str]:
+def everything_shown(cluster: Cluster, operator: OperatorProcess, tmp_path: Path) -> dict[str, str]:
     """Every place a secret could surface, by where it is."""
     shown = {"operator log": operator.logs()}
     events = cluster.kubectl("get", "events", "-A", "-o", "yaml", check=True).stdout
@@ -101,7 +101,7 @@ def everything_shown(cluster: EmulatedCluster, operator: OperatorProcess, tmp_pa
 
 
 def test_no_key_and_no_secret_value_appears_anywhere_after_a_full_run(
-    cluster: EmulatedCluster,
+    cluster: Cluster,
     cloudstack: SimulatorHandle,
     operator: OperatorProcess,
     tmp_path: Path,
@@ -156,7 +156,7 @@ def test_no_key_and_no_secret_value_appears_anywhere_after_a_full_run(
 
 
 def test_a_secret_value_cloudstack_refuses_is_not_quoted_back_from_its_error(
-    cluster: EmulatedCluster, cloudstack: SimulatorHandle, operator: OperatorProcess, tmp_path: Path
+    cluster: Cluster, cloudstack: SimulatorHandle, operator: OperatorProcess, tmp_path: Path
 ) -> None:
     # A whole number to Python, too big for Java's Integer: only CloudStack refuses it, and its error
     # text quotes the value ("Value [..] is not a valid [class java.lang.Integer].").
