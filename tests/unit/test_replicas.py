@@ -3,7 +3,7 @@ reports >1 honestly, and destroys only surplus SSVMs that CloudStack would not r
 
 from __future__ import annotations
 
-from ssvm_operator.plan.types import ActionKind, Severity
+from ssvm_operator.plan.types import TRAITS, ActionKind, Severity
 from tests.unit.plan_builders import (
     flight,
     inventory,
@@ -238,3 +238,15 @@ class TestReplacedSSVM:
         result = plan(inventory(ssvm(1, agent="Down"), ssvm(5)), spec(), memory={1: unhealthy_for(10)})
         assert runnable(result) == [(SURPLUS, "s-1-VM")]
         assert "s-1-VM is an unhealthy surplus one" in only(result).reason
+
+    def test_a_failed_vm_is_given_up_before_a_running_replacement_whose_agent_is_late(self) -> None:
+        # On a busy or badly networked cloud the replacement's agent may still not be Up after the grace;
+        # it is unhealthy too, but the failed VM is the one CloudStack already gave up on.
+        for agent in (None, "Connecting"):
+            replacement = ssvm(5, "Running", agent, created_ago=600)
+            result = plan(
+                inventory(ssvm(1, "Error", None), replacement), spec(grace=60), memory={1: unhealthy_for(600)}
+            )
+            assert (SURPLUS, "s-1-VM") in kinds(result)
+            removing = [name for kind, name in kinds(result) if TRAITS[kind].removes_vm]
+            assert removing == ["s-1-VM"], f"the replacement is not given up: {kinds(result)}"

@@ -358,12 +358,15 @@ def test_surplus_destruction_never_goes_below_what_is_declared_or_kept(ctx: Pool
     assert len(staying) - len(destroyed) >= floor
 
 
-# An older failed SSVM and the newer one CloudStack's scanner started in its place: the failed one goes.
+# An older failed SSVM and the newer one CloudStack's scanner started in its place: the failed one goes,
+# even while the replacement's agent has not connected.
 @example(context(inventory(ssvm(1, "Error", None), ssvm(2))))
+@example(context(inventory(ssvm(1, "Error", None), ssvm(2, "Running", None, created_ago=900))))
 @given(contexts_varied)
 def test_surplus_is_given_up_failed_first_then_newest_first(ctx: PoolContext) -> None:
-    """Failed SSVMs are given up before serving ones, serving ones before those still booting, and within
-    each of these the newest first (CloudStack's template-processing SSVM is usually the oldest)."""
+    """Failed SSVMs are given up before serving ones, serving ones before those still booting; among the
+    failed, those CloudStack no longer runs before Running ones (likely their replacement, its agent late);
+    within each of these the newest first (CloudStack's template-processing SSVM is usually the oldest)."""
     plan = plan_pool(ctx)
     destroyed = {a.vm_id for a in plan.actions if a.kind is ActionKind.DESTROY_SURPLUS}
     in_flight = {f.vm_id for f in ctx.in_flight}
@@ -373,8 +376,10 @@ def test_surplus_is_given_up_failed_first_then_newest_first(ctx: PoolContext) ->
     kept = [vm for vm in eligible if vm.id not in destroyed]
     for gone in (vm for vm in eligible if vm.id in destroyed):
         for other in kept:
-            assert SURPLUS_RANK[gone.health] <= SURPLUS_RANK[other.health], (gone, other)
-            if SURPLUS_RANK[gone.health] == SURPLUS_RANK[other.health]:
+            gone_rank = (SURPLUS_RANK[gone.health], gone.state == "Running")
+            other_rank = (SURPLUS_RANK[other.health], other.state == "Running")
+            assert gone_rank <= other_rank, (gone, other)
+            if gone_rank == other_rank:
                 assert _created(gone) >= _created(other), (gone, other)
 
 

@@ -97,9 +97,15 @@ def surplus_candidates(
     )
     # sorted() is stable: failed SSVMs first, serving ones next, and those still booting (likely the
     # replacement CloudStack just started) last; each group keeps newest first. The raw state counts here,
-    # not the grace period: a VM in Error is the one to give up even before its grace has passed.
+    # not the grace period: a VM in Error is the one to give up even before its grace has passed. Among the
+    # failed, a VM CloudStack no longer runs goes before a Running one whose agent is lost or late: the
+    # latter is likely the replacement the scanner started for the former, its agent slow to connect.
     rank = {Health.UNHEALTHY: 0, Health.HEALTHY: 1, Health.CONVERGING: 2}
-    giving_up = sorted(newest_first, key=lambda a: (rank[a.vm.health], a.vm.id in last))
+
+    def order(a: Assessment) -> tuple[int, bool, bool]:
+        return (rank[a.vm.health], a.vm.state == "Running", a.vm.id in last)
+
+    giving_up = sorted(newest_first, key=order)
     candidates = []
     for assessment in giving_up[:excess]:
         vm = assessment.vm
