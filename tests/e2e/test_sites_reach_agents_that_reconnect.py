@@ -51,6 +51,8 @@ def test_only_the_ssvm_whose_agent_missed_the_restart_waits_and_its_repair_deliv
 
     wait_condition(cluster, "SSVMSettings", "region-1", "Ready", "True", reason="InSync", timeout=90)
     assert status(cluster, "SSVMSettings", "region-1")["rollout"]["phase"] == "Done"
+    # An SSVM created after the change counts as reached at once: its first connect sends the sites.
+    wait_condition(cluster, "SSVMPool", "zone-1", "Ready", "True", timeout=60)
     for vm in cloudstack.admin.ssvms():
         assert vm["boot"]["connect_settings"].get(SITES_KEY) == SITES, f"{vm['name']} lacks the sites"
     assert cloudstack.admin.vm(healthy["id"])["boot"]["boot_count"] == healthy["boot"]["boot_count"], (
