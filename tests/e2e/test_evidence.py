@@ -40,8 +40,14 @@ def recreate_started(cluster: Cluster, timeout: float = 60) -> str:
 
 
 def recent_recreate(cluster: Cluster) -> dict[str, Any]:
-    rows = status(cluster, "SSVMPool", "zone-1").get("recentActions") or []
-    return next(r for r in rows if r["action"] == "Recreate" and r["result"] == "Started")
+    """The Started row of the recreation; the status patch of a pass may land after its Event."""
+
+    def row() -> dict[str, Any] | None:
+        rows = status(cluster, "SSVMPool", "zone-1").get("recentActions") or []
+        return next((r for r in rows if r["action"] == "Recreate" and r["result"] == "Started"), None)
+
+    found: dict[str, Any] = eventually(row, timeout=10, what="the recreation in status.recentActions")
+    return found
 
 
 def test_a_broken_ssvm_is_recreated_with_the_url_of_its_diagnostics_data(
