@@ -26,7 +26,9 @@ SKIP = {
 SECTION = re.compile(r"([\w./-]+\.md) §(\d+(?:\.\d+)?)")
 LINK = re.compile(r"\]\(([^)\s#]+)(?:#[^)]*)?\)")
 ROOTED = re.compile(rf"(?<![\w./-])((?:{'|'.join(TOP)})/[\w./-]*\w\.(?:py|md|yaml|yml|lua|json|toml))\b")
-OUTSIDE = re.compile(r"/work/|\.\./shared/")
+# A path of the machine the project was built on, or a folder beside the repository: written in pieces so this
+# guard does not name them itself.
+OUTSIDE = re.compile("|".join(re.escape(part) for part in ("/" + "work/", "../" + "shared/")))
 NOT_OURS = {
     "tests/x.py",  # a made-up path tests/chart/test_dockerfile.py feeds to .dockerignore
     "docs/operator-manual/health.md",  # a page of Argo CD's own documentation (docs/gitops.md)
